@@ -1,0 +1,492 @@
+package interp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/dop251/goja"
+
+	"github.com/orsgo/engine/scxml"
+)
+
+// ecmaPrograms holds every expression and script of a document compiled for
+// goja, once per document: a *goja.Program is not tied to a runtime, so all
+// sessions of a document share them (issue: no per-macrostep compiling).
+type ecmaPrograms struct {
+	file    string
+	values  []*goja.Program // by Expr.ID
+	valErrs []error
+	assigns []*goja.Program // by Expr.ID, for location expressions: evaluates to function(v)
+	asgErrs []error
+	scripts []*goja.Program // by Script.ID
+	scrErrs []error
+	decls   scriptDecls
+}
+
+// locationAttrs are the attributes whose expressions are written to.
+var locationAttrs = map[string]bool{"location": true, "idlocation": true, "item": true, "index": true}
+
+func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
+	p := &ecmaPrograms{
+		file:    doc.File,
+		values:  make([]*goja.Program, len(doc.Exprs)),
+		valErrs: make([]error, len(doc.Exprs)),
+		assigns: make([]*goja.Program, len(doc.Exprs)),
+		asgErrs: make([]error, len(doc.Exprs)),
+		scripts: make([]*goja.Program, len(doc.Scripts)),
+		scrErrs: make([]error, len(doc.Scripts)),
+	}
+	name := doc.File
+	if name == "" {
+		name = "<scxml>"
+	}
+	for i, e := range doc.Exprs {
+		// The newline keeps a trailing // comment from swallowing the paren.
+		p.values[i], p.valErrs[i] = goja.Compile(name, "("+e.Source+"\n)", false)
+		if locationAttrs[e.Attr] {
+			src := "(function($scxml$v){'use strict';(" + e.Source + "\n)=$scxml$v;})"
+			p.assigns[i], p.asgErrs[i] = goja.Compile(name, src, false)
+		}
+	}
+	for i, s := range doc.Scripts {
+		p.scripts[i], p.scrErrs[i] = goja.Compile(name, s.Source, false)
+	}
+	p.decls = collectDecls(doc)
+	return p
+}
+
+// ecmaDatamodel is the ECMAScript datamodel of section B.2 for one session:
+// one goja runtime whose global scope is the session's datamodel.
+type ecmaDatamodel struct {
+	vm   *goja.Runtime
+	prog *ecmaPrograms
+	file string
+
+	event    *Event
+	eventVal goja.Value // _event built on first read of each event
+
+	assignFns []goja.Callable // by Expr.ID, built on first use
+	jsonParse goja.Callable
+
+	// guard lets a watchdog interrupt a script that overruns its budget
+	// without racing the end of that script (see Interrupt).
+	mu   sync.Mutex
+	gen  uint64 // odd while code of this datamodel runs
+	stop bool
+}
+
+func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
+	vm := goja.New()
+	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file, assignFns: make([]goja.Callable, len(prog.values))}
+	jp, ok := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
+	if !ok {
+		return nil, errors.New("interp: goja runtime has no JSON.parse")
+	}
+	d.jsonParse = jp
+	g := vm.GlobalObject()
+	ro := func(name string, v goja.Value) error {
+		// Not enumerable: GlobalObject().Keys() then lists exactly the
+		// document's variables, which is what a snapshot saves.
+		return g.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	}
+	ioprocs := vm.NewObject()
+	for typ, loc := range sys.IOProcessors {
+		o := vm.NewObject()
+		_ = o.Set("location", loc)
+		_ = ioprocs.Set(typ, o)
+	}
+	name := goja.Undefined()
+	if sys.Name != "" {
+		name = vm.ToValue(sys.Name)
+	}
+	in := sys.In
+	err := errors.Join(
+		ro("_sessionid", vm.ToValue(sys.SessionID)),
+		ro("_name", name),
+		ro("_ioprocessors", ioprocs),
+		ro("In", vm.ToValue(func(id string) bool { return in(id) })),
+		// _event is an accessor without setter: reading builds the object
+		// lazily, and strict-mode writes (assign) fail as section 5.10
+		// requires.
+		g.DefineAccessorProperty("_event", vm.ToValue(d.getEvent), nil, goja.FLAG_FALSE, goja.FLAG_FALSE),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("interp: set up system variables: %w", err)
+	}
+	return d, nil
+}
+
+// run executes a program under the interrupt guard.
+func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
+	d.enter()
+	defer d.leave()
+	defer func() {
+		// goja panics only for internal errors; never let one cross the API.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ecmascript runtime failure: %v", r)
+		}
+	}()
+	return d.vm.RunProgram(p)
+}
+
+func (d *ecmaDatamodel) call(fn goja.Callable, args ...goja.Value) (v goja.Value, err error) {
+	d.enter()
+	defer d.leave()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ecmascript runtime failure: %v", r)
+		}
+	}()
+	return fn(goja.Undefined(), args...)
+}
+
+func (d *ecmaDatamodel) enter() {
+	d.mu.Lock()
+	d.gen++
+	d.mu.Unlock()
+}
+
+func (d *ecmaDatamodel) leave() {
+	d.mu.Lock()
+	d.gen++
+	if d.stop {
+		d.vm.ClearInterrupt()
+		d.stop = false
+	}
+	d.mu.Unlock()
+}
+
+// Busy returns a generation counter that is odd while code of this
+// datamodel is running. A watchdog that sees the same odd value twice, a
+// budget apart, calls Interrupt with it.
+func (d *ecmaDatamodel) Busy() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.gen
+}
+
+// Interrupt stops the running code if it is still generation gen; the
+// interrupted evaluation fails and becomes error.execution.
+func (d *ecmaDatamodel) Interrupt(gen uint64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gen != gen || gen&1 == 0 {
+		return false
+	}
+	d.vm.Interrupt("script time budget exceeded")
+	d.stop = true
+	return true
+}
+
+func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		err = errors.New(ex.Value().String())
+	}
+	return fmt.Errorf("%s:%d:%d: %s %q: %w", d.file, e.Pos.Line, e.Pos.Col, e.Attr, e.Source, err)
+}
+
+func (d *ecmaDatamodel) eval(e *scxml.Expr) (goja.Value, error) {
+	if err := d.prog.valErrs[e.ID]; err != nil {
+		return nil, d.exprErr(e, err)
+	}
+	v, err := d.run(d.prog.values[e.ID])
+	if err != nil {
+		return nil, d.exprErr(e, err)
+	}
+	return v, nil
+}
+
+func (d *ecmaDatamodel) SetEvent(ev *Event) {
+	d.event = ev
+	d.eventVal = nil
+}
+
+func (d *ecmaDatamodel) getEvent() goja.Value {
+	if d.event == nil {
+		return goja.Undefined()
+	}
+	if d.eventVal == nil {
+		ev := d.event
+		o := d.vm.NewObject()
+		_ = o.Set("name", ev.Name)
+		_ = o.Set("type", ev.Type.String())
+		_ = o.Set("sendid", blankToUndefined(d.vm, ev.SendID))
+		_ = o.Set("origin", blankToUndefined(d.vm, ev.Origin))
+		_ = o.Set("origintype", blankToUndefined(d.vm, ev.OriginType))
+		_ = o.Set("invokeid", blankToUndefined(d.vm, ev.InvokeID))
+		_ = o.Set("data", d.toJS(ev.Data))
+		d.eventVal = o
+	}
+	return d.eventVal
+}
+
+func blankToUndefined(vm *goja.Runtime, s string) goja.Value {
+	if s == "" {
+		return goja.Undefined()
+	}
+	return vm.ToValue(s)
+}
+
+// toJS converts a JSON-like Go value into native ECMAScript values (not Go
+// wrappers), so that event data behaves like any script-made object.
+func (d *ecmaDatamodel) toJS(v any) goja.Value {
+	switch v := v.(type) {
+	case nil:
+		return goja.Undefined()
+	case goja.Value:
+		return v
+	case map[string]any:
+		o := d.vm.NewObject()
+		for k, x := range v {
+			_ = o.Set(k, d.toJS(x))
+		}
+		return o
+	case []any:
+		items := make([]any, len(v))
+		for i, x := range v {
+			items[i] = d.toJS(x)
+		}
+		return d.vm.NewArray(items...)
+	default:
+		return d.vm.ToValue(v)
+	}
+}
+
+// export converts an ECMAScript value to a JSON-like Go value.
+func export(v goja.Value) any {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil
+	}
+	return v.Export()
+}
+
+func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
+	v, err := d.eval(e)
+	if err != nil {
+		return false, err
+	}
+	return v.ToBoolean(), nil
+}
+
+func (d *ecmaDatamodel) Value(e *scxml.Expr) (any, error) {
+	v, err := d.eval(e)
+	if err != nil {
+		return nil, err
+	}
+	return export(v), nil
+}
+
+func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
+	v, err := d.eval(e)
+	if err != nil {
+		return "", err
+	}
+	return v.String(), nil
+}
+
+// contentValue interprets inline content per section B.2: JSON becomes the
+// corresponding object, anything else a string.
+func (d *ecmaDatamodel) contentValue(body string, normalize bool) goja.Value {
+	t := strings.TrimSpace(body)
+	if t != "" && json.Valid([]byte(t)) {
+		if v, err := d.call(d.jsonParse, d.vm.ToValue(t)); err == nil {
+			return v
+		}
+	}
+	if normalize {
+		return d.vm.ToValue(strings.Join(strings.Fields(body), " "))
+	}
+	return d.vm.ToValue(body)
+}
+
+func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
+	if c.Expr != nil {
+		return d.eval(c.Expr)
+	}
+	return d.contentValue(c.Body, false), nil
+}
+
+func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
+	v, err := d.content(c)
+	if err != nil {
+		return nil, err
+	}
+	return export(v), nil
+}
+
+func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
+	if err := d.vm.Set(dd.ID, goja.Undefined()); err != nil {
+		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
+	}
+	return nil
+}
+
+func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
+	var v goja.Value = goja.Undefined()
+	var err error
+	switch {
+	case dd.SrcError != "":
+		err = fmt.Errorf("%s:%d:%d: <data id=%q> src %q: %s", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, dd.Src, dd.SrcError)
+	case dd.Expr != nil:
+		var x goja.Value
+		if x, err = d.eval(dd.Expr); err == nil {
+			v = x
+		}
+	case dd.Content != nil:
+		v = d.contentValue(dd.Content.Body, true)
+	}
+	// The variable exists even when its value could not be computed
+	// (section 5.3: it is then unbound, and error.execution is raised).
+	if serr := d.vm.Set(dd.ID, v); serr != nil && err == nil {
+		err = fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, serr)
+	}
+	return err
+}
+
+func (d *ecmaDatamodel) assignFn(loc *scxml.Expr) (goja.Callable, error) {
+	if fn := d.assignFns[loc.ID]; fn != nil {
+		return fn, nil
+	}
+	if err := d.prog.asgErrs[loc.ID]; err != nil {
+		return nil, d.exprErr(loc, err)
+	}
+	p := d.prog.assigns[loc.ID]
+	if p == nil {
+		return nil, d.exprErr(loc, errors.New("not a location expression"))
+	}
+	v, err := d.run(p)
+	if err != nil {
+		return nil, d.exprErr(loc, err)
+	}
+	fn, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, d.exprErr(loc, errors.New("not a location expression"))
+	}
+	d.assignFns[loc.ID] = fn
+	return fn, nil
+}
+
+func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
+	fn, err := d.assignFn(loc)
+	if err != nil {
+		return err
+	}
+	if _, err := d.call(fn, v); err != nil {
+		return d.exprErr(loc, err)
+	}
+	return nil
+}
+
+func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
+	var v goja.Value = goja.Undefined()
+	switch {
+	case a.Expr != nil:
+		x, err := d.eval(a.Expr)
+		if err != nil {
+			return err
+		}
+		v = x
+	case a.Content != nil:
+		x, err := d.content(a.Content)
+		if err != nil {
+			return err
+		}
+		v = x
+	}
+	return d.store(a.Location, v)
+}
+
+func (d *ecmaDatamodel) SetLocation(loc *scxml.Expr, v any) error {
+	return d.store(loc, d.toJS(v))
+}
+
+func (d *ecmaDatamodel) Script(s *scxml.Script) error {
+	if err := d.prog.scrErrs[s.ID]; err != nil {
+		return fmt.Errorf("%s:%d:%d: <script>: %w", d.file, s.Pos.Line, s.Pos.Col, err)
+	}
+	if _, err := d.run(d.prog.scripts[s.ID]); err != nil {
+		var ex *goja.Exception
+		if errors.As(err, &ex) {
+			err = errors.New(ex.Value().String())
+		}
+		return fmt.Errorf("%s:%d:%d: <script>: %w", d.file, s.Pos.Line, s.Pos.Col, err)
+	}
+	return nil
+}
+
+// Foreach runs <foreach> (section 4.6) over a shallow copy of the array.
+// item and index are variables created when they do not exist yet.
+func (d *ecmaDatamodel) Foreach(f *scxml.Foreach, body func() error) error {
+	arr, err := d.eval(f.Array)
+	if err != nil {
+		return err
+	}
+	obj, ok := arr.(*goja.Object)
+	if !ok || obj.ClassName() != "Array" {
+		return d.exprErr(f.Array, errors.New("not an array"))
+	}
+	n := obj.Get("length").ToInteger()
+	items := make([]goja.Value, n)
+	for i := range items {
+		items[i] = obj.Get(fmt.Sprint(i))
+	}
+	for _, loc := range []*scxml.Expr{f.Item, f.Index} {
+		if loc == nil {
+			continue
+		}
+		if !isIdentifier(strings.TrimSpace(loc.Source)) {
+			return d.exprErr(loc, errors.New("not a legal variable name"))
+		}
+		if d.vm.GlobalObject().Get(strings.TrimSpace(loc.Source)) == nil {
+			if err := d.vm.Set(strings.TrimSpace(loc.Source), goja.Undefined()); err != nil {
+				return d.exprErr(loc, err)
+			}
+		}
+	}
+	for i, it := range items {
+		if err := d.store(f.Item, it); err != nil {
+			return err
+		}
+		if f.Index != nil {
+			if err := d.store(f.Index, d.vm.ToValue(i)); err != nil {
+				return err
+			}
+		}
+		if err := body(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var reservedWords = map[string]bool{
+	"break": true, "case": true, "catch": true, "class": true, "const": true, "continue": true,
+	"debugger": true, "default": true, "delete": true, "do": true, "else": true, "enum": true,
+	"export": true, "extends": true, "false": true, "finally": true, "for": true, "function": true,
+	"if": true, "import": true, "in": true, "instanceof": true, "new": true, "null": true,
+	"return": true, "super": true, "switch": true, "this": true, "throw": true, "true": true,
+	"try": true, "typeof": true, "var": true, "void": true, "while": true, "with": true,
+	"yield": true, "let": true, "static": true, "implements": true, "interface": true,
+	"package": true, "private": true, "protected": true, "public": true, "await": true,
+}
+
+// isIdentifier reports whether s is a legal ECMAScript variable name (ASCII
+// letters, digits, _ and $; not a reserved word).
+func isIdentifier(s string) bool {
+	if s == "" || reservedWords[s] {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r > 127:
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,287 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orsgo/engine/scxml"
+)
+
+// executeBlocks runs each <onentry>/<onexit> block; an error stops only the
+// block it happened in (section 3.8).
+func (s *Session) executeBlocks(blocks [][]scxml.Executable) {
+	for _, b := range blocks {
+		s.executeContent(b)
+	}
+}
+
+// executeContent runs a block of executable content. An element that fails
+// raises an error event and the rest of the block is skipped (section 4.1).
+func (s *Session) executeContent(block []scxml.Executable) {
+	_ = s.executeBlock(block)
+}
+
+// errBlockStopped means an element failed, its error event is queued, and
+// the enclosing block must stop.
+var errBlockStopped = errors.New("block stopped")
+
+func (s *Session) executeBlock(block []scxml.Executable) error {
+	for _, x := range block {
+		if err := s.execute(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Session) execute(x scxml.Executable) error {
+	switch x := x.(type) {
+	case *scxml.Raise:
+		s.internalQueue.push(Event{Name: x.Event, Type: Internal})
+	case *scxml.Log:
+		var v any
+		if x.Expr != nil {
+			var err error
+			if v, err = s.dm.Value(x.Expr); err != nil {
+				return s.fail(err)
+			}
+		}
+		s.host.Log(s, x.Label, v)
+	case *scxml.Assign:
+		if err := s.dm.Assign(x); err != nil {
+			return s.fail(err)
+		}
+	case *scxml.Script:
+		if err := s.dm.Script(x); err != nil {
+			return s.fail(err)
+		}
+	case *scxml.If:
+		for _, b := range x.Branches {
+			if b.Cond != nil {
+				ok, err := s.dm.Cond(b.Cond)
+				if err != nil {
+					// A condition that cannot be evaluated is false and
+					// raises error.execution (section 5.9); the block stops.
+					return s.fail(err)
+				}
+				if !ok {
+					continue
+				}
+			}
+			return s.executeBlock(b.Body)
+		}
+	case *scxml.Foreach:
+		var inner error
+		err := s.dm.Foreach(x, func() error {
+			inner = s.executeBlock(x.Body)
+			return inner
+		})
+		if err != nil {
+			if err == inner {
+				return err
+			}
+			return s.fail(err)
+		}
+	case *scxml.Send:
+		return s.send(x)
+	case *scxml.Cancel:
+		id := x.SendID
+		if x.SendIDExpr != nil {
+			var err error
+			if id, err = s.dm.String(x.SendIDExpr); err != nil {
+				return s.fail(err)
+			}
+		}
+		s.cancelSend(id)
+	case *scxml.Custom:
+		return s.fail(fmt.Errorf("%s:%s: <%s> in namespace %q: no extension registered", s.m.doc.File, x.Pos, x.Local, x.Namespace))
+	default:
+		return s.fail(fmt.Errorf("unknown executable content %T", x))
+	}
+	return nil
+}
+
+// fail raises error.execution for err and stops the block.
+func (s *Session) fail(err error) error {
+	s.execError(err)
+	return errBlockStopped
+}
+
+// send runs <send> (section 6.2): every attribute is evaluated now, then
+// the event is delivered at once or after its delay.
+func (s *Session) send(x *scxml.Send) error {
+	var err error
+	ev := Event{Name: x.Event, Type: External}
+	if x.EventExpr != nil {
+		if ev.Name, err = s.dm.String(x.EventExpr); err != nil {
+			return s.fail(err)
+		}
+	}
+	target := x.Target
+	if x.TargetExpr != nil {
+		if target, err = s.dm.String(x.TargetExpr); err != nil {
+			return s.fail(err)
+		}
+	}
+	typ := x.Type
+	if x.TypeExpr != nil {
+		if typ, err = s.dm.String(x.TypeExpr); err != nil {
+			return s.fail(err)
+		}
+	}
+	ev.SendID = x.ID
+	if x.IDLocation != nil {
+		s.seq++
+		ev.SendID = s.id + "." + strconv.FormatUint(s.seq, 10)
+		if err := s.dm.SetLocation(x.IDLocation, ev.SendID); err != nil {
+			return s.fail(err)
+		}
+	}
+	delay := x.DelayDur
+	if x.DelayExpr != nil {
+		str, err := s.dm.String(x.DelayExpr)
+		if err != nil {
+			return s.fail(err)
+		}
+		if delay, err = ParseDelay(str); err != nil {
+			return s.fail(fmt.Errorf("%s:%s: <send> delayexpr: %w", s.m.doc.File, x.Pos, err))
+		}
+	}
+	if ev.Data, err = s.sendData(x.Namelist, x.Params, x.Content); err != nil {
+		return s.fail(err)
+	}
+	if typ != "" && typ != SCXMLProcessorType && typ != scxmlProcessorShortType {
+		// Another I/O processor: the host decides, after the delay.
+	} else {
+		typ = ""
+		ev.Origin = "#_scxml_" + s.id
+		ev.OriginType = SCXMLProcessorType
+		if target != "" && !strings.HasPrefix(target, "#_") && !strings.Contains(target, ":") {
+			s.raiseError(EventErrorExecution, ev.SendID, fmt.Errorf("%s:%s: <send> target %q: %w", s.m.doc.File, x.Pos, target, ErrInvalidTarget))
+			return errBlockStopped
+		}
+	}
+	msg := Message{Target: target, Type: typ, Event: ev}
+	if delay > 0 {
+		if target == "#_internal" {
+			// Delayed internal events would bypass run-to-completion; the
+			// spec only defines immediate delivery to the internal queue.
+			s.raiseError(EventErrorExecution, ev.SendID, fmt.Errorf("%s:%s: <send> to #_internal cannot be delayed", s.m.doc.File, x.Pos))
+			return errBlockStopped
+		}
+		s.seq++
+		s.schedule(&delayedSend{Due: s.now.Add(delay), Seq: s.seq, Msg: msg})
+		return nil
+	}
+	s.deliver(&msg)
+	return nil
+}
+
+// deliver routes an event whose delay, if any, has elapsed.
+func (s *Session) deliver(msg *Message) {
+	if msg.Type == "" {
+		switch target := msg.Target; {
+		case target == "":
+			s.externalQueue.push(msg.Event)
+			return
+		case target == "#_internal":
+			ev := msg.Event
+			ev.Type = Internal
+			s.internalQueue.push(ev)
+			return
+		case target == "#_scxml_"+s.id:
+			s.externalQueue.push(msg.Event)
+			return
+		case target == "#_parent" || (strings.HasPrefix(target, "#_") && !strings.HasPrefix(target, "#_scxml_")):
+			if s.deliverInvoke(msg) {
+				return
+			}
+			s.raiseError(EventErrorCommunication, msg.Event.SendID, fmt.Errorf("send to %q: %w", target, ErrUnreachable))
+			return
+		}
+	}
+	err := s.host.Dispatch(s, msg)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrInvalidTarget) || errors.Is(err, ErrUnsupportedType):
+		s.raiseError(EventErrorExecution, msg.Event.SendID, err)
+	default:
+		s.raiseError(EventErrorCommunication, msg.Event.SendID, err)
+	}
+}
+
+// sendData evaluates namelist, <param> and <content> into event data:
+// content gives its value; namelist and params give an object.
+func (s *Session) sendData(namelist []*scxml.Expr, params []*scxml.Param, content *scxml.Content) (any, error) {
+	if content != nil {
+		return s.dm.Content(content)
+	}
+	if len(namelist) == 0 && len(params) == 0 {
+		return nil, nil
+	}
+	data := make(map[string]any, len(namelist)+len(params))
+	for _, e := range namelist {
+		v, err := s.dm.Value(e)
+		if err != nil {
+			return nil, err
+		}
+		data[strings.TrimSpace(e.Source)] = v
+	}
+	for _, p := range params {
+		v, err := s.paramValue(p)
+		if err != nil {
+			return nil, err
+		}
+		data[p.Name] = v
+	}
+	return data, nil
+}
+
+func (s *Session) paramValue(p *scxml.Param) (any, error) {
+	switch {
+	case p.Expr != nil:
+		return s.dm.Value(p.Expr)
+	case p.Location != nil:
+		return s.dm.Value(p.Location)
+	}
+	return nil, nil
+}
+
+// doneData evaluates the <donedata> of a final state (section 5.7). An
+// error raises error.execution and the done event carries no data.
+func (s *Session) doneData(st *scxml.State) any {
+	dd := st.Donedata
+	if dd == nil {
+		return nil
+	}
+	v, err := s.sendData(nil, dd.Params, dd.Content)
+	if err != nil {
+		s.execError(err)
+		return nil
+	}
+	return v
+}
+
+// ParseDelay parses a CSS2 time value ("1s", "1.5s", "250ms", "0") as used
+// by delay and delayexpr (section 6.2.1).
+func ParseDelay(v string) (time.Duration, error) {
+	t := strings.TrimSpace(v)
+	unit := time.Second
+	switch {
+	case strings.HasSuffix(t, "ms"):
+		t, unit = t[:len(t)-2], time.Millisecond
+	case strings.HasSuffix(t, "s"):
+		t = t[:len(t)-1]
+	case t == "0":
+	default:
+		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || f < 0 || f > float64(1<<62)/float64(unit) {
+		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
+	}
+	return time.Duration(f * float64(unit)), nil
+}

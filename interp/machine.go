@@ -1,0 +1,78 @@
+package interp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/orsgo/engine/scxml"
+)
+
+// Machine is a compiled document: the document plus what every session of
+// it shares (compiled expressions, precomputed state relations). It is
+// immutable and safe for concurrent use; create sessions with NewSession.
+type Machine struct {
+	doc  *scxml.Document
+	ecma *ecmaPrograms // nil for the null datamodel
+
+	last      []int            // by state index: index of the last descendant
+	histories [][]*scxml.State // by state index: history children
+	children  [][]*scxml.State // by state index: child states other than history
+	finals    []bool           // by state index: KindFinal
+	// readsEvent is false when no expression or script mentions _event, so
+	// the event object need not be exposed at all.
+	readsEvent bool
+}
+
+// Compile prepares doc for execution. It fails only for a datamodel this
+// package does not implement; expression syntax errors are kept and become
+// error.execution when the expression is evaluated, as section 5.9 requires.
+func Compile(doc *scxml.Document) (*Machine, error) {
+	if doc == nil || doc.Root == nil {
+		return nil, fmt.Errorf("interp: compile: %w", ErrNoDocument)
+	}
+	m := &Machine{
+		doc:       doc,
+		last:      make([]int, len(doc.States)),
+		histories: make([][]*scxml.State, len(doc.States)),
+		children:  make([][]*scxml.State, len(doc.States)),
+		finals:    make([]bool, len(doc.States)),
+	}
+	switch doc.Datamodel {
+	case scxml.DatamodelECMAScript, "":
+		m.ecma = compileECMAScript(doc)
+	case scxml.DatamodelNull:
+	default:
+		return nil, fmt.Errorf("interp: compile %s: datamodel %q: %w", doc.File, doc.Datamodel, ErrUnsupportedDatamodel)
+	}
+	for _, s := range doc.States {
+		m.last[s.Index] = s.Last()
+		m.finals[s.Index] = s.Kind == scxml.KindFinal
+		for _, c := range s.Children {
+			if c.Kind == scxml.KindHistory {
+				m.histories[s.Index] = append(m.histories[s.Index], c)
+			} else {
+				m.children[s.Index] = append(m.children[s.Index], c)
+			}
+		}
+	}
+	for _, e := range doc.Exprs {
+		if strings.Contains(e.Source, "_event") {
+			m.readsEvent = true
+		}
+	}
+	for _, sc := range doc.Scripts {
+		if strings.Contains(sc.Source, "_event") {
+			m.readsEvent = true
+		}
+	}
+	return m, nil
+}
+
+// Document returns the compiled document.
+func (m *Machine) Document() *scxml.Document { return m.doc }
+
+// isDescendant reports whether a is a proper descendant of b, in O(1) by
+// document order: the descendants of b are the indices (b, last(b)].
+func (m *Machine) isDescendant(a, b *scxml.State) bool {
+	return a.Index > b.Index && a.Index <= m.last[b.Index]
+}

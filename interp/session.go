@@ -1,0 +1,399 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/orsgo/engine/scxml"
+)
+
+// SCXML Event I/O Processor type (section 6.2 / appendix C.1).
+const (
+	SCXMLProcessorType      = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+	scxmlProcessorShortType = "scxml"
+)
+
+// Host is the session's window on the world: it delivers events sent to
+// targets the session does not own (other sessions, I/O processors) and
+// receives the <log> output. Its methods are called synchronously from
+// Start, Step and Advance, and must not call back into the session: a Host
+// that wants to deliver an event to another session enqueues it there.
+type Host interface {
+	// Dispatch delivers msg. It returns nil when the event was accepted,
+	// an error wrapping ErrInvalidTarget or ErrUnsupportedType when the
+	// request cannot be interpreted (the session raises error.execution),
+	// and any other error (ErrUnreachable, say) when the target cannot be
+	// reached (the session raises error.communication).
+	Dispatch(from *Session, msg *Message) error
+	// Log receives the output of a <log> element.
+	Log(from *Session, label string, value any)
+}
+
+// Message is an event leaving a session through Host.Dispatch.
+type Message struct {
+	// Target is the target URI as evaluated ("#_scxml_<id>", a URL, ...).
+	Target string
+	// Type is the event I/O processor type as evaluated; "" means SCXML.
+	Type string
+	// Event carries name, data, sendid, origin and origintype.
+	Event Event
+}
+
+// Options configure a session. The zero value is usable.
+type Options struct {
+	// Host delivers outbound events and log output.
+	// default: a host that rejects every outbound target and drops logs.
+	Host Host
+	// MaxMicrosteps bounds the microsteps of one macrostep, so that a chart
+	// looping on eventless transitions fails with ErrLivelock instead of
+	// hanging its caller.
+	// default: 100000
+	MaxMicrosteps int
+	// IOProcessors are extra entries for _ioprocessors, by type short name
+	// (e.g. "basichttp") to location. The SCXML processor is always there.
+	// default: none
+	IOProcessors map[string]string
+	// OnError, when set, is told why each error.execution or
+	// error.communication event was raised: the event itself carries no
+	// message, so this is where a person finds the file:line:col.
+	// default: nil
+	OnError func(s *Session, ev *Event, cause error)
+}
+
+const defaultMaxMicrosteps = 100000
+
+type nopHost struct{}
+
+func (nopHost) Dispatch(_ *Session, msg *Message) error {
+	return fmt.Errorf("target %q: %w", msg.Target, ErrInvalidTarget)
+}
+func (nopHost) Log(*Session, string, any) {}
+
+// Session is one running instance of a Machine: the whole state of
+// interpretation, explicit so that it can be snapshotted. A Session never
+// starts goroutines, reads the clock or performs I/O: time comes in through
+// Start and Advance, events through Enqueue, and everything outbound goes
+// through the Host. A Session is not safe for concurrent use.
+type Session struct {
+	m    *Machine
+	id   string
+	opts Options
+	host Host
+
+	dm   Datamodel
+	ecma *ecmaDatamodel // same as dm for the ECMAScript datamodel
+
+	// The global variables of Appendix D.
+	configuration  stateSet
+	statesToInvoke stateSet
+	historyValue   [][]int // by history state index: recorded state indices
+	internalQueue  queue
+	externalQueue  queue
+	running        bool
+
+	started   bool
+	dataDone  stateSet // late binding: states whose <data> were initialised
+	now       time.Time
+	delayed   []*delayedSend // sorted by (due, seq)
+	seq       uint64         // generated send ids and delayed-send order
+	current   Event          // the event _event is bound to
+	finalID   string         // id of the top-level final state reached
+	endConfig []string       // configuration when the session ended
+
+	// Scratch space reused by every microstep: no allocations per step.
+	enabled      []*scxml.Transition
+	exitSet      stateSet
+	entrySet     stateSet
+	defaultEntry stateSet
+	tmpSet       stateSet
+	tmpSets      []stateSet
+	targets      []*scxml.State
+	defaultHist  []histContent
+}
+
+type histContent struct {
+	parent  int
+	content []scxml.Executable
+}
+
+// delayedSend is a <send> waiting for its delay to elapse. Everything was
+// evaluated when the <send> ran (section 6.2); only delivery waits.
+type delayedSend struct {
+	Due time.Time
+	Seq uint64
+	Msg Message
+}
+
+// NewSession creates a session of m with the given id. The session does
+// nothing until Start.
+func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
+	if opts.MaxMicrosteps <= 0 {
+		opts.MaxMicrosteps = defaultMaxMicrosteps
+	}
+	s := &Session{m: m, id: id, opts: opts, host: opts.Host}
+	if s.host == nil {
+		s.host = nopHost{}
+	}
+	n := len(m.doc.States)
+	s.configuration = newStateSet(n)
+	s.statesToInvoke = newStateSet(n)
+	s.dataDone = newStateSet(n)
+	s.exitSet = newStateSet(n)
+	s.entrySet = newStateSet(n)
+	s.defaultEntry = newStateSet(n)
+	s.tmpSet = newStateSet(n)
+	s.historyValue = make([][]int, n)
+	sys := SystemInfo{
+		SessionID:    id,
+		Name:         m.doc.Name,
+		IOProcessors: map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
+		In:           s.in,
+	}
+	for k, v := range opts.IOProcessors {
+		sys.IOProcessors[k] = v
+	}
+	if m.ecma != nil {
+		dm, err := newECMADatamodel(m.ecma, sys)
+		if err != nil {
+			return nil, err
+		}
+		s.dm, s.ecma = dm, dm
+	} else {
+		s.dm = nullDatamodel{in: s.in}
+	}
+	return s, nil
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Machine returns the machine the session runs.
+func (s *Session) Machine() *Machine { return s.m }
+
+// Running reports whether the session has started and not yet ended.
+func (s *Session) Running() bool { return s.running }
+
+// Started reports whether Start has been called.
+func (s *Session) Started() bool { return s.started }
+
+// Final returns the id of the top-level final state the session ended in,
+// or "" while it runs or when it was cancelled.
+func (s *Session) Final() string { return s.finalID }
+
+// Now returns the session's notion of the current time: the last time given
+// to Start or Advance.
+func (s *Session) Now() time.Time { return s.now }
+
+func (s *Session) in(id string) bool {
+	st := s.m.doc.StateByID(id)
+	return st != nil && s.configuration.has(st.Index)
+}
+
+// Configuration returns the ids of the active atomic states in document
+// order; after the session ended, those it ended in.
+func (s *Session) Configuration() []string {
+	if !s.running && s.started {
+		return append([]string(nil), s.endConfig...)
+	}
+	return s.atomicIDs()
+}
+
+func (s *Session) atomicIDs() []string {
+	var ids []string
+	for i := s.configuration.next(0); i >= 0; i = s.configuration.next(i + 1) {
+		if st := s.m.doc.States[i]; st.IsAtomic() {
+			ids = append(ids, st.ID)
+		}
+	}
+	return ids
+}
+
+// ActiveStates returns the ids of all active states (atomic or not) in
+// document order.
+func (s *Session) ActiveStates() []string {
+	var ids []string
+	for i := s.configuration.next(1); i >= 0; i = s.configuration.next(i + 1) {
+		ids = append(ids, s.m.doc.States[i].ID)
+	}
+	return ids
+}
+
+// Start runs interpret() of Appendix D up to the first wait for an external
+// event: the datamodel is initialised, the global script runs, the initial
+// configuration is entered and the first macrostep completes.
+func (s *Session) Start(now time.Time) error {
+	if s.started {
+		return fmt.Errorf("interp: session %s: already started", s.id)
+	}
+	s.started = true
+	s.now = now
+	s.interpret()
+	return s.completeMacrostep()
+}
+
+// Enqueue appends ev to the external queue; it is processed by Step. Events
+// sent to a session that ended are dropped.
+func (s *Session) Enqueue(ev Event) {
+	if s.started && !s.running {
+		return
+	}
+	s.externalQueue.push(ev)
+}
+
+// Pending reports whether Step has work to do.
+func (s *Session) Pending() bool {
+	return s.running && (s.externalQueue.len() > 0 || s.internalQueue.len() > 0)
+}
+
+// Advance moves the session's clock to now and delivers the delayed sends
+// that are due, in due order. Events for the session itself go to its
+// external queue, to be processed by Step; the others are dispatched to the
+// Host. Time never goes backwards: an earlier now is ignored.
+func (s *Session) Advance(now time.Time) {
+	if now.After(s.now) {
+		s.now = now
+	}
+	for len(s.delayed) > 0 && !s.delayed[0].Due.After(s.now) && s.running {
+		d := s.delayed[0]
+		s.delayed[0] = nil
+		s.delayed = s.delayed[1:]
+		s.deliver(&d.Msg)
+	}
+}
+
+// NextDeadline returns when the earliest delayed send falls due.
+func (s *Session) NextDeadline() (time.Time, bool) {
+	if len(s.delayed) == 0 || !s.running {
+		return time.Time{}, false
+	}
+	return s.delayed[0].Due, true
+}
+
+// Step runs one macrostep: it completes pending internal work, or else
+// takes one event from the external queue and processes it with all its
+// follow-up microsteps (the body of mainEventLoop). It reports whether
+// there was anything to do.
+func (s *Session) Step() (bool, error) {
+	if !s.started {
+		return false, ErrNotStarted
+	}
+	if !s.running {
+		return false, nil
+	}
+	if s.internalQueue.len() > 0 {
+		return true, s.completeMacrostep()
+	}
+	ev, ok := s.externalQueue.pop()
+	if !ok {
+		return false, nil
+	}
+	s.processExternalEvent(ev)
+	return true, s.completeMacrostep()
+}
+
+// Run calls Step until there is nothing left to do.
+func (s *Session) Run() error {
+	for {
+		ok, err := s.Step()
+		if err != nil || !ok {
+			return err
+		}
+	}
+}
+
+// Cancel ends the session as if cancelled by its parent (Appendix D,
+// isCancelEvent): active states are exited, running their onexit handlers.
+func (s *Session) Cancel() {
+	if !s.running {
+		return
+	}
+	s.running = false
+	s.exitInterpreter()
+}
+
+// raiseError places error.execution or error.communication on the
+// internal queue (section 5.10.1) and tells OnError why.
+func (s *Session) raiseError(name string, sendID string, cause error) {
+	ev := Event{Name: name, Type: Platform, SendID: sendID}
+	if s.opts.OnError != nil {
+		s.opts.OnError(s, &ev, cause)
+	}
+	s.internalQueue.push(ev)
+}
+
+func (s *Session) execError(cause error) { s.raiseError(EventErrorExecution, "", cause) }
+
+// queue is a FIFO of events that reuses its storage.
+type queue struct {
+	items []Event
+	head  int
+}
+
+func (q *queue) len() int { return len(q.items) - q.head }
+
+func (q *queue) push(ev Event) {
+	if q.head > 0 && q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	q.items = append(q.items, ev)
+}
+
+func (q *queue) pop() (Event, bool) {
+	if q.head == len(q.items) {
+		return Event{}, false
+	}
+	ev := q.items[q.head]
+	q.items[q.head] = Event{}
+	q.head++
+	return ev, true
+}
+
+// schedule inserts a delayed send in (due, seq) order.
+func (s *Session) schedule(d *delayedSend) {
+	i := sort.Search(len(s.delayed), func(i int) bool {
+		x := s.delayed[i]
+		return x.Due.After(d.Due) || (x.Due.Equal(d.Due) && x.Seq > d.Seq)
+	})
+	s.delayed = append(s.delayed, nil)
+	copy(s.delayed[i+1:], s.delayed[i:])
+	s.delayed[i] = d
+}
+
+// cancelSend removes the delayed sends with the given id (section 6.3).
+func (s *Session) cancelSend(id string) {
+	out := s.delayed[:0]
+	for _, d := range s.delayed {
+		if d.Msg.Event.SendID != id {
+			out = append(out, d)
+		}
+	}
+	for i := len(out); i < len(s.delayed); i++ {
+		s.delayed[i] = nil
+	}
+	s.delayed = out
+}
+
+var errNoHost = errors.New("no host")
+
+// Busy returns a generation counter that is odd while datamodel code of
+// the session runs (always even for the null datamodel). A watchdog that
+// reads the same odd value twice, a script budget apart, passes it to
+// Interrupt. Busy and Interrupt are the only methods safe to call from
+// another goroutine.
+func (s *Session) Busy() uint64 {
+	if s.ecma == nil {
+		return 0
+	}
+	return s.ecma.Busy()
+}
+
+// Interrupt stops the datamodel code of generation gen if it still runs;
+// the evaluation fails with error.execution. It reports whether it did.
+func (s *Session) Interrupt(gen uint64) bool {
+	if s.ecma == nil {
+		return false
+	}
+	return s.ecma.Interrupt(gen)
+}

@@ -1,0 +1,201 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SnapshotVersion is the version of the Snapshot layout. Decoders refuse
+// other versions instead of guessing.
+const SnapshotVersion = 1
+
+// ErrDocumentMismatch is returned when a snapshot is restored against a
+// document other than the one its session ran.
+var ErrDocumentMismatch = errors.New("interp: snapshot was taken from another document")
+
+// ErrNotRestorable is returned by Snapshot when a datamodel value cannot
+// be restored faithfully; the error names the session and variables.
+var ErrNotRestorable = errors.New("interp: value cannot be restored faithfully")
+
+// Snapshot is the complete state of a session between two macrosteps:
+// restoring it gives a session that behaves exactly as the original would
+// have, without re-running anything that already ran. Fields are exported
+// for encoders (see package persist); treat them as opaque.
+type Snapshot struct {
+	Version   int      `msgpack:"ver"`
+	SessionID string   `msgpack:"id"`
+	DocName   string   `msgpack:"doc"`
+	DocHash   [32]byte `msgpack:"hash"`
+
+	Started bool      `msgpack:"st"`
+	Running bool      `msgpack:"run"`
+	Final   string    `msgpack:"fin,omitempty"`
+	Now     time.Time `msgpack:"now"`
+	Seq     uint64    `msgpack:"seq"`
+
+	// State indices in document order.
+	Configuration  []int          `msgpack:"cfg"`
+	StatesToInvoke []int          `msgpack:"inv,omitempty"`
+	DataDone       []int          `msgpack:"dd,omitempty"`
+	History        []HistoryEntry `msgpack:"hist,omitempty"`
+	EndConfig      []string       `msgpack:"end,omitempty"`
+
+	Internal   []Event        `msgpack:"iq,omitempty"`
+	External   []Event        `msgpack:"eq,omitempty"`
+	Current    *Event         `msgpack:"cur,omitempty"`
+	Delayed    []DelayedSend  `msgpack:"dl,omitempty"`
+	Vars       []Var          `msgpack:"vars,omitempty"`
+	Invocation []InvokeRecord `msgpack:"invk,omitempty"`
+}
+
+// HistoryEntry is the recorded value of one history state.
+type HistoryEntry struct {
+	State  int   `msgpack:"s"`
+	States []int `msgpack:"v"`
+}
+
+// DelayedSend is a <send> waiting for its delay, with its absolute due time.
+type DelayedSend struct {
+	Due    time.Time `msgpack:"due"`
+	Seq    uint64    `msgpack:"seq"`
+	Target string    `msgpack:"to,omitempty"`
+	Type   string    `msgpack:"ty,omitempty"`
+	Event  Event     `msgpack:"ev"`
+}
+
+// InvokeRecord is an active invocation with the snapshot of its child
+// session (section 6.4).
+type InvokeRecord struct {
+	Invoke   int       `msgpack:"i"` // index in Document.Invokes
+	InvokeID string    `msgpack:"id"`
+	Child    *Snapshot `msgpack:"c,omitempty"`
+}
+
+func members(s stateSet) []int {
+	var out []int
+	for i := s.next(0); i >= 0; i = s.next(i + 1) {
+		out = append(out, i)
+	}
+	return out
+}
+
+// Snapshot captures the session's state. Call it between macrosteps (after
+// Start, Step, Run or Advance returned). It fails with ErrNotRestorable,
+// naming the variables, when the datamodel holds values that could not be
+// restored faithfully: nothing is silently dropped.
+func (s *Session) Snapshot() (*Snapshot, error) {
+	snap := &Snapshot{
+		Version:        SnapshotVersion,
+		SessionID:      s.id,
+		DocName:        s.m.doc.Name,
+		DocHash:        s.m.doc.Hash,
+		Started:        s.started,
+		Running:        s.running,
+		Final:          s.finalID,
+		Now:            s.now,
+		Seq:            s.seq,
+		Configuration:  members(s.configuration),
+		StatesToInvoke: members(s.statesToInvoke),
+		DataDone:       members(s.dataDone),
+		EndConfig:      s.endConfig,
+		Internal:       append([]Event(nil), s.internalQueue.items[s.internalQueue.head:]...),
+		External:       append([]Event(nil), s.externalQueue.items[s.externalQueue.head:]...),
+	}
+	for i, hv := range s.historyValue {
+		if len(hv) > 0 {
+			snap.History = append(snap.History, HistoryEntry{State: i, States: append([]int(nil), hv...)})
+		}
+	}
+	if s.current.Name != "" {
+		ev := s.current
+		snap.Current = &ev
+	}
+	for _, d := range s.delayed {
+		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
+	}
+	if s.ecma != nil {
+		vars, err := s.ecma.exportVars()
+		if err != nil {
+			return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
+		}
+		snap.Vars = vars
+	}
+	inv, err := s.snapshotInvocations()
+	if err != nil {
+		return nil, err
+	}
+	snap.Invocation = inv
+	return snap, nil
+}
+
+// Restore recreates a session from a snapshot taken by Session.Snapshot,
+// with a fresh datamodel runtime. Nothing is re-run: no onentry, no <data>
+// initialisation, no global script.
+func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
+	if snap == nil {
+		return nil, errors.New("interp: restore: nil snapshot")
+	}
+	if snap.Version != SnapshotVersion {
+		return nil, fmt.Errorf("interp: restore session %s: snapshot version %d, this build reads %d", snap.SessionID, snap.Version, SnapshotVersion)
+	}
+	if snap.DocHash != m.doc.Hash {
+		return nil, fmt.Errorf("interp: restore session %s: document %q (%x) is not the one the session ran (%q, %x): %w",
+			snap.SessionID, m.doc.Name, m.doc.Hash[:6], snap.DocName, snap.DocHash[:6], ErrDocumentMismatch)
+	}
+	s, err := m.NewSession(snap.SessionID, opts)
+	if err != nil {
+		return nil, err
+	}
+	n := len(m.doc.States)
+	fill := func(set stateSet, idx []int, what string) error {
+		for _, i := range idx {
+			if i < 0 || i >= n {
+				return fmt.Errorf("interp: restore session %s: %s: state index %d out of range", snap.SessionID, what, i)
+			}
+			set.add(i)
+		}
+		return nil
+	}
+	if err := errors.Join(
+		fill(s.configuration, snap.Configuration, "configuration"),
+		fill(s.statesToInvoke, snap.StatesToInvoke, "states to invoke"),
+		fill(s.dataDone, snap.DataDone, "data binding"),
+	); err != nil {
+		return nil, err
+	}
+	for _, h := range snap.History {
+		if h.State < 0 || h.State >= n {
+			return nil, fmt.Errorf("interp: restore session %s: history state index %d out of range", snap.SessionID, h.State)
+		}
+		for _, i := range h.States {
+			if i < 0 || i >= n {
+				return nil, fmt.Errorf("interp: restore session %s: history value index %d out of range", snap.SessionID, i)
+			}
+		}
+		s.historyValue[h.State] = append([]int(nil), h.States...)
+	}
+	s.started, s.running, s.finalID = snap.Started, snap.Running, snap.Final
+	s.now, s.seq, s.endConfig = snap.Now, snap.Seq, snap.EndConfig
+	for _, ev := range snap.Internal {
+		s.internalQueue.push(ev)
+	}
+	for _, ev := range snap.External {
+		s.externalQueue.push(ev)
+	}
+	for _, d := range snap.Delayed {
+		s.delayed = append(s.delayed, &delayedSend{Due: d.Due, Seq: d.Seq, Msg: Message{Target: d.Target, Type: d.Type, Event: d.Event}})
+	}
+	if s.ecma != nil {
+		if err := s.ecma.importVars(snap.Vars); err != nil {
+			return nil, fmt.Errorf("interp: restore session %s: %w", snap.SessionID, err)
+		}
+	}
+	if snap.Current != nil {
+		s.setEvent(*snap.Current)
+	}
+	if err := s.restoreInvocations(snap.Invocation, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
