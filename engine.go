@@ -1,0 +1,497 @@
+// Package engine is the embedder's entry point: it runs SCXML sessions
+// (package interp) on behalf of an application, owning what the pure
+// interpreter leaves out — locking, the clock and timers, routing events
+// between sessions, the script watchdog and, for voice sessions, checkpoints.
+//
+// Every call that delivers an event processes it synchronously: when Send
+// returns, the macrostep the event caused has completed.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/scxml"
+)
+
+// Event is an SCXML event (the fields of _event).
+type Event = interp.Event
+
+// SessionType says what a session handles. Voice sessions are checkpointed;
+// digital ones (chat, email and the other eServices media) never are,
+// because their media server re-queues the interaction after a failover.
+type SessionType string
+
+// Session types.
+const (
+	Voice    SessionType = "voice"
+	Chat     SessionType = "chat"
+	Email    SessionType = "email"
+	SMS      SessionType = "sms"
+	Social   SessionType = "social"
+	Workitem SessionType = "workitem"
+)
+
+// Sentinel errors.
+var (
+	// ErrNoSession is returned for a session id the engine does not run.
+	ErrNoSession = errors.New("engine: no such session")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("engine: closed")
+)
+
+// Options configure an Engine. The zero value is usable.
+type Options struct {
+	// Node is this node's id; session ids carry it.
+	// default: "node1"
+	Node string
+	// Clock supplies time and timers.
+	// default: RealClock{}
+	Clock Clock
+	// Log receives <log> output.
+	// default: discarded
+	Log func(sessionID, label string, value any)
+	// OnError is told why each error.execution and error.communication
+	// event was raised (the event carries no message).
+	// default: nil
+	OnError func(sessionID string, ev *Event, cause error)
+	// MaxMicrosteps bounds one macrostep (see interp.Options).
+	// default: 100000
+	MaxMicrosteps int
+	// ScriptBudget is how long one script or expression may run before it
+	// is interrupted and becomes error.execution. NoScriptBudget disables
+	// the watchdog.
+	// default: 2s
+	ScriptBudget time.Duration
+	// NewID makes session ids.
+	// default: node-tagged ids from package ids
+	NewID func() string
+}
+
+// NoScriptBudget disables the script watchdog.
+const NoScriptBudget time.Duration = -1
+
+const defaultScriptBudget = 2 * time.Second
+
+// Engine runs sessions. It is safe for concurrent use; events for one
+// session are processed one at a time, different sessions in parallel.
+type Engine struct {
+	opts  Options
+	clock Clock
+
+	mu       sync.Mutex
+	closed   bool
+	sessions map[string]*Session
+	runnable []*Session
+	machines map[*scxml.Document]*interp.Machine
+	seq      uint64
+
+	active   sync.Map // *Session -> *watch, while processing
+	stopWD   chan struct{}
+	wdDone   chan struct{}
+	closeErr error
+}
+
+// New creates an engine.
+func New(opts Options) (*Engine, error) {
+	if opts.Node == "" {
+		opts.Node = "node1"
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.ScriptBudget == 0 {
+		opts.ScriptBudget = defaultScriptBudget
+	}
+	if opts.ScriptBudget < 0 && opts.ScriptBudget != NoScriptBudget {
+		return nil, fmt.Errorf("engine: option ScriptBudget: %v is negative (use NoScriptBudget)", opts.ScriptBudget)
+	}
+	e := &Engine{
+		opts:     opts,
+		clock:    opts.Clock,
+		sessions: make(map[string]*Session),
+		machines: make(map[*scxml.Document]*interp.Machine),
+	}
+	if e.opts.NewID == nil {
+		e.opts.NewID = e.sequentialID
+	}
+	if opts.ScriptBudget > 0 {
+		e.stopWD, e.wdDone = make(chan struct{}), make(chan struct{})
+		go e.watchdog()
+	}
+	return e, nil
+}
+
+func (e *Engine) sequentialID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seq++
+	return fmt.Sprintf("%s-%d", e.opts.Node, e.seq)
+}
+
+// Close stops the engine's timers and watchdog. Sessions are not ended:
+// their checkpoints stay, so that a backup node can resume them.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	sessions := make([]*Session, 0, len(e.sessions))
+	for _, s := range e.sessions {
+		sessions = append(sessions, s)
+	}
+	e.mu.Unlock()
+	for _, s := range sessions {
+		s.mu.Lock()
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+		s.mu.Unlock()
+	}
+	if e.stopWD != nil {
+		close(e.stopWD)
+		<-e.wdDone
+	}
+	return e.closeErr
+}
+
+// Compile returns the machine for doc, compiling it once per engine.
+func (e *Engine) Compile(doc *scxml.Document) (*interp.Machine, error) {
+	e.mu.Lock()
+	m := e.machines[doc]
+	e.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m, err := interp.Compile(doc)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old := e.machines[doc]; old != nil {
+		return old, nil
+	}
+	e.machines[doc] = m
+	return m, nil
+}
+
+// StartOptions configure one session.
+type StartOptions struct {
+	// Type is the session type.
+	// default: Voice
+	Type SessionType
+	// ID is the session id to use.
+	// default: a new id from Options.NewID
+	ID string
+}
+
+// Session is a handle on a session of the engine. It stays valid after the
+// session ended, to read how it ended.
+type Session struct {
+	e   *Engine
+	id  string
+	typ SessionType
+
+	mu    sync.Mutex // serialises processing of the interpreter session
+	sess  *interp.Session
+	timer Timer
+	due   time.Time
+	err   error // first engine-level failure (livelock, ...)
+
+	inboxMu sync.Mutex
+	inbox   []Event
+	queued  bool // in e.runnable
+
+	done chan struct{}
+}
+
+// Start creates a session of doc and runs it up to its first wait for an
+// event.
+func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptions) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := e.Compile(doc)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Type == "" {
+		opts.Type = Voice
+	}
+	if opts.ID == "" {
+		opts.ID = e.opts.NewID()
+	}
+	s := &Session{e: e, id: opts.ID, typ: opts.Type, done: make(chan struct{})}
+	is, err := m.NewSession(opts.ID, interp.Options{
+		Host:          host{e},
+		MaxMicrosteps: e.opts.MaxMicrosteps,
+		OnError:       e.onError,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.sess = is
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, dup := e.sessions[opts.ID]; dup {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("engine: start session %s: id already in use", opts.ID)
+	}
+	e.sessions[opts.ID] = s
+	e.mu.Unlock()
+
+	s.mu.Lock()
+	e.enter(s)
+	err = is.Start(e.clock.Now())
+	e.leave(s)
+	e.afterMacrostep(s, err)
+	s.mu.Unlock()
+	e.drain()
+	return s, err
+}
+
+// Send delivers ev to the session with the given id and processes it.
+func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
+	e.mu.Lock()
+	s := e.sessions[sessionID]
+	e.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("engine: send %q to %s: %w", ev.Name, sessionID, ErrNoSession)
+	}
+	return s.Send(ctx, ev)
+}
+
+// Session returns the handle of a running session.
+func (e *Engine) Session(id string) (*Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.sessions[id]; s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("engine: session %s: %w", id, ErrNoSession)
+}
+
+// Sessions returns the number of running sessions.
+func (e *Engine) Sessions() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.sessions)
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Type returns the session type.
+func (s *Session) Type() SessionType { return s.typ }
+
+// Send delivers an external event to the session and processes it (with
+// any delayed sends that fell due) before returning.
+func (s *Session) Send(ctx context.Context, ev Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ev.Type == interp.Internal || ev.Type == interp.Platform {
+		ev.Type = interp.External
+	}
+	select {
+	case <-s.done:
+		return fmt.Errorf("engine: send %q to %s: session ended: %w", ev.Name, s.id, ErrNoSession)
+	default:
+	}
+	s.post(ev)
+	err := s.e.process(s)
+	s.e.drain()
+	return err
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Running reports whether the session still runs.
+func (s *Session) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sess.Running()
+}
+
+// Final returns the id of the top-level final state the session ended in.
+func (s *Session) Final() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sess.Final()
+}
+
+// Configuration returns the active atomic states in document order (the
+// states the session ended in, once it has ended).
+func (s *Session) Configuration() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sess.Configuration()
+}
+
+// Err returns the engine-level failure that stopped the session's last
+// macrostep, if any (interp.ErrLivelock).
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Cancel ends the session, running the onexit handlers of its states.
+func (s *Session) Cancel() {
+	s.mu.Lock()
+	s.sess.Cancel()
+	s.e.afterMacrostep(s, nil)
+	s.mu.Unlock()
+}
+
+func (s *Session) post(ev Event) {
+	s.inboxMu.Lock()
+	s.inbox = append(s.inbox, ev)
+	s.inboxMu.Unlock()
+}
+
+// process runs everything the session has to do now: due timers, then the
+// events in its inbox, each as one macrostep.
+func (e *Engine) process(s *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sess.Running() {
+		return nil
+	}
+	s.inboxMu.Lock()
+	inbox := s.inbox
+	s.inbox = nil
+	s.inboxMu.Unlock()
+	for _, ev := range inbox {
+		s.sess.Enqueue(ev)
+	}
+	e.enter(s)
+	s.sess.Advance(e.clock.Now())
+	err := s.sess.Run()
+	e.leave(s)
+	e.afterMacrostep(s, err)
+	return err
+}
+
+// afterMacrostep re-arms the session's timer and retires ended sessions.
+// s.mu is held.
+func (e *Engine) afterMacrostep(s *Session, err error) {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	if !s.sess.Running() {
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+		e.mu.Lock()
+		if e.sessions[s.id] == s {
+			delete(e.sessions, s.id)
+			close(s.done)
+		}
+		e.mu.Unlock()
+		return
+	}
+	due, ok := s.sess.NextDeadline()
+	if !ok {
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+		return
+	}
+	if s.timer != nil && due.Equal(s.due) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.due = due
+	d := due.Sub(e.clock.Now())
+	if d < 0 {
+		d = 0
+	}
+	s.timer = e.clock.AfterFunc(d, func() {
+		s.mu.Lock()
+		if s.due.Equal(due) {
+			s.timer = nil
+		}
+		s.mu.Unlock()
+		_ = e.process(s)
+		e.drain()
+	})
+}
+
+// drain processes sessions that received events from other sessions.
+func (e *Engine) drain() {
+	for {
+		e.mu.Lock()
+		if len(e.runnable) == 0 {
+			e.mu.Unlock()
+			return
+		}
+		s := e.runnable[0]
+		e.runnable = e.runnable[1:]
+		e.mu.Unlock()
+		s.inboxMu.Lock()
+		s.queued = false
+		s.inboxMu.Unlock()
+		_ = e.process(s)
+	}
+}
+
+func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
+	if e.opts.OnError != nil {
+		e.opts.OnError(is.ID(), ev, cause)
+	}
+}
+
+// host is the interp.Host of every session of the engine.
+type host struct{ e *Engine }
+
+func (h host) Log(from *interp.Session, label string, value any) {
+	if h.e.opts.Log != nil {
+		h.e.opts.Log(from.ID(), label, value)
+	}
+}
+
+func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
+	if msg.Type != "" {
+		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
+	}
+	id, ok := strings.CutPrefix(msg.Target, "#_scxml_")
+	if !ok {
+		return fmt.Errorf("send target %q: %w", msg.Target, interp.ErrInvalidTarget)
+	}
+	e := h.e
+	e.mu.Lock()
+	to := e.sessions[id]
+	e.mu.Unlock()
+	if to == nil {
+		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
+	}
+	to.post(msg.Event)
+	to.inboxMu.Lock()
+	queue := !to.queued
+	to.queued = true
+	to.inboxMu.Unlock()
+	if queue {
+		e.mu.Lock()
+		e.runnable = append(e.runnable, to)
+		e.mu.Unlock()
+	}
+	return nil
+}
