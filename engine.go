@@ -255,6 +255,11 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	s.mu.Lock()
 	e.enter(s)
 	err = is.Start(e.clock.Now())
+	if err == nil {
+		// Events the initial macrostep sent to the session itself are
+		// processed now, as they would be had they arrived from outside.
+		err = is.Run()
+	}
 	e.leave(s)
 	e.afterMacrostep(s, err)
 	s.mu.Unlock()

@@ -44,10 +44,13 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 		name = "<scxml>"
 	}
 	for i, e := range doc.Exprs {
+		// Authors often end an expression with ';' as if it were a
+		// statement (the IRP tests do); it is not part of the expression.
 		// The newline keeps a trailing // comment from swallowing the paren.
-		p.values[i], p.valErrs[i] = goja.Compile(name, "("+e.Source+"\n)", false)
+		src := strings.TrimRight(strings.TrimSpace(e.Source), ";")
+		p.values[i], p.valErrs[i] = goja.Compile(name, "("+src+"\n)", false)
 		if locationAttrs[e.Attr] {
-			src := "(function($scxml$v){'use strict';(" + e.Source + "\n)=$scxml$v;})"
+			src := "(function($scxml$v){'use strict';(" + src + "\n)=$scxml$v;})"
 			p.assigns[i], p.asgErrs[i] = goja.Compile(name, src, false)
 		}
 	}
@@ -307,7 +310,9 @@ func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
 	if c.Expr != nil {
 		return d.eval(c.Expr)
 	}
-	return d.contentValue(c.Body, false), nil
+	// C.2: content that is neither JSON nor XML arrives as a space
+	// normalized string.
+	return d.contentValue(c.Body, true), nil
 }
 
 func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/orsgo/engine/scxml"
 )
@@ -146,7 +145,7 @@ func (s *Session) send(x *scxml.Send) error {
 		if err != nil {
 			return s.fail(err)
 		}
-		if delay, err = ParseDelay(str); err != nil {
+		if delay, err = scxml.ParseDelay(str); err != nil {
 			return s.fail(fmt.Errorf("%s:%s: <send> delayexpr: %w", s.m.doc.File, x.Pos, err))
 		}
 	}
@@ -263,25 +262,4 @@ func (s *Session) doneData(st *scxml.State) any {
 		return nil
 	}
 	return v
-}
-
-// ParseDelay parses a CSS2 time value ("1s", "1.5s", "250ms", "0") as used
-// by delay and delayexpr (section 6.2.1).
-func ParseDelay(v string) (time.Duration, error) {
-	t := strings.TrimSpace(v)
-	unit := time.Second
-	switch {
-	case strings.HasSuffix(t, "ms"):
-		t, unit = t[:len(t)-2], time.Millisecond
-	case strings.HasSuffix(t, "s"):
-		t = t[:len(t)-1]
-	case t == "0":
-	default:
-		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || f < 0 || f > float64(1<<62)/float64(unit) {
-		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
-	}
-	return time.Duration(f * float64(unit)), nil
 }

@@ -1,0 +1,224 @@
+package scxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The parser reads the document with encoding/xml into a small tree of
+// nodes that remember where each element starts. (github.com/beevik/etree,
+// the usual choice, keeps no line or column numbers, and positioned errors
+// are a requirement here.)
+
+// maxDepth bounds element nesting, so that a hostile document cannot make the
+// recursive builder exhaust the stack.
+const maxDepth = 1000
+
+type node struct {
+	name     xml.Name
+	attrs    []xml.Attr
+	children []*node
+	text     strings.Builder // character data directly inside the element
+	pos      Pos
+	// inner is the raw markup between the start and end tags, for <content>
+	// and foreign elements that carry XML.
+	inner string
+	outer string
+}
+
+func (n *node) attr(name string) (string, bool) {
+	for _, a := range n.attrs {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// readTree parses src into a tree. Its errors carry the position of the
+// problem, as reported by encoding/xml.
+func readTree(file string, src []byte) (*node, error) {
+	src, err := toUTF8(src)
+	if err != nil {
+		return nil, &Error{File: file, Pos: Pos{1, 1}, Msg: err.Error()}
+	}
+	d := xml.NewDecoder(bytes.NewReader(src))
+	d.CharsetReader = charsetReader
+	var (
+		root  *node
+		stack []*node
+		// starts holds, for each open element, the offset just after its
+		// start tag and the offset of its '<'.
+		starts [][2]int64
+	)
+	for {
+		line, col := d.InputPos()
+		off := d.InputOffset()
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var se *xml.SyntaxError
+			pos := Pos{line, col}
+			msg := err.Error()
+			if errors.As(err, &se) {
+				pos = Pos{se.Line, 1}
+				msg = se.Msg
+			}
+			return nil, &Error{File: file, Pos: pos, Msg: "XML: " + msg}
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) >= maxDepth {
+				return nil, &Error{File: file, Pos: Pos{line, col}, Msg: fmt.Sprintf("elements nested deeper than %d", maxDepth)}
+			}
+			// InputPos before Token is the end of the previous token, which
+			// is the '<' of this element: character data and comments are
+			// tokens of their own.
+			n := &node{name: t.Name, attrs: t.Copy().Attr, pos: Pos{line, col}}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.children = append(p.children, n)
+			} else if root != nil {
+				return nil, &Error{File: file, Pos: n.pos, Msg: "XML: more than one root element"}
+			} else {
+				root = n
+			}
+			stack = append(stack, n)
+			starts = append(starts, [2]int64{d.InputOffset(), off})
+		case xml.EndElement:
+			n := stack[len(stack)-1]
+			s := starts[len(starts)-1]
+			n.inner = string(src[s[0]:off])
+			n.outer = string(src[s[1]:d.InputOffset()])
+			stack, starts = stack[:len(stack)-1], starts[:len(starts)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(t)
+			} else if len(bytes.TrimSpace(t)) > 0 {
+				return nil, &Error{File: file, Pos: Pos{line, col}, Msg: "XML: text outside the root element"}
+			}
+		}
+	}
+	if root == nil {
+		return nil, &Error{File: file, Pos: Pos{1, 1}, Msg: "XML: no root element"}
+	}
+	return root, nil
+}
+
+// toUTF8 converts a UTF-16 document (recognised by its byte-order mark or by
+// "<" encoded on two bytes) to UTF-8: encoding/xml only reads byte-oriented
+// encodings, and UTF-16 is one that XML processors must accept.
+func toUTF8(src []byte) ([]byte, error) {
+	var big bool
+	switch {
+	case bytes.HasPrefix(src, []byte{0xFE, 0xFF}):
+		big, src = true, src[2:]
+	case bytes.HasPrefix(src, []byte{0xFF, 0xFE}):
+		src = src[2:]
+	case bytes.HasPrefix(src, []byte{0, '<'}):
+		big = true
+	case bytes.HasPrefix(src, []byte{'<', 0}):
+	default:
+		src = bytes.TrimPrefix(src, []byte{0xEF, 0xBB, 0xBF})
+		if table, single := singleByte(declaredEncoding(src)); single {
+			return decodeSingleByte(src, table), nil
+		}
+		return src, nil
+	}
+	if len(src)%2 != 0 {
+		return nil, errors.New("UTF-16 document with an odd number of bytes")
+	}
+	u := make([]uint16, len(src)/2)
+	for i := range u {
+		if big {
+			u[i] = uint16(src[2*i])<<8 | uint16(src[2*i+1])
+		} else {
+			u[i] = uint16(src[2*i+1])<<8 | uint16(src[2*i])
+		}
+	}
+	out := make([]byte, 0, len(u))
+	for _, r := range utf16.Decode(u) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
+}
+
+// declaredEncoding returns the encoding of the XML declaration, if any.
+func declaredEncoding(src []byte) string {
+	if !bytes.HasPrefix(src, []byte("<?xml")) {
+		return ""
+	}
+	end := bytes.Index(src, []byte("?>"))
+	if end < 0 {
+		return ""
+	}
+	decl := string(src[:end])
+	i := strings.Index(decl, "encoding")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(decl[i+len("encoding"):], " \t\r\n=")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return ""
+	}
+	if j := strings.IndexByte(rest[1:], rest[0]); j >= 0 {
+		return rest[1 : 1+j]
+	}
+	return ""
+}
+
+// singleByte reports whether label names a single-byte encoding this parser
+// converts itself, and its table for bytes 0x80-0x9F (nil: ISO-8859-1).
+func singleByte(label string) (*[32]rune, bool) {
+	switch strings.ToLower(label) {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1":
+		return nil, true
+	case "windows-1252", "cp1252":
+		return &cp1252, true
+	}
+	return nil, false
+}
+
+// Documents are converted to UTF-8 before encoding/xml sees them, so that
+// byte offsets into the converted text stay meaningful (the raw markup of
+// <content> is sliced from it). The decoder still asks about the declared
+// encoding, and gets the text unchanged.
+func charsetReader(label string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(label) {
+	case "utf-16", "utf16", "utf-16le", "utf-16be", "us-ascii", "ascii":
+		return in, nil
+	}
+	if _, ok := singleByte(label); ok {
+		return in, nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q (use UTF-8, UTF-16, ISO-8859-1 or windows-1252)", label)
+}
+
+// cp1252 maps bytes 0x80-0x9F of windows-1252; the other bytes are the
+// same as ISO-8859-1. Undefined positions map to U+FFFD.
+var cp1252 = [32]rune{
+	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
+	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+}
+
+func decodeSingleByte(src []byte, table *[32]rune) []byte {
+	out := make([]byte, 0, len(src)+len(src)/8)
+	for _, c := range src {
+		r := rune(c)
+		if table != nil && c >= 0x80 && c < 0xA0 {
+			r = table[c-0x80]
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}
