@@ -994,7 +994,7 @@ func (b *builder) executable(parent, n *node) Executable {
 	case "if":
 		return b.ifElem(n)
 	case "foreach":
-			f := &Foreach{Pos: n.pos}
+		f := &Foreach{Pos: n.pos}
 		if v, ok := b.required(n, "array"); ok {
 			f.Array = b.newExpr(v, n.pos, "array")
 		}
