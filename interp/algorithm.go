@@ -41,7 +41,13 @@ func (s *Session) interpret() {
 func (s *Session) initializeDatamodel(st *scxml.State) {
 	s.dataDone.add(st.Index)
 	for _, d := range st.Data {
-		if err := s.dm.InitData(d); err != nil {
+		var err error
+		if v, ok := s.params[d.ID]; ok && st.Kind == scxml.KindRoot {
+			err = s.dm.SetData(d, v)
+		} else {
+			err = s.dm.InitData(d)
+		}
+		if err != nil {
 			s.execError(err)
 		}
 	}
@@ -123,11 +129,19 @@ func (s *Session) exitInterpreter() {
 			s.endConfig = []string{}
 		}
 	}
+	var done *Event
 	for i := s.configuration.prev(len(s.m.doc.States) - 1); i >= 0; i = s.configuration.prev(i - 1) {
 		st := s.m.doc.States[i]
 		s.executeBlocks(st.OnExit)
 		s.cancelInvokes(st)
 		s.configuration.del(i)
+		if st.Kind == scxml.KindFinal && st.Parent.Kind == scxml.KindRoot && s.finalID != "" {
+			// returnDoneEvent: an invoked session tells its parent.
+			done = &Event{Name: "done.invoke", Type: External, Data: s.doneData(st)}
+		}
+	}
+	if done != nil && s.parent != nil {
+		s.parent.childDone(s, *done)
 	}
 	s.delayed = nil
 	s.internalQueue = queue{}

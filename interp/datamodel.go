@@ -19,6 +19,9 @@ type Datamodel interface {
 	// InitData creates the variable of d if needed and gives it its
 	// initial value from d.Expr, d.Content (inline or loaded from src).
 	InitData(d *scxml.Data) error
+	// SetData gives the variable of d the value v instead of its initial
+	// value: an invoking parent's <param> and namelist values (6.4.4).
+	SetData(d *scxml.Data, v any) error
 	// SetEvent binds _event to ev (nil before the first event).
 	SetEvent(ev *Event)
 	// Cond evaluates a boolean expression.
@@ -56,9 +59,10 @@ var errUnsupported = errors.New("not supported by the null datamodel")
 // boolean language made of In('id') only.
 type nullDatamodel struct{ in func(string) bool }
 
-func (nullDatamodel) DeclareData(*scxml.Data) error { return nil }
-func (nullDatamodel) InitData(*scxml.Data) error    { return nil }
-func (nullDatamodel) SetEvent(*Event)               {}
+func (nullDatamodel) DeclareData(*scxml.Data) error  { return nil }
+func (nullDatamodel) InitData(*scxml.Data) error     { return nil }
+func (nullDatamodel) SetEvent(*Event)                {}
+func (nullDatamodel) SetData(*scxml.Data, any) error { return nil }
 
 func (d nullDatamodel) Cond(e *scxml.Expr) (bool, error) {
 	src := strings.TrimSpace(e.Source)

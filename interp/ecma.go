@@ -405,6 +405,13 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 	return d.store(a.Location, v)
 }
 
+func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
+	if err := d.vm.Set(dd.ID, d.toJS(v)); err != nil {
+		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
+	}
+	return nil
+}
+
 func (d *ecmaDatamodel) SetLocation(loc *scxml.Expr, v any) error {
 	return d.store(loc, d.toJS(v))
 }

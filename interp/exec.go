@@ -194,7 +194,11 @@ func (s *Session) deliver(msg *Message) {
 		case target == "#_scxml_"+s.id:
 			s.externalQueue.push(msg.Event)
 			return
-		case target == "#_parent" || (strings.HasPrefix(target, "#_") && !strings.HasPrefix(target, "#_scxml_")):
+		case strings.HasPrefix(target, "#_scxml_"):
+			if s.deliverInvoke(msg) { // an invoked child's own address
+				return
+			}
+		case strings.HasPrefix(target, "#_"):
 			if s.deliverInvoke(msg) {
 				return
 			}

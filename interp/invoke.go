@@ -1,10 +1,71 @@
 package interp
 
 import (
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/orsgo/engine/scxml"
 )
+
+// Invocations (section 6.4). An invoked SCXML document runs as a child
+// Session inside its parent: the parent's Step runs the child's pending
+// work, Advance and NextDeadline cover the child's delayed sends, and a
+// snapshot of the parent contains the child's. Nothing about a child lives
+// outside its parent, so a recovered session resumes its children too.
+//
+// Other invoke types are run by the Host, if it implements Invoker.
+
+// Invoke types that name the SCXML processor (6.4.1, C.1).
+var scxmlInvokeTypes = map[string]bool{
+	"":                            true,
+	"scxml":                       true,
+	"http://www.w3.org/TR/scxml":  true,
+	"http://www.w3.org/TR/scxml/": true,
+}
+
+// Invoker is implemented by a Host that runs invoke types other than SCXML
+// (a VoiceXML dialog, a CRM lookup service...). Events for the invoked
+// service reach the host through Dispatch with the target "#_<invokeid>"
+// and the invoke type as Message.Type; events from it come back through
+// Session.Enqueue with Event.InvokeID set.
+type Invoker interface {
+	// Invoke starts the service. An error wrapping ErrUnsupportedType
+	// means the host does not run req.Type; any error makes the session
+	// raise error.execution.
+	Invoke(from *Session, req *InvokeRequest) error
+	// CancelInvoke stops the service: its state was exited (6.4.5).
+	CancelInvoke(from *Session, invokeID string)
+}
+
+// InvokeRequest is an <invoke> with everything evaluated.
+type InvokeRequest struct {
+	InvokeID string
+	Type     string
+	Src      string
+	// Content is the value of <content>, when present.
+	Content any
+	// Data holds the values of namelist and <param>.
+	Data map[string]any
+	// Autoforward is the autoforward attribute: the session forwards it
+	// every external event it processes.
+	Autoforward bool
+}
+
+// invocation is an active <invoke>.
+type invocation struct {
+	inv   *scxml.Invoke
+	id    string
+	typ   string
+	src   []byte   // the child document, kept for snapshots
+	file  string   // the child document's file name, for messages
+	child *Session // nil when the Host runs the service
+	done  bool     // the child reached a top-level final state
+}
 
 // runInvokes starts the invocations of the states entered during the
 // macrostep that are still active, in entry order (mainEventLoop).
@@ -17,15 +78,366 @@ func (s *Session) runInvokes() {
 	s.statesToInvoke.clear()
 }
 
+// invoke evaluates and starts one <invoke> (6.4). A failure raises
+// error.execution and leaves no invocation behind.
 func (s *Session) invoke(inv *scxml.Invoke) {
-	s.execError(fmt.Errorf("%s:%s: <invoke> is not supported yet", s.m.doc.File, inv.Pos))
+	var err error
+	typ := inv.Type
+	if inv.TypeExpr != nil {
+		if typ, err = s.dm.String(inv.TypeExpr); err != nil {
+			s.execError(err)
+			return
+		}
+	}
+	id := inv.ID
+	if inv.IDLocation != nil || id == "" {
+		// 6.4.1: generated ids are stateid.platformid.
+		s.seq++
+		id = inv.Parent.ID + "." + s.id + "." + strconv.FormatUint(s.seq, 10)
+		if inv.IDLocation != nil {
+			if err := s.dm.SetLocation(inv.IDLocation, id); err != nil {
+				s.execError(err)
+				return
+			}
+		}
+	}
+	src := inv.Src
+	if inv.SrcExpr != nil {
+		if src, err = s.dm.String(inv.SrcExpr); err != nil {
+			s.execError(err)
+			return
+		}
+	}
+	data, err := s.sendData(inv.Namelist, inv.Params, nil)
+	if err != nil {
+		s.execError(err)
+		return
+	}
+	params, _ := data.(map[string]any)
+	where := fmt.Sprintf("%s:%s: <invoke id=%q>", s.m.doc.File, inv.Pos, id)
+	if !scxmlInvokeTypes[typ] {
+		s.invokeHost(inv, id, typ, src, params, where)
+		return
+	}
+	body, file, err := s.childSource(inv, src)
+	if err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+		return
+	}
+	m, err := s.m.childMachine(body, file)
+	if err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+		return
+	}
+	iv := &invocation{inv: inv, id: id, typ: typ, src: body, file: file}
+	child, err := s.newChild(m, iv)
+	if err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+		return
+	}
+	child.params = params
+	iv.child = child
+	s.invocations = append(s.invocations, iv)
+	if err := child.Start(s.now); err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+	}
 }
 
-func (s *Session) cancelInvokes(st *scxml.State)         {}
-func (s *Session) applyFinalizeAndAutoforward(ev *Event) {}
-func (s *Session) deliverInvoke(msg *Message) bool       { return false }
+func (s *Session) invokeHost(inv *scxml.Invoke, id, typ, src string, params map[string]any, where string) {
+	ivk, ok := s.host.(Invoker)
+	if !ok {
+		s.execError(fmt.Errorf("%s: type %q: %w", where, typ, ErrUnsupportedType))
+		return
+	}
+	req := &InvokeRequest{InvokeID: id, Type: typ, Src: src, Data: params, Autoforward: inv.Autoforward}
+	if inv.Content != nil {
+		v, err := s.dm.Content(inv.Content)
+		if err != nil {
+			s.execError(err)
+			return
+		}
+		req.Content = v
+	}
+	if err := ivk.Invoke(s, req); err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+		return
+	}
+	s.invocations = append(s.invocations, &invocation{inv: inv, id: id, typ: typ})
+}
 
-func (s *Session) snapshotInvocations() ([]InvokeRecord, error) { return nil, nil }
+// childSource returns the document an SCXML invoke runs: its <content>
+// (inline markup, or an expression yielding the markup) or the file its
+// src names, resolved against the parent document.
+func (s *Session) childSource(inv *scxml.Invoke, src string) ([]byte, string, error) {
+	if c := inv.Content; c != nil {
+		if c.Expr == nil {
+			return []byte(c.Body), s.m.doc.File, nil
+		}
+		v, err := s.dm.Value(c.Expr)
+		if err != nil {
+			return nil, "", err
+		}
+		str, ok := v.(string)
+		if !ok {
+			return nil, "", fmt.Errorf("content expr %q is not a document (got %T)", c.Expr.Source, v)
+		}
+		return []byte(str), s.m.doc.File, nil
+	}
+	if src == "" {
+		return nil, "", errors.New("no src, srcexpr or <content>")
+	}
+	path := src
+	if p, ok := strings.CutPrefix(path, "file:"); ok {
+		path = strings.TrimPrefix(p, "//")
+	} else if strings.Contains(path, "://") {
+		return nil, "", fmt.Errorf("src %q: only local files can be invoked", src)
+	}
+	if !filepath.IsAbs(path) && s.m.doc.File != "" {
+		path = filepath.Join(filepath.Dir(s.m.doc.File), path)
+	}
+	read := s.opts.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	body, err := read(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("src %q: %w", src, err)
+	}
+	return body, path, nil
+}
+
+// childMachine parses and compiles an invoked document, once per distinct
+// source for the lifetime of the parent Machine.
+func (m *Machine) childMachine(src []byte, file string) (*Machine, error) {
+	key := sha256.Sum256(append([]byte(file+"\x00"), src...))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.childMachines[key]; ok {
+		return c, nil
+	}
+	doc, err := scxml.Parse(src, &scxml.Options{File: file})
+	if err != nil {
+		return nil, err
+	}
+	c, err := Compile(doc)
+	if err != nil {
+		return nil, err
+	}
+	if m.childMachines == nil {
+		m.childMachines = map[[32]byte]*Machine{}
+	}
+	m.childMachines[key] = c
+	return c, nil
+}
+
+func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
+	opts := s.opts
+	opts.Host = childHost{parent: s}
+	child, err := m.NewSession(s.id+"."+iv.id, opts)
+	if err != nil {
+		return nil, err
+	}
+	child.parent, child.invokeID = s, iv.id
+	return child, nil
+}
+
+// childHost routes what a child sends: to its parent (#_parent or the
+// parent's #_scxml_ address) straight into the parent's external queue,
+// anything else through the parent's Host.
+type childHost struct{ parent *Session }
+
+func (h childHost) Dispatch(from *Session, msg *Message) error {
+	p := h.parent
+	if msg.Type == "" && (msg.Target == "#_parent" || msg.Target == "#_scxml_"+p.id) {
+		if p.invocationOf(from) == nil {
+			return nil // cancelled: its last words are dropped (6.4.5)
+		}
+		ev := msg.Event
+		ev.InvokeID = from.invokeID
+		p.externalQueue.push(ev)
+		return nil
+	}
+	if msg.Type == "" && strings.HasPrefix(msg.Target, "#_scxml_") {
+		// A sibling or a parent's sibling of the same tree.
+		if p.deliverInvoke(msg) {
+			return nil
+		}
+	}
+	return p.host.Dispatch(from, msg)
+}
+
+func (h childHost) Log(from *Session, label string, value any) { h.parent.host.Log(from, label, value) }
+
+func (s *Session) invocationOf(child *Session) *invocation {
+	for _, iv := range s.invocations {
+		if iv.child == child {
+			return iv
+		}
+	}
+	return nil
+}
+
+// childDone is returnDoneEvent seen from the parent: done.invoke.<id>.
+func (s *Session) childDone(child *Session, ev Event) {
+	iv := s.invocationOf(child)
+	if iv == nil {
+		return
+	}
+	iv.done = true
+	ev.Name = "done.invoke." + iv.id
+	ev.InvokeID = iv.id
+	ev.Origin = "#_scxml_" + child.id
+	ev.OriginType = SCXMLProcessorType
+	s.externalQueue.push(ev)
+}
+
+// runChildren runs the pending work of every child, reporting whether
+// there was any.
+func (s *Session) runChildren() bool {
+	ran := false
+	for _, iv := range s.invocations {
+		c := iv.child
+		if c == nil || !c.Pending() {
+			continue
+		}
+		ran = true
+		if err := c.Run(); err != nil {
+			// A child that livelocks is cancelled; the parent hears
+			// of it as an error, not a hang.
+			s.execError(fmt.Errorf("invoked session %s: %w", c.id, err))
+			c.Cancel()
+		}
+	}
+	return ran
+}
+
+// cancelInvokes is cancelInvoke for every invocation of a state being
+// exited (6.4.5).
+func (s *Session) cancelInvokes(st *scxml.State) {
+	if len(s.invocations) == 0 {
+		return
+	}
+	var cancelled []*invocation
+	kept := make([]*invocation, 0, len(s.invocations))
+	for _, iv := range s.invocations {
+		if iv.inv.Parent == st {
+			cancelled = append(cancelled, iv)
+		} else {
+			kept = append(kept, iv)
+		}
+	}
+	if len(cancelled) == 0 {
+		return
+	}
+	// Removed first, so that whatever a cancelled child sends from its
+	// onexit handlers is dropped, and it sends no done.invoke.
+	s.invocations = kept
+	for _, iv := range cancelled {
+		if iv.child != nil {
+			iv.child.parent = nil
+			iv.child.Cancel()
+		} else if ivk, ok := s.host.(Invoker); ok {
+			ivk.CancelInvoke(s, iv.id)
+		}
+	}
+}
+
+// applyFinalizeAndAutoforward is the invoke part of mainEventLoop for an
+// external event: the finalize of the invocation it came from runs first,
+// then it is forwarded to every invocation with autoforward.
+func (s *Session) applyFinalizeAndAutoforward(ev *Event) {
+	for _, iv := range s.invocations {
+		if ev.InvokeID != "" && ev.InvokeID == iv.id && len(iv.inv.Finalize) > 0 {
+			s.executeContent(iv.inv.Finalize)
+		}
+	}
+	for _, iv := range s.invocations {
+		if !iv.inv.Autoforward || iv.done {
+			continue
+		}
+		fwd := *ev
+		if iv.child != nil {
+			iv.child.Enqueue(fwd)
+			continue
+		}
+		s.deliverTo(iv, &Message{Target: "#_" + iv.id, Type: iv.typ, Event: fwd})
+	}
+}
+
+// deliverInvoke delivers a message addressed to an invocation ("#_<id>",
+// or an invoked child's "#_scxml_<sessionid>") or, from a child, to
+// "#_parent". It reports whether the target was one of those.
+func (s *Session) deliverInvoke(msg *Message) bool {
+	if msg.Target == "#_parent" {
+		if s.parent == nil {
+			return false
+		}
+		return childHost{parent: s.parent}.Dispatch(s, msg) == nil
+	}
+	for _, iv := range s.invocations {
+		if msg.Target == "#_"+iv.id || (iv.child != nil && msg.Target == "#_scxml_"+iv.child.id) {
+			s.deliverTo(iv, msg)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) deliverTo(iv *invocation, msg *Message) {
+	if iv.child != nil {
+		if iv.done {
+			s.raiseError(EventErrorCommunication, msg.Event.SendID, fmt.Errorf("send to %q: invoked session has ended: %w", msg.Target, ErrUnreachable))
+			return
+		}
+		iv.child.Enqueue(msg.Event)
+		return
+	}
+	m := *msg
+	m.Type = iv.typ
+	if err := s.host.Dispatch(s, &m); err != nil {
+		s.raiseError(EventErrorCommunication, msg.Event.SendID, err)
+	}
+}
+
+// snapshotInvocations records every active invocation with the document
+// and snapshot of its child.
+func (s *Session) snapshotInvocations() ([]InvokeRecord, error) {
+	var recs []InvokeRecord
+	for _, iv := range s.invocations {
+		rec := InvokeRecord{Invoke: iv.inv.Index, InvokeID: iv.id, Type: iv.typ, Done: iv.done}
+		if iv.child != nil {
+			snap, err := iv.child.Snapshot()
+			if err != nil {
+				return nil, err
+			}
+			rec.Child, rec.Source, rec.File = snap, iv.src, iv.file
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
 func (s *Session) restoreInvocations(recs []InvokeRecord, opts Options) error {
+	for _, rec := range recs {
+		if rec.Invoke < 0 || rec.Invoke >= len(s.m.doc.Invokes) {
+			return fmt.Errorf("interp: restore session %s: invoke index %d out of range", s.id, rec.Invoke)
+		}
+		iv := &invocation{inv: s.m.doc.Invokes[rec.Invoke], id: rec.InvokeID, typ: rec.Type, done: rec.Done, src: rec.Source, file: rec.File}
+		if rec.Child != nil {
+			m, err := s.m.childMachine(rec.Source, rec.File)
+			if err != nil {
+				return fmt.Errorf("interp: restore session %s: invoke %s: %w", s.id, rec.InvokeID, err)
+			}
+			copts := opts
+			copts.Host = childHost{parent: s}
+			child, err := m.Restore(rec.Child, copts)
+			if err != nil {
+				return fmt.Errorf("interp: restore session %s: invoke %s: %w", s.id, rec.InvokeID, err)
+			}
+			child.parent, child.invokeID = s, rec.InvokeID
+			iv.child = child
+		}
+		s.invocations = append(s.invocations, iv)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package interp
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/orsgo/engine/scxml"
 )
@@ -21,6 +22,9 @@ type Machine struct {
 	// readsEvent is false when no expression or script mentions _event, so
 	// the event object need not be exposed at all.
 	readsEvent bool
+
+	mu            sync.Mutex
+	childMachines map[[32]byte]*Machine // invoked documents, by source
 }
 
 // Compile prepares doc for execution. It fails only for a datamodel this

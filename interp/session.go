@@ -60,6 +60,11 @@ type Options struct {
 	// message, so this is where a person finds the file:line:col.
 	// default: nil
 	OnError func(s *Session, ev *Event, cause error)
+	// ReadFile loads the documents that <invoke src> names, resolved
+	// against the invoking document's file. It is the interpreter's only
+	// access to storage, and only when an invoke asks for it.
+	// default: os.ReadFile
+	ReadFile func(path string) ([]byte, error)
 }
 
 const defaultMaxMicrosteps = 100000
@@ -101,6 +106,13 @@ type Session struct {
 	current   Event          // the event _event is bound to
 	finalID   string         // id of the top-level final state reached
 	endConfig []string       // configuration when the session ended
+
+	// Invocations (section 6.4). Children run inside their parent: they
+	// are driven by the parent's Step and Advance and snapshotted with it.
+	invocations []*invocation
+	parent      *Session       // the invoking session, or nil
+	invokeID    string         // the parent's invokeid for this session
+	params      map[string]any // <param>/namelist values from the parent
 
 	// Scratch space reused by every microstep: no allocations per step.
 	enabled      []*scxml.Transition
@@ -244,7 +256,18 @@ func (s *Session) Enqueue(ev Event) {
 
 // Pending reports whether Step has work to do.
 func (s *Session) Pending() bool {
-	return s.running && (s.externalQueue.len() > 0 || s.internalQueue.len() > 0)
+	if !s.running {
+		return false
+	}
+	if s.externalQueue.len() > 0 || s.internalQueue.len() > 0 {
+		return true
+	}
+	for _, inv := range s.invocations {
+		if inv.child != nil && inv.child.Pending() {
+			return true
+		}
+	}
+	return false
 }
 
 // Advance moves the session's clock to now and delivers the delayed sends
@@ -261,14 +284,32 @@ func (s *Session) Advance(now time.Time) {
 		s.delayed = s.delayed[1:]
 		s.deliver(&d.Msg)
 	}
+	for _, inv := range s.invocations {
+		if inv.child != nil {
+			inv.child.Advance(now)
+		}
+	}
 }
 
 // NextDeadline returns when the earliest delayed send falls due.
 func (s *Session) NextDeadline() (time.Time, bool) {
-	if len(s.delayed) == 0 || !s.running {
+	if !s.running {
 		return time.Time{}, false
 	}
-	return s.delayed[0].Due, true
+	var due time.Time
+	ok := len(s.delayed) > 0
+	if ok {
+		due = s.delayed[0].Due
+	}
+	for _, inv := range s.invocations {
+		if inv.child == nil {
+			continue
+		}
+		if d, cok := inv.child.NextDeadline(); cok && (!ok || d.Before(due)) {
+			due, ok = d, true
+		}
+	}
+	return due, ok
 }
 
 // Step runs one macrostep: it completes pending internal work, or else
@@ -285,7 +326,13 @@ func (s *Session) Step() (bool, error) {
 	if s.internalQueue.len() > 0 {
 		return true, s.completeMacrostep()
 	}
+	// Invoked children run before the parent takes its next event, so
+	// what they send to #_parent is queued in the order they sent it.
+	ran := s.runChildren()
 	ev, ok := s.externalQueue.pop()
+	if !ok && ran {
+		return true, nil
+	}
 	if !ok {
 		return false, nil
 	}

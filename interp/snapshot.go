@@ -67,9 +67,16 @@ type DelayedSend struct {
 // InvokeRecord is an active invocation with the snapshot of its child
 // session (section 6.4).
 type InvokeRecord struct {
-	Invoke   int       `msgpack:"i"` // index in Document.Invokes
-	InvokeID string    `msgpack:"id"`
-	Child    *Snapshot `msgpack:"c,omitempty"`
+	Invoke   int    `msgpack:"i"` // index in Document.Invokes
+	InvokeID string `msgpack:"id"`
+	Type     string `msgpack:"t,omitempty"`
+	Done     bool   `msgpack:"d,omitempty"`
+	// Child, Source and File are set for SCXML invocations: the child's
+	// snapshot and the document it runs (which may have come from an
+	// expression, so it cannot be found again from the parent document).
+	Child  *Snapshot `msgpack:"c,omitempty"`
+	Source []byte    `msgpack:"src,omitempty"`
+	File   string    `msgpack:"f,omitempty"`
 }
 
 func members(s stateSet) []int {
