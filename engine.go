@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/interp"
@@ -68,6 +69,10 @@ type Options struct {
 	// the watchdog.
 	// default: 2s
 	ScriptBudget time.Duration
+	// IOProcessors are Event I/O Processors beyond the built-in SCXML one,
+	// such as basichttp.New(...). New opens them, Close closes them.
+	// default: none
+	IOProcessors []IOProcessor
 	// NewID makes session ids.
 	// default: node-tagged ids from package ids
 	NewID func() string
@@ -90,6 +95,12 @@ type Engine struct {
 	runnable []*Session
 	machines map[*scxml.Document]*interp.Machine
 	seq      uint64
+
+	// inflight counts asynchronous work (I/O sends, posted events) for
+	// Quiesce; ctx is cancelled by Close to abort it.
+	inflight atomic.Int64
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	active   sync.Map // *Session -> *watch, while processing
 	stopWD   chan struct{}
@@ -119,6 +130,18 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.opts.NewID == nil {
 		e.opts.NewID = e.sequentialID
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	for i, p := range opts.IOProcessors {
+		if p == nil {
+			return nil, fmt.Errorf("engine: option IOProcessors[%d] is nil", i)
+		}
+		if len(p.Types()) == 0 {
+			return nil, fmt.Errorf("engine: option IOProcessors[%d] (%s): no types", i, p.Name())
+		}
+		if err := p.Open(e); err != nil {
+			return nil, fmt.Errorf("engine: open I/O processor %s: %w", p.Name(), err)
+		}
 	}
 	if opts.ScriptBudget > 0 {
 		e.stopWD, e.wdDone = make(chan struct{}), make(chan struct{})
@@ -160,7 +183,14 @@ func (e *Engine) Close() error {
 		close(e.stopWD)
 		<-e.wdDone
 	}
-	return e.closeErr
+	e.cancel()
+	var errs []error
+	for _, p := range e.opts.IOProcessors {
+		if err := p.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("engine: close I/O processor %s: %w", p.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Compile returns the machine for doc, compiling it once per engine.
@@ -235,6 +265,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		Host:          host{e},
 		MaxMicrosteps: e.opts.MaxMicrosteps,
 		OnError:       e.onError,
+		IOProcessors:  e.ioLocations(opts.ID),
 	})
 	if err != nil {
 		return nil, err
@@ -475,7 +506,7 @@ func (h host) Log(from *interp.Session, label string, value any) {
 
 func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 	if msg.Type != "" {
-		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
+		return h.e.dispatchIO(from, msg)
 	}
 	id, ok := strings.CutPrefix(msg.Target, "#_scxml_")
 	if !ok {
@@ -489,14 +520,25 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
 	}
 	to.post(msg.Event)
-	to.inboxMu.Lock()
-	queue := !to.queued
-	to.queued = true
-	to.inboxMu.Unlock()
+	e.markRunnable(to)
+	return nil
+}
+
+// markRunnable queues s for drain, once.
+func (e *Engine) markRunnable(s *Session) {
+	s.inboxMu.Lock()
+	queue := !s.queued
+	s.queued = true
+	s.inboxMu.Unlock()
 	if queue {
 		e.mu.Lock()
-		e.runnable = append(e.runnable, to)
+		e.runnable = append(e.runnable, s)
 		e.mu.Unlock()
 	}
-	return nil
+}
+
+func (e *Engine) onErrorID(sessionID string, cause error) {
+	if e.opts.OnError != nil {
+		e.opts.OnError(sessionID, &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}, cause)
+	}
 }

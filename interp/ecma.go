@@ -222,6 +222,7 @@ func (d *ecmaDatamodel) getEvent() goja.Value {
 		_ = o.Set("origintype", blankToUndefined(d.vm, ev.OriginType))
 		_ = o.Set("invokeid", blankToUndefined(d.vm, ev.InvokeID))
 		_ = o.Set("data", d.toJS(ev.Data))
+		_ = o.Set("raw", blankToUndefined(d.vm, ev.Raw))
 		d.eventVal = o
 	}
 	return d.eventVal

@@ -972,7 +972,12 @@ func (b *builder) executable(parent, n *node) Executable {
 		return c
 	case "log":
 		b.noText(n)
-		l := &Log{Pos: n.pos, Expr: b.expr(n, "expr")}
+		l := &Log{Pos: n.pos}
+		// <log expr=""> is read as a log of the label alone: the
+		// attribute is optional, and an empty one says as much.
+		if v, ok := n.attr("expr"); ok && strings.TrimSpace(v) != "" {
+			l.Expr = b.expr(n, "expr")
+		}
 		l.Label, _ = n.attr("label")
 		return l
 	case "assign":

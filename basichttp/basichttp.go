@@ -1,0 +1,313 @@
+// Package basichttp is the Basic HTTP Event I/O Processor of the SCXML
+// Recommendation (appendix C.2) for the engine: a net/http listener turns
+// POSTs into external events of the session named in the URL, and
+// <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"> posts
+// events out.
+//
+// Inbound requests are POSTs to Location(sessionID), i.e.
+// http://<addr>/scxml/<sessionid>. The event name is the _scxmleventname
+// parameter (query or form), else "HTTP.POST". Form bodies become an
+// object of their parameters, JSON bodies (Content-Type application/json)
+// their parsed value, anything else a string. _event.raw holds the request
+// as received.
+package basichttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	engine "github.com/orsgo/engine"
+)
+
+// Type is the processor's type URI; "basichttp" is its short name.
+const Type = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"
+
+const (
+	eventParam  = "_scxmleventname"
+	originHdr   = "X-Scxml-Origin"
+	pathPrefix  = "/scxml/"
+	maxBodySize = 1 << 20
+)
+
+// Options configure a Processor. The zero value is usable.
+type Options struct {
+	// Addr is the listen address.
+	// default: "127.0.0.1:0" (loopback, a free port)
+	Addr string
+	// Client posts outbound events.
+	// default: an http.Client with a 10s timeout
+	Client *http.Client
+	// Listener, when set, is used instead of listening on Addr.
+	// default: nil
+	Listener net.Listener
+}
+
+// Processor is the Basic HTTP Event I/O Processor. Create it with New and
+// pass it in engine.Options.IOProcessors.
+type Processor struct {
+	opts   Options
+	ln     net.Listener
+	srv    *http.Server
+	base   string
+	eng    *engine.Engine
+	served chan error
+}
+
+// New listens on opts.Addr. The server starts when the engine opens the
+// processor.
+func New(opts Options) (*Processor, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return nil, fmt.Errorf("basichttp: option Addr %q: %w", opts.Addr, err)
+		}
+	}
+	p := &Processor{opts: opts, ln: ln, base: "http://" + ln.Addr().String(), served: make(chan error, 1)}
+	return p, nil
+}
+
+// Name implements engine.IOProcessor.
+func (p *Processor) Name() string { return "basichttp" }
+
+// Types implements engine.IOProcessor.
+func (p *Processor) Types() []string { return []string{Type, "basichttp"} }
+
+// Addr is the address the processor listens on.
+func (p *Processor) Addr() string { return p.ln.Addr().String() }
+
+// Location implements engine.IOProcessor.
+func (p *Processor) Location(sessionID string) string {
+	return p.base + pathPrefix + url.PathEscape(sessionID)
+}
+
+// Open implements engine.IOProcessor: it starts serving.
+func (p *Processor) Open(e *engine.Engine) error {
+	if p.eng != nil {
+		return errors.New("basichttp: processor already opened by an engine")
+	}
+	p.eng = e
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { p.served <- p.srv.Serve(p.ln) }()
+	return nil
+}
+
+// Close implements engine.IOProcessor.
+func (p *Processor) Close() error {
+	if p.srv == nil {
+		return p.ln.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := p.srv.Shutdown(ctx)
+	if serr := <-p.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// ServeHTTP turns a POST into an external event.
+func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sid, ok := strings.CutPrefix(r.URL.Path, pathPrefix)
+	if !ok || sid == "" {
+		http.Error(w, "not an SCXML session address", http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
+	if err != nil {
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBodySize {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	ev, err := decode(r, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ev.Origin = r.Header.Get(originHdr)
+	ev.OriginType = Type
+	if err := p.eng.Send(r.Context(), sid, ev); err != nil {
+		if errors.Is(err, engine.ErrNoSession) {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func decode(r *http.Request, body []byte) (engine.Event, error) {
+	ev := engine.Event{Name: r.URL.Query().Get(eventParam), Raw: raw(r, body)}
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(ct, "application/json"):
+		if len(bytes.TrimSpace(body)) > 0 {
+			if err := json.Unmarshal(body, &ev.Data); err != nil {
+				return ev, fmt.Errorf("JSON body: %w", err)
+			}
+		}
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return ev, fmt.Errorf("form body: %w", err)
+		}
+		if name := vals.Get(eventParam); name != "" {
+			ev.Name = name
+		}
+		vals.Del(eventParam)
+		if len(vals) == 1 && !bytes.ContainsRune(body, '=') {
+			// A bare url-encoded string: <content> sent by us.
+			for k := range vals {
+				ev.Data = k
+			}
+			break
+		}
+		if len(vals) > 0 {
+			data := make(map[string]any, len(vals))
+			for k, v := range vals {
+				if len(v) == 1 {
+					data[k] = v[0]
+				} else {
+					data[k] = v
+				}
+			}
+			ev.Data = data
+		}
+	default:
+		if len(body) > 0 {
+			ev.Data = string(body)
+		}
+	}
+	if ev.Name == "" {
+		ev.Name = "HTTP." + r.Method
+	}
+	return ev, nil
+}
+
+// raw renders the request as it arrived, for _event.raw.
+func raw(r *http.Request, body []byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.URL.RequestURI(), r.Proto)
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range r.Header[k] {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.String()
+}
+
+// Send implements engine.IOProcessor: it POSTs ev to target. Key-value
+// data (namelist, <param>) is form-encoded with the event name in
+// _scxmleventname; string <content> is sent url-encoded as the body; other
+// content as JSON.
+func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Event) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("basichttp: target %q is not an http(s) URL", target)
+	}
+	var (
+		body string
+		ct   = "application/x-www-form-urlencoded"
+	)
+	switch d := ev.Data.(type) {
+	case nil:
+		body = form(ev.Name, nil)
+	case map[string]any:
+		body = form(ev.Name, d)
+	case string:
+		// %20 rather than '+' for spaces: either is valid in a form
+		// body, and %20 reads the same in a URL.
+		body = strings.ReplaceAll(url.QueryEscape(d), "+", "%20")
+		if ev.Name != "" {
+			q := u.Query()
+			q.Set(eventParam, ev.Name)
+			u.RawQuery = q.Encode()
+		}
+	default:
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("basichttp: event %q data: %w", ev.Name, err)
+		}
+		body, ct = string(b), "application/json"
+		if ev.Name != "" {
+			q := u.Query()
+			q.Set(eventParam, ev.Name)
+			u.RawQuery = q.Encode()
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("basichttp: %w", err)
+	}
+	req.Header.Set("Content-Type", ct)
+	if ev.Origin != "" {
+		req.Header.Set(originHdr, ev.Origin)
+	}
+	resp, err := p.opts.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("basichttp: post %q to %s: %w", ev.Name, target, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodySize))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("basichttp: post %q to %s: %s", ev.Name, target, resp.Status)
+	}
+	return nil
+}
+
+func form(name string, data map[string]any) string {
+	vals := url.Values{}
+	if name != "" {
+		vals.Set(eventParam, name)
+	}
+	for k, v := range data {
+		switch x := v.(type) {
+		case string:
+			vals.Add(k, x)
+		case []any:
+			for _, e := range x {
+				vals.Add(k, fmt.Sprint(e))
+			}
+		default:
+			b, err := json.Marshal(x)
+			if err != nil {
+				vals.Add(k, fmt.Sprint(x))
+			} else {
+				vals.Add(k, string(b))
+			}
+		}
+	}
+	return vals.Encode()
+}

@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/orsgo/engine/interp"
+)
+
+// IOProcessor is an Event I/O Processor (section 6.2, appendix C) that the
+// engine runs beside its built-in SCXML one: Basic HTTP (package basichttp),
+// or an embedder's own transport. The engine calls Send on a goroutine of
+// its own, never while holding a session, so a processor may block on the
+// network; what arrives from outside it hands to Engine.Send.
+type IOProcessor interface {
+	// Name is the processor's key in _ioprocessors ("basichttp").
+	Name() string
+	// Types are the <send type> values it handles; the first is the one
+	// reported as _event.origintype.
+	Types() []string
+	// Open is called once by New, with the engine inbound events go to.
+	Open(e *Engine) error
+	// Location is a session's address, published in
+	// _ioprocessors[Name()].location.
+	Location(sessionID string) string
+	// Send delivers ev from a session to target. An error becomes
+	// error.communication in the sending session.
+	Send(ctx context.Context, fromSessionID, target string, ev Event) error
+	// Close stops the processor; the engine's Close calls it.
+	Close() error
+}
+
+func (e *Engine) processorFor(typ string) IOProcessor {
+	for _, p := range e.opts.IOProcessors {
+		for _, t := range p.Types() {
+			if t == typ {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) ioLocations(id string) map[string]string {
+	if len(e.opts.IOProcessors) == 0 {
+		return nil
+	}
+	m := make(map[string]string, 2*len(e.opts.IOProcessors))
+	for _, p := range e.opts.IOProcessors {
+		loc := p.Location(id)
+		m[p.Name()] = loc
+		if t := p.Types(); len(t) > 0 {
+			m[t[0]] = loc
+		}
+	}
+	return m
+}
+
+// dispatchIO hands a <send> for another processor to it, asynchronously:
+// the session goes on, and a failure comes back as error.communication.
+func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
+	p := e.processorFor(msg.Type)
+	if p == nil {
+		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
+	}
+	if strings.TrimSpace(msg.Target) == "" {
+		return fmt.Errorf("send type %q: no target: %w", msg.Type, interp.ErrUnreachable)
+	}
+	sid, ev, target := from.ID(), msg.Event, msg.Target
+	ev.Origin = p.Location(sid)
+	ev.OriginType = p.Types()[0]
+	e.goAsync(func(ctx context.Context) {
+		if err := p.Send(ctx, sid, target, ev); err != nil {
+			e.onErrorID(sid, err)
+			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID})
+		}
+	})
+	return nil
+}
+
+// goAsync runs f on its own goroutine, counted by Quiesce.
+func (e *Engine) goAsync(f func(ctx context.Context)) {
+	e.inflight.Add(1)
+	go func() {
+		defer e.inflight.Add(-1)
+		f(e.ctx)
+	}()
+}
+
+// Post queues ev for the session and returns at once; the event is
+// processed on another goroutine. Unlike Send it may be called from inside
+// the engine's callbacks (an extension's action, a host function, an
+// I/O processor's Send) without deadlocking on the session.
+func (e *Engine) Post(sessionID string, ev Event) error {
+	e.mu.Lock()
+	s := e.sessions[sessionID]
+	e.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("engine: post %q to %s: %w", ev.Name, sessionID, ErrNoSession)
+	}
+	s.post(ev)
+	e.markRunnable(s)
+	e.goAsync(func(context.Context) { e.drain() })
+	return nil
+}
+
+// Quiesce waits until nothing the engine started is in flight: no I/O
+// processor send, no posted event unprocessed. Replays on a ManualClock
+// call it before moving time, so that network round trips complete
+// "instantly" in simulated time.
+func (e *Engine) Quiesce(ctx context.Context) error {
+	for e.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
