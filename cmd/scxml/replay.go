@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/orsgo/engine/fixtures"
+)
+
+func cmdReplay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per test")
+	timeout := fs.Duration("timeout", 10*time.Second, "wall-time limit per test")
+	parallel := fs.Int("parallel", 0, "tests run at once (default: GOMAXPROCS)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "scxml replay: no path given")
+		return 2
+	}
+	cases, err := fixtures.Discover(fs.Args()...)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel})
+	passed, failed := 0, 0
+	enc := json.NewEncoder(stdout)
+	for _, r := range results {
+		if r.Result == fixtures.Pass {
+			passed++
+		} else {
+			failed++
+		}
+		if *asJSON {
+			_ = enc.Encode(r)
+			continue
+		}
+		if r.Detail != "" {
+			fmt.Fprintf(stdout, "%-7s %s: %s\n", r.Result, r.Test, r.Detail)
+		} else {
+			fmt.Fprintf(stdout, "%-7s %s\n", r.Result, r.Test)
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}

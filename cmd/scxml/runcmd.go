@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/scxml"
+)
+
+// eventFlags collects repeated --event NAME[=JSON] flags.
+type eventFlags []engine.Event
+
+func (f *eventFlags) String() string { return fmt.Sprint(len(*f)) }
+
+func (f *eventFlags) Set(v string) error {
+	name, data, hasData := strings.Cut(v, "=")
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("event %q: empty name", v)
+	}
+	ev := engine.Event{Name: name}
+	if hasData {
+		if err := json.Unmarshal([]byte(data), &ev.Data); err != nil {
+			return fmt.Errorf("event %q: data is not JSON: %v", name, err)
+		}
+	}
+	*f = append(*f, ev)
+	return nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var events eventFlags
+	fs.Var(&events, "event", "send event `NAME[=JSON]` (repeatable, in order)")
+	wait := fs.Duration("wait", time.Hour, "after the last event, let delayed sends fire for up to this much (simulated) time")
+	// Flags may follow the document.
+	var doc string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if doc != "" {
+			fmt.Fprintf(stderr, "scxml run: one document only (got %q and %q)\n", doc, fs.Arg(0))
+			return 2
+		}
+		doc, args = fs.Arg(0), fs.Args()[1:]
+	}
+	if doc == "" {
+		fmt.Fprintln(stderr, "scxml run: no document given")
+		return 2
+	}
+	d, err := scxml.ParseFile(doc, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	clock := engine.NewManualClock(time.Now().UTC().Truncate(time.Second))
+	start := clock.Now()
+	eng, err := engine.New(engine.Options{
+		Clock: clock,
+		Log: func(_, label string, value any) {
+			fmt.Fprintf(stdout, "log %s: %s\n", label, formatValue(value))
+		},
+		OnError: func(_ string, ev *engine.Event, cause error) {
+			fmt.Fprintf(stdout, "%s: %v\n", ev.Name, cause)
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	s, err := eng.Start(ctx, d, engine.StartOptions{})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	show := func(what string) {
+		fmt.Fprintf(stdout, "[%s] %s -> %s\n", clock.Now().Sub(start), what, strings.Join(s.Configuration(), " "))
+	}
+	show("start")
+	for _, ev := range events {
+		if !s.Running() {
+			break
+		}
+		if err := s.Send(ctx, ev); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		show(ev.Name)
+	}
+	limit := clock.Now().Add(*wait)
+	for s.Running() {
+		next, ok := clock.Next()
+		if !ok || next.After(limit) {
+			break
+		}
+		clock.AdvanceTo(next)
+		show("timer")
+	}
+	if f := s.Final(); f != "" {
+		fmt.Fprintf(stdout, "done in %s\n", f)
+	}
+	if err := s.Err(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func formatValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
