@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -69,6 +70,20 @@ type Options struct {
 	// the watchdog.
 	// default: 2s
 	ScriptBudget time.Duration
+	// Store receives a checkpoint of every persisted session after each
+	// macrostep (see Resume).
+	// default: nil, no checkpoints
+	Store persist.Store
+	// OnStoreError is told when a checkpoint cannot be written or deleted;
+	// the session goes on.
+	// default: nil
+	OnStoreError func(sessionID string, err error)
+	// RestoreEveryStep replaces each session after each macrostep by one
+	// restored from its encoded snapshot. It is for tests and replays
+	// (scxml replay --restore-every-step): a session that behaves the same
+	// with it proves its checkpoints complete.
+	// default: false
+	RestoreEveryStep bool
 	// IOProcessors are Event I/O Processors beyond the built-in SCXML one,
 	// such as basichttp.New(...). New opens them, Close closes them.
 	// default: none
@@ -236,6 +251,7 @@ type Session struct {
 	timer Timer
 	due   time.Time
 	err   error // first engine-level failure (livelock, ...)
+	seq   uint64 // checkpoints written
 
 	inboxMu sync.Mutex
 	inbox   []Event
@@ -261,12 +277,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		opts.ID = e.opts.NewID()
 	}
 	s := &Session{e: e, id: opts.ID, typ: opts.Type, done: make(chan struct{})}
-	is, err := m.NewSession(opts.ID, interp.Options{
-		Host:          host{e},
-		MaxMicrosteps: e.opts.MaxMicrosteps,
-		OnError:       e.onError,
-		IOProcessors:  e.ioLocations(opts.ID),
-	})
+	is, err := m.NewSession(opts.ID, e.sessionOptions(opts.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +439,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
+	e.checkpoint(s)
 	if !s.sess.Running() {
 		if s.timer != nil {
 			s.timer.Stop()

@@ -90,14 +90,21 @@ func loadExpectations(t *testing.T) map[string]expectation {
 	return exp
 }
 
-func TestW3C(t *testing.T) {
+func TestW3C(t *testing.T) { testW3C(t, false) }
+
+// TestW3CRestoreEveryStep replays the suite with every session restored
+// from its encoded snapshot after each macrostep: the same results prove
+// that checkpoints capture everything a session needs.
+func TestW3CRestoreEveryStep(t *testing.T) { testW3C(t, true) }
+
+func testW3C(t *testing.T, restore bool) {
 	dir := w3cDir(t)
 	exp := loadExpectations(t)
 	cases, err := fixtures.Discover(filepath.Join(dir, "ecma"), filepath.Join(dir, "null"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: 20 * time.Second})
+	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: 20 * time.Second, RestoreEveryStep: restore})
 	seen := map[string]bool{}
 	counts := map[string]int{}
 	for _, r := range results {

@@ -16,6 +16,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per test")
 	timeout := fs.Duration("timeout", 10*time.Second, "wall-time limit per test")
+	restore := fs.Bool("restore-every-step", false, "restore each session from its encoded snapshot after every macrostep")
 	parallel := fs.Int("parallel", 0, "tests run at once (default: GOMAXPROCS)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -29,7 +30,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel})
+	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel, RestoreEveryStep: *restore})
 	passed, failed := 0, 0
 	enc := json.NewEncoder(stdout)
 	for _, r := range results {
