@@ -250,7 +250,7 @@ type Session struct {
 	sess  *interp.Session
 	timer Timer
 	due   time.Time
-	err   error // first engine-level failure (livelock, ...)
+	err   error  // first engine-level failure (livelock, ...)
 	seq   uint64 // checkpoints written
 
 	inboxMu sync.Mutex
