@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -45,46 +44,10 @@ func w3cDir(t *testing.T) string {
 	return dir
 }
 
-type expectation struct {
-	result, reason string
-	line           int
-}
-
-func loadExpectations(t *testing.T) map[string]expectation {
+func loadExpectations(t *testing.T) fixtures.Expectations {
 	t.Helper()
-	f, err := os.Open(expectationsFile)
+	exp, err := fixtures.LoadExpectations(expectationsFile)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	exp := map[string]expectation{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			t.Fatalf("%s:%d: want \"<file> <result> [reason]\"", expectationsFile, n)
-		}
-		name, result := fields[0], fields[1]
-		reason := strings.TrimSpace(strings.Join(fields[2:], " "))
-		switch result {
-		case fixtures.Pass:
-		case fixtures.Fail, fixtures.Error, fixtures.Timeout:
-			if reason == "" {
-				t.Fatalf("%s:%d: %s: a %s needs its reason", expectationsFile, n, name, result)
-			}
-		default:
-			t.Fatalf("%s:%d: %s: unknown result %q", expectationsFile, n, name, result)
-		}
-		if _, dup := exp[name]; dup {
-			t.Fatalf("%s:%d: %s listed twice", expectationsFile, n, name)
-		}
-		exp[name] = expectation{result, reason, n}
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return exp
@@ -108,17 +71,17 @@ func testW3C(t *testing.T, restore bool) {
 	seen := map[string]bool{}
 	counts := map[string]int{}
 	for _, r := range results {
-		name := filepath.Join(filepath.Base(filepath.Dir(r.Test)), filepath.Base(r.Test))
+		name := fixtures.Key(r.Test)
 		seen[name] = true
 		counts[r.Result]++
 		e, ok := exp[name]
 		switch {
 		case !ok:
 			t.Errorf("%s: %s (%s) but not in %s: add it", name, r.Result, r.Detail, expectationsFile)
-		case e.result != r.Result && r.Result == fixtures.Pass:
-			t.Errorf("%s: passes now, but %s:%d expects %s (%s): update the file", name, expectationsFile, e.line, e.result, e.reason)
-		case e.result != r.Result:
-			t.Errorf("%s: %s: %s (expected %s at %s:%d)", name, r.Result, r.Detail, e.result, expectationsFile, e.line)
+		case e.Result != r.Result && r.Result == fixtures.Pass:
+			t.Errorf("%s: passes now, but %s:%d expects %s (%s): update the file", name, expectationsFile, e.Line, e.Result, e.Reason)
+		case e.Result != r.Result:
+			t.Errorf("%s: %s: %s (expected %s at %s:%d)", name, r.Result, r.Detail, e.Result, expectationsFile, e.Line)
 		}
 	}
 	var missing []string
@@ -166,8 +129,8 @@ func TestW3CManifest(t *testing.T) {
 			t.Errorf("mandatory automatic test %s: no document in %s", id, dir)
 		}
 		for _, name := range names {
-			if e, ok := exp[name]; !ok || e.result != fixtures.Pass {
-				t.Errorf("mandatory automatic test %s (%s) is expected to %s (%s)", id, name, e.result, e.reason)
+			if e, ok := exp[name]; !ok || e.Result != fixtures.Pass {
+				t.Errorf("mandatory automatic test %s (%s) is expected to %s (%s)", id, name, e.Result, e.Reason)
 			}
 		}
 	}

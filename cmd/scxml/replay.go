@@ -17,6 +17,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object per test")
 	timeout := fs.Duration("timeout", 10*time.Second, "wall-time limit per test")
 	restore := fs.Bool("restore-every-step", false, "restore each session from its encoded snapshot after every macrostep")
+	expectPath := fs.String("expect", "", "expectations file (\"dir/file result reason\" lines): a result that matches its expectation is not a failure")
 	parallel := fs.Int("parallel", 0, "tests run at once (default: GOMAXPROCS)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -30,13 +31,23 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	var exp fixtures.Expectations
+	if *expectPath != "" {
+		if exp, err = fixtures.LoadExpectations(*expectPath); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+	}
 	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel, RestoreEveryStep: *restore})
-	passed, failed := 0, 0
+	passed, failed, expected := 0, 0, 0
 	enc := json.NewEncoder(stdout)
 	for _, r := range results {
-		if r.Result == fixtures.Pass {
+		switch {
+		case r.Result == fixtures.Pass:
 			passed++
-		} else {
+		case exp != nil && exp.Check(r) == "":
+			expected++
+		default:
 			failed++
 		}
 		if *asJSON {
@@ -49,7 +60,19 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-7s %s\n", r.Result, r.Test)
 		}
 	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if exp != nil {
+		for _, r := range results {
+			if d := exp.Check(r); d != "" {
+				fmt.Fprintf(stdout, "unexpected: %s: %s\n", r.Test, d)
+				if r.Result == fixtures.Pass {
+					failed++
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "%d passed, %d failed (%d more did not pass, as %s expects)\n", passed, failed, expected, *expectPath)
+	} else {
+		fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	}
 	if failed > 0 {
 		return 1
 	}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Runs every test of the module. Installs what the tests need first
+# (redis-server, for the persistence and recovery tests that start real
+# Redis servers and a 3+3 Redis Cluster on free loopback ports).
+set -eu
+cd "$(dirname "$0")/.."
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+	echo "test.sh: installing redis-server (apt-get)" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "test.sh: not gofmt-ed:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -count=1 "$@" ./...
