@@ -26,8 +26,9 @@ func (s *Session) persisted() bool {
 
 // checkpoint runs after a macrostep, s.mu held.
 func (e *Engine) checkpoint(s *Session) {
+	var data []byte // encoded once, for the round trip and the store
 	if e.opts.RestoreEveryStep && s.sess.Running() {
-		e.roundTrip(s)
+		data = e.roundTrip(s)
 	}
 	st := e.opts.Store
 	if st == nil || !s.persisted() {
@@ -40,10 +41,12 @@ func (e *Engine) checkpoint(s *Session) {
 		}
 		return
 	}
-	data, err := e.encode(s)
-	if err != nil {
-		e.storeError(s.id, err)
-		return
+	if data == nil {
+		var err error
+		if data, err = e.encode(s); err != nil {
+			e.storeError(s.id, err)
+			return
+		}
 	}
 	s.seq++
 	rec := &persist.Record{SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.seq, Data: data}
@@ -62,8 +65,9 @@ func (e *Engine) encode(s *Session) ([]byte, error) {
 
 // roundTrip replaces the interpreter session by one restored from its own
 // encoded snapshot, so that every later macrostep runs on restored state:
-// a replay with RestoreEveryStep proves snapshots complete.
-func (e *Engine) roundTrip(s *Session) {
+// a replay with RestoreEveryStep proves snapshots complete. It returns the
+// encoded snapshot, or nil when the round trip failed.
+func (e *Engine) roundTrip(s *Session) []byte {
 	data, err := e.encode(s)
 	if err == nil {
 		var snap *interp.Snapshot
@@ -71,13 +75,14 @@ func (e *Engine) roundTrip(s *Session) {
 			var is *interp.Session
 			if is, err = s.sess.Machine().Restore(snap, e.sessionOptions(s.id)); err == nil {
 				s.sess = is
-				return
+				return data
 			}
 		}
 	}
 	if s.err == nil {
 		s.err = fmt.Errorf("engine: session %s: restore-every-step: %w", s.id, err)
 	}
+	return nil
 }
 
 func (e *Engine) storeError(id string, err error) {
