@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
@@ -49,7 +50,7 @@ var (
 
 // Options configure an Engine. The zero value is usable.
 type Options struct {
-	// Node is this node's id; session ids carry it.
+	// Node is this node's id ([A-Za-z0-9_-], at most 32); session ids carry it.
 	// default: "node1"
 	Node string
 	// Clock supplies time and timers.
@@ -109,7 +110,6 @@ type Engine struct {
 	sessions map[string]*Session
 	runnable []*Session
 	machines map[*scxml.Document]*interp.Machine
-	seq      uint64
 
 	// inflight counts asynchronous work (I/O sends, posted events) for
 	// Quiesce; ctx is cancelled by Close to abort it.
@@ -143,8 +143,14 @@ func New(opts Options) (*Engine, error) {
 		sessions: make(map[string]*Session),
 		machines: make(map[*scxml.Document]*interp.Machine),
 	}
+	node, err := ids.ParseNodeID(opts.Node)
+	if err != nil {
+		return nil, fmt.Errorf("engine: option Node: %w", err)
+	}
 	if e.opts.NewID == nil {
-		e.opts.NewID = e.sequentialID
+		// Node-tagged ids: after a failure, the backup finds this node's
+		// sessions by the node id their ids carry.
+		e.opts.NewID = func() string { return ids.New(node).String() }
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for i, p := range opts.IOProcessors {
@@ -163,13 +169,6 @@ func New(opts Options) (*Engine, error) {
 		go e.watchdog()
 	}
 	return e, nil
-}
-
-func (e *Engine) sequentialID() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.seq++
-	return fmt.Sprintf("%s-%d", e.opts.Node, e.seq)
 }
 
 // Close stops the engine's timers and watchdog. Sessions are not ended:
