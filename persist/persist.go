@@ -1,120 +1,120 @@
 // Package persist checkpoints sessions: it encodes interpreter snapshots
-// (msgpack, inside a checked envelope) and stores them, in memory or in
-// Redis (standalone or Redis Cluster), under keys rooted at ORS:<cluster>.
+// (msgpack, inside a checked envelope) and keeps them in a Store, in memory
+// (MemoryStore) or in Redis, standalone or Redis Cluster (RedisStore),
+// under keys rooted at ORS:<cluster>.
 //
-// The interpreter never touches storage; the engine takes a snapshot after
-// each macrostep of a persisted session and hands it to a Store.
+// The interpreter never touches storage. The engine takes a snapshot after
+// each macrostep of a persisted session and hands it to Store.Save; when
+// the session ends it calls Store.Delete. After a node fails, a backup
+// node asks Store.ListNode for the failed node's sessions and resumes each
+// from Store.Load.
 package persist
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"time"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Sentinel errors, wrapped with the session id.
+// Sentinel errors. Stores wrap them with the session id ("session s1:
+// ... : persist: not found"); branch on them with errors.Is.
 var (
-	// ErrNotFound: no record for the session (never saved, deleted, or
+	// ErrNotFound: the session has no record (never saved, deleted, or
 	// expired).
-	ErrNotFound = errors.New("persist: no record")
-	// ErrCorrupt: the stored bytes are not a record (truncated, bad
-	// checksum, undecodable).
+	ErrNotFound = errors.New("persist: not found")
+	// ErrCorrupt: the stored bytes are not a record (truncated, checksum
+	// mismatch, undecodable, or the record of another session).
 	ErrCorrupt = errors.New("persist: corrupt record")
-	// ErrVersion: the record was written in a format this build does not
-	// read.
+	// ErrVersion: the record was written in a format version (or with
+	// format flags) that this build does not read.
 	ErrVersion = errors.New("persist: unknown record format version")
+	// ErrStale: Save was refused because the store holds a record of the
+	// session with a higher Seq (a later checkpoint overtook this one).
+	ErrStale = errors.New("persist: stale record")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("persist: store closed")
 )
 
-// Record is what a Store keeps per session.
+// Record is what a Store keeps per session: one checkpoint.
 type Record struct {
-	SessionID string `msgpack:"id"`
-	// Node owns the session; ListNode finds its sessions after a failure.
-	Node string `msgpack:"node"`
+	// SessionID identifies the session. Required, non-empty.
+	SessionID string
+	// Node is the node that owns (runs) the session; ListNode(Node) lists
+	// it, so that a backup can find a failed node's sessions.
+	Node string
 	// Type is the session type ("voice").
-	Type string `msgpack:"type"`
-	// Seq is the session's checkpoint number: a store refuses nothing, but
-	// readers can tell which of two records is newer.
-	Seq uint64 `msgpack:"seq"`
-	// Data is the encoded interpreter snapshot (EncodeSnapshot).
-	Data []byte `msgpack:"data"`
+	Type string
+	// Seq is the checkpoint number, increasing with each macrostep. A
+	// store refuses (ErrStale) a record whose Seq is lower than that of
+	// the record it holds, so that a checkpoint delayed in flight cannot
+	// overwrite a later one. Zero disables the check for this Save.
+	Seq uint64
+	// Data is the encoded interpreter snapshot (EncodeSnapshot), opaque
+	// to the store.
+	Data []byte
 }
 
 // Store keeps session records. Implementations are safe for concurrent
-// use. Every write refreshes the record's time to live.
+// use; each call is independent, and none keeps a reference to the
+// caller's Record or its Data after it returns (Load returns a Record the
+// caller owns). Every record carries a time to live, refreshed by each
+// Save; a record not saved again within it disappears, as if deleted.
+//
+// A record and its node's index are separate keys (in Redis Cluster, in
+// different slots): they are written together but not atomically. A Store
+// keeps them consistent in the direction that matters: ListNode never
+// returns a session whose record is gone (it drops such index entries),
+// and a session whose Save failed is indexed again by its next Save.
 type Store interface {
-	// Save writes rec, replacing any earlier record of the session, and
-	// adds the session to its node's index.
+	// Save writes rec, replacing the session's earlier record, refreshes
+	// its time to live and adds the session to the index of rec.Node. It
+	// returns ErrStale (wrapped) when the store holds a record of the
+	// session with a higher Seq, and then changes nothing. When Save
+	// returns any other error the record may or may not have been
+	// written.
 	Save(ctx context.Context, rec *Record) error
-	// Load reads a session's record: ErrNotFound, ErrCorrupt or
-	// ErrVersion (wrapped, naming the session) when it cannot.
+	// Load reads a session's record. It returns ErrNotFound, ErrCorrupt or
+	// ErrVersion, wrapped in an error that names the session, when it
+	// cannot.
 	Load(ctx context.Context, sessionID string) (*Record, error)
-	// Delete removes the session's record and its index entry: the
-	// session ended.
+	// Delete removes the session's record and its entry in node's index:
+	// the session ended, or another node took it over. Deleting a session
+	// that has no record is not an error.
 	Delete(ctx context.Context, node, sessionID string) error
-	// ListNode returns the ids of the sessions node owns, from its index
-	// (no key scan). Entries whose record expired are dropped from the
-	// index and not returned.
+	// ListNode returns, sorted, the ids of the sessions in node's index:
+	// those saved with Record.Node == node and not since deleted from it,
+	// whose record still exists. It reads the index, not the key space
+	// (no scan). Entries whose record expired or was deleted are removed
+	// from the index and not returned. A node that takes a session over
+	// deletes it from the previous owner's index (Delete with the old
+	// node), as Save does not know the previous owner.
 	ListNode(ctx context.Context, node string) ([]string, error)
-	// Close releases the store's resources.
+	// Close releases the store's resources after finishing the Saves
+	// already accepted; later calls return ErrClosed.
 	Close() error
 }
 
-// DefaultTTL is how long a record lives without being saved again. A voice
-// call that does nothing for a day is gone; its keys should be too.
+// DefaultTTL is how long a record lives without being saved again. The
+// ORS documentation gives every record a time to live without naming it;
+// a voice call that makes no progress for a day is gone, and its keys
+// should be too.
 const DefaultTTL = 24 * time.Hour
 
-// The envelope: magic, format version, flags, payload length, CRC-32C of
-// the payload, then the payload (the msgpack Record).
-const (
-	magic         = "ORSR"
-	formatVersion = 1
-	headerLen     = 4 + 1 + 1 + 4 + 4
-)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// encodeRecord wraps rec in the envelope.
-func encodeRecord(rec *Record) ([]byte, error) {
-	payload, err := msgpack.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("persist: encode session %s: %w", rec.SessionID, err)
+func checkRecord(rec *Record) error {
+	if rec == nil {
+		return errors.New("persist: save: nil record")
 	}
-	b := make([]byte, headerLen, headerLen+len(payload))
-	copy(b, magic)
-	b[4] = formatVersion
-	binary.BigEndian.PutUint32(b[6:], uint32(len(payload)))
-	binary.BigEndian.PutUint32(b[10:], crc32.Checksum(payload, castagnoli))
-	return append(b, payload...), nil
+	if rec.SessionID == "" {
+		return errors.New("persist: save: record without SessionID")
+	}
+	return nil
 }
 
-// decodeRecord checks and opens the envelope of the record stored for
-// sessionID.
-func decodeRecord(sessionID string, b []byte) (*Record, error) {
-	if len(b) < headerLen || string(b[:4]) != magic {
-		return nil, fmt.Errorf("session %s: %d bytes without the record header: %w", sessionID, len(b), ErrCorrupt)
-	}
-	if v := b[4]; v != formatVersion {
-		return nil, fmt.Errorf("session %s: format version %d, this build reads %d: %w", sessionID, v, formatVersion, ErrVersion)
-	}
-	n := binary.BigEndian.Uint32(b[6:])
-	payload := b[headerLen:]
-	if uint64(len(payload)) != uint64(n) {
-		return nil, fmt.Errorf("session %s: payload of %d bytes, header says %d (truncated?): %w", sessionID, len(payload), n, ErrCorrupt)
-	}
-	if sum := crc32.Checksum(payload, castagnoli); sum != binary.BigEndian.Uint32(b[10:]) {
-		return nil, fmt.Errorf("session %s: checksum mismatch: %w", sessionID, ErrCorrupt)
-	}
-	var rec Record
-	if err := msgpack.Unmarshal(payload, &rec); err != nil {
-		return nil, fmt.Errorf("session %s: %v: %w", sessionID, err, ErrCorrupt)
-	}
-	if rec.SessionID != sessionID {
-		return nil, fmt.Errorf("session %s: record is of session %q: %w", sessionID, rec.SessionID, ErrCorrupt)
-	}
-	return &rec, nil
+func notFound(sessionID string) error {
+	return fmt.Errorf("session %s: %w", sessionID, ErrNotFound)
+}
+
+func stale(sessionID string, seq, stored uint64) error {
+	return fmt.Errorf("session %s: seq %d, the store holds seq %d: %w", sessionID, seq, stored, ErrStale)
 }

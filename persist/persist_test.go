@@ -1,93 +1,426 @@
 package persist
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-func TestEnvelope(t *testing.T) {
-	rec := &Record{SessionID: "s1", Node: "n1", Type: "voice", Seq: 7, Data: []byte("snapshot")}
-	b, err := encodeRecord(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decodeRecord("s1", b)
-	if err != nil || got.Seq != 7 || string(got.Data) != "snapshot" || got.Node != "n1" {
-		t.Fatalf("round trip: %+v %v", got, err)
-	}
-	flip := append([]byte(nil), b...)
-	flip[len(flip)-1] ^= 0xFF
-	future := append([]byte(nil), b...)
-	future[4] = 99
-	for name, tc := range map[string]struct {
-		b    []byte
-		want error
-	}{
-		"truncated":       {b[:len(b)-3], ErrCorrupt},
-		"header only":     {b[:5], ErrCorrupt},
-		"empty":           {nil, ErrCorrupt},
-		"bit flip":        {flip, ErrCorrupt},
-		"unknown version": {future, ErrVersion},
-		"not a record":    {[]byte("hello world, this is not a record"), ErrCorrupt},
-	} {
-		_, err := decodeRecord("s1", tc.b)
-		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "session s1") {
-			t.Errorf("%s: got %v, want %v naming the session", name, err, tc.want)
-		}
-	}
-	if _, err := decodeRecord("other", b); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("record of another session accepted: %v", err)
-	}
+// harness is a Store under test and the back doors the conformance suite
+// needs to damage and age its records.
+type harness struct {
+	store Store
+	// expire makes a session's record expire, really (not by deleting it).
+	expire func(t *testing.T, sessionID string)
+	// raw stores value as the session's record, indexed under node,
+	// without the store's encoding.
+	raw func(t *testing.T, node, sessionID string, value []byte)
+	// indexed returns the raw members of node's index, sorted.
+	indexed func(t *testing.T, node string) []string
 }
 
-// storeSuite is what every Store must do.
-func storeSuite(t *testing.T, st Store, advance func(time.Duration)) {
+// storeSuite is what every Store must do. newStore returns an empty store
+// (its own namespace) for each subtest.
+func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 	ctx := context.Background()
-	for i, id := range []string{"a1", "a2", "a3"} {
-		if err := st.Save(ctx, &Record{SessionID: id, Node: "A", Type: "voice", Seq: uint64(i), Data: []byte(id)}); err != nil {
+	save := func(t *testing.T, st Store, rec *Record) {
+		t.Helper()
+		if err := st.Save(ctx, rec); err != nil {
+			t.Fatalf("Save(%s seq %d): %v", rec.SessionID, rec.Seq, err)
+		}
+	}
+	load := func(t *testing.T, st Store, id string) *Record {
+		t.Helper()
+		rec, err := st.Load(ctx, id)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", id, err)
+		}
+		return rec
+	}
+	list := func(t *testing.T, st Store, node string) string {
+		t.Helper()
+		ids, err := st.ListNode(ctx, node)
+		if err != nil {
+			t.Fatalf("ListNode(%s): %v", node, err)
+		}
+		return strings.Join(ids, ",")
+	}
+	wantErr := func(t *testing.T, err, want error, id string) {
+		t.Helper()
+		if !errors.Is(err, want) || !strings.Contains(err.Error(), id) {
+			t.Fatalf("got %v, want %v naming %s", err, want, id)
+		}
+	}
+
+	t.Run("round trip", func(t *testing.T) {
+		h := newStore(t)
+		data := []byte("snapshot\x00\xff")
+		rec := &Record{SessionID: "s1", Node: "A", Type: "voice", Seq: 3, Data: data}
+		save(t, h.store, rec)
+		data[0] = 'X' // the store keeps no reference to the caller's bytes
+		got := load(t, h.store, "s1")
+		if got.SessionID != "s1" || got.Node != "A" || got.Type != "voice" || got.Seq != 3 || string(got.Data) != "snapshot\x00\xff" {
+			t.Fatalf("Load = %+v", got)
+		}
+		got.Data[0] = 'Y' // nor hands out its own
+		if again := load(t, h.store, "s1"); again.Data[0] != 's' {
+			t.Fatalf("Load shares bytes with an earlier Load: %q", again.Data)
+		}
+		save(t, h.store, &Record{SessionID: "s1", Node: "A", Type: "voice", Seq: 4, Data: []byte("later")})
+		if got := load(t, h.store, "s1"); got.Seq != 4 || string(got.Data) != "later" {
+			t.Fatalf("after the second Save: %+v", got)
+		}
+		save(t, h.store, &Record{SessionID: "empty", Node: "A"})
+		if got := load(t, h.store, "empty"); len(got.Data) != 0 || got.Seq != 0 {
+			t.Fatalf("empty record: %+v", got)
+		}
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		h := newStore(t)
+		_, err := h.store.Load(ctx, "nobody")
+		wantErr(t, err, ErrNotFound, "nobody")
+		if s := list(t, h.store, "A"); s != "" {
+			t.Fatalf("ListNode of an unknown node = %q", s)
+		}
+	})
+
+	t.Run("stale", func(t *testing.T) {
+		h := newStore(t)
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 5, Data: []byte("5")})
+		err := h.store.Save(ctx, &Record{SessionID: "s", Node: "A", Seq: 4, Data: []byte("4")})
+		wantErr(t, err, ErrStale, "s")
+		if got := load(t, h.store, "s"); got.Seq != 5 {
+			t.Fatalf("a stale Save overwrote: %+v", got)
+		}
+		// The same Seq again is a retry, not stale; Seq 0 is unchecked;
+		// a checked Save after an unchecked one compares with 0.
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 5, Data: []byte("5 again")})
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 0, Data: []byte("0")})
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 1, Data: []byte("1")})
+		if got := load(t, h.store, "s"); got.Seq != 1 {
+			t.Fatalf("%+v", got)
+		}
+		// Seqs compare as 64-bit numbers.
+		save(t, h.store, &Record{SessionID: "big", Node: "A", Seq: 1 << 63})
+		wantErr(t, h.store.Save(ctx, &Record{SessionID: "big", Node: "A", Seq: 1<<63 - 1}), ErrStale, "big")
+		save(t, h.store, &Record{SessionID: "big", Node: "A", Seq: 1<<63 + 1})
+		// A deleted session starts over.
+		if err := h.store.Delete(ctx, "A", "s"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := st.Save(ctx, &Record{SessionID: "b1", Node: "B", Data: []byte("b")}); err != nil {
-		t.Fatal(err)
-	}
-	ids, err := st.ListNode(ctx, "A")
-	if err != nil || strings.Join(ids, ",") != "a1,a2,a3" {
-		t.Fatalf("ListNode(A) = %v, %v", ids, err)
-	}
-	rec, err := st.Load(ctx, "a2")
-	if err != nil || string(rec.Data) != "a2" || rec.Seq != 1 {
-		t.Fatalf("Load(a2) = %+v, %v", rec, err)
-	}
-	if err := st.Delete(ctx, "A", "a2"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load(ctx, "a2"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "a2") {
-		t.Fatalf("deleted record: %v", err)
-	}
-	if ids, _ := st.ListNode(ctx, "A"); strings.Join(ids, ",") != "a1,a3" {
-		t.Fatalf("index after delete: %v", ids)
-	}
-	if advance != nil {
-		advance(2 * time.Hour) // TTL is 1h in the suite
-		if _, err := st.Load(ctx, "a1"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("expired record: %v", err)
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 1})
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		h := newStore(t)
+		for _, id := range []string{"a1", "a2", "a3"} {
+			save(t, h.store, &Record{SessionID: id, Node: "A", Type: "voice", Seq: 1, Data: []byte(id)})
 		}
-		if ids, _ := st.ListNode(ctx, "A"); len(ids) != 0 {
-			t.Fatalf("index lists expired sessions: %v", ids)
+		if err := h.store.Delete(ctx, "A", "a2"); err != nil {
+			t.Fatal(err)
 		}
-	}
+		_, err := h.store.Load(ctx, "a2")
+		wantErr(t, err, ErrNotFound, "a2")
+		if s := list(t, h.store, "A"); s != "a1,a3" {
+			t.Fatalf("ListNode after Delete = %s", s)
+		}
+		if got := h.indexed(t, "A"); !slices.Equal(got, []string{"a1", "a3"}) {
+			t.Fatalf("index after Delete = %v", got)
+		}
+		if err := h.store.Delete(ctx, "A", "a2"); err != nil {
+			t.Fatalf("second Delete: %v", err)
+		}
+		if err := h.store.Delete(ctx, "B", "never"); err != nil {
+			t.Fatalf("Delete of an unknown session: %v", err)
+		}
+	})
+
+	t.Run("list nodes", func(t *testing.T) {
+		h := newStore(t)
+		want := map[string][]string{}
+		for i := range 60 {
+			for _, node := range []string{"A", "B"} {
+				id := fmt.Sprintf("%s-%03d", strings.ToLower(node), i)
+				save(t, h.store, &Record{SessionID: id, Node: node, Type: "voice", Seq: 1})
+				want[node] = append(want[node], id)
+			}
+		}
+		for node, ids := range want {
+			if s := list(t, h.store, node); s != strings.Join(ids, ",") {
+				t.Fatalf("ListNode(%s) = %s", node, s)
+			}
+		}
+	})
+
+	t.Run("take over", func(t *testing.T) {
+		// What Engine.Resume does: the new owner deletes the session from
+		// the failed node's index, then saves it as its own.
+		h := newStore(t)
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 7})
+		rec := load(t, h.store, "s")
+		if err := h.store.Delete(ctx, rec.Node, "s"); err != nil {
+			t.Fatal(err)
+		}
+		save(t, h.store, &Record{SessionID: "s", Node: "B", Seq: rec.Seq + 1})
+		if a, b := list(t, h.store, "A"), list(t, h.store, "B"); a != "" || b != "s" {
+			t.Fatalf("A lists %q, B lists %q", a, b)
+		}
+	})
+
+	t.Run("expiry", func(t *testing.T) {
+		h := newStore(t)
+		for _, id := range []string{"e1", "e2", "e3"} {
+			save(t, h.store, &Record{SessionID: id, Node: "A", Seq: 1})
+		}
+		h.expire(t, "e2")
+		_, err := h.store.Load(ctx, "e2")
+		wantErr(t, err, ErrNotFound, "e2")
+		h.expire(t, "e3")
+		if s := list(t, h.store, "A"); s != "e1" {
+			t.Fatalf("ListNode lists expired sessions: %s", s)
+		}
+		if got := h.indexed(t, "A"); !slices.Equal(got, []string{"e1"}) {
+			t.Fatalf("index keeps expired sessions: %v", got)
+		}
+		// An expired session can be saved anew, whatever its Seq.
+		save(t, h.store, &Record{SessionID: "e2", Node: "A", Seq: 1})
+		if s := list(t, h.store, "A"); s != "e1,e2" {
+			t.Fatalf("ListNode = %s", s)
+		}
+	})
+
+	t.Run("damaged records", func(t *testing.T) {
+		h := newStore(t)
+		good, err := encodeRecord(&Record{SessionID: "trunc", Node: "A", Seq: 1, Data: []byte("0123456789")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.raw(t, "A", "garbage", []byte("garbage"))
+		h.raw(t, "A", "trunc", good[:len(good)-4])
+		future := append([]byte(nil), good...)
+		future[4] = formatVersion + 1
+		h.raw(t, "A", "future", future)
+		for id, want := range map[string]error{"garbage": ErrCorrupt, "trunc": ErrCorrupt, "future": ErrVersion} {
+			_, err := h.store.Load(ctx, id)
+			wantErr(t, err, want, "session "+id)
+		}
+		// A damaged record still exists: the node's sessions include it,
+		// and a Save replaces it.
+		if s := list(t, h.store, "A"); s != "future,garbage,trunc" {
+			t.Fatalf("ListNode = %s", s)
+		}
+		save(t, h.store, &Record{SessionID: "garbage", Node: "A", Seq: 9})
+		if got := load(t, h.store, "garbage"); got.Seq != 9 {
+			t.Fatalf("%+v", got)
+		}
+	})
+
+	t.Run("invalid", func(t *testing.T) {
+		h := newStore(t)
+		if err := h.store.Save(ctx, nil); err == nil {
+			t.Fatal("Save(nil) accepted")
+		}
+		if err := h.store.Save(ctx, &Record{Node: "A"}); err == nil {
+			t.Fatal("record without a SessionID accepted")
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := h.store.Save(done, &Record{SessionID: "c", Node: "A"}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Save with a canceled context: %v", err)
+		}
+		if _, err := h.store.Load(done, "c"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Load with a canceled context: %v", err)
+		}
+	})
+
+	t.Run("concurrent", func(t *testing.T) {
+		h := newStore(t)
+		const workers, steps = 50, 20
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*steps*2)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				node := []string{"A", "B"}[w%2]
+				own := fmt.Sprintf("w%02d", w)
+				for i := 1; i <= steps; i++ {
+					if err := h.store.Save(ctx, &Record{SessionID: own, Node: node, Type: "voice", Seq: uint64(i), Data: []byte(fmt.Sprint(i))}); err != nil {
+						errs <- err
+					}
+					// Everyone also writes one shared session: some of
+					// those Saves are stale, none is lost or an error of
+					// another kind.
+					err := h.store.Save(ctx, &Record{SessionID: "shared", Node: "A", Seq: uint64(i)})
+					if err != nil && !errors.Is(err, ErrStale) {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for w := range workers {
+			got := load(t, h.store, fmt.Sprintf("w%02d", w))
+			if got.Seq != steps || string(got.Data) != fmt.Sprint(steps) {
+				t.Fatalf("w%02d: %+v", w, got)
+			}
+		}
+		if got := load(t, h.store, "shared"); got.Seq != steps {
+			t.Fatalf("shared: seq %d, want %d", got.Seq, steps)
+		}
+		a, b := list(t, h.store, "A"), list(t, h.store, "B")
+		if n, m := strings.Count(a, ",")+1, strings.Count(b, ",")+1; n != workers/2+1 || m != workers/2 {
+			t.Fatalf("A lists %d, B lists %d", n, m)
+		}
+	})
+
+	t.Run("closed", func(t *testing.T) {
+		h := newStore(t)
+		save(t, h.store, &Record{SessionID: "s", Node: "A"})
+		if err := h.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.store.Save(ctx, &Record{SessionID: "s", Node: "A"}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Save after Close: %v", err)
+		}
+		if _, err := h.store.Load(ctx, "s"); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Load after Close: %v", err)
+		}
+		if _, err := h.store.ListNode(ctx, "A"); !errors.Is(err, ErrClosed) {
+			t.Fatalf("ListNode after Close: %v", err)
+		}
+		if err := h.store.Delete(ctx, "A", "s"); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Delete after Close: %v", err)
+		}
+		if err := h.store.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+	})
+}
+
+// memoryHarness is a MemoryStore on a manual clock.
+func memoryHarness(t *testing.T) (*harness, *MemoryStore, *manualClock) {
+	clock := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := NewMemory(MemoryOptions{TTL: time.Hour, Now: clock.Now})
+	t.Cleanup(func() { m.Close() })
+	return &harness{
+		store: m,
+		expire: func(t *testing.T, id string) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			e, ok := m.records[id]
+			if !ok {
+				t.Fatalf("expire %s: no record", id)
+			}
+			e.expires = clock.Now()
+			m.records[id] = e
+		},
+		raw: func(t *testing.T, node, id string, value []byte) { m.SaveRaw(node, id, value) },
+		indexed: func(t *testing.T, node string) []string {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			var ids []string
+			for id := range m.nodes[node] {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			return ids
+		},
+	}, m, clock
+}
+
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func TestMemoryStore(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := NewMemory(MemoryOptions{TTL: time.Hour, Now: func() time.Time { return now }})
-	storeSuite(t, st, func(d time.Duration) { now = now.Add(d) })
-	st.SaveRaw("A", "bad", []byte("garbage"))
-	if _, err := st.Load(context.Background(), "bad"); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("corrupt record: %v", err)
+	storeSuite(t, func(t *testing.T) *harness {
+		h, _, _ := memoryHarness(t)
+		return h
+	})
+}
+
+// TestMemoryTTL: the TTL runs from the last Save, on the injected clock.
+func TestMemoryTTL(t *testing.T) {
+	ctx := context.Background()
+	h, m, clock := memoryHarness(t)
+	st := h.store
+	if err := st.Save(ctx, &Record{SessionID: "s", Node: "A", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(ctx, &Record{SessionID: "idle", Node: "A", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(50 * time.Minute)
+	if err := st.Save(ctx, &Record{SessionID: "s", Node: "A", Seq: 2}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(50 * time.Minute) // idle: 100 min since its Save; s: 50
+	if _, err := st.Load(ctx, "s"); err != nil {
+		t.Fatalf("refreshed record: %v", err)
+	}
+	if _, err := st.Load(ctx, "idle"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("idle record: %v", err)
+	}
+	clock.Advance(10 * time.Minute) // exactly 1h since s's last Save
+	if ids, _ := st.ListNode(ctx, "A"); len(ids) != 0 {
+		t.Fatalf("ListNode = %v", ids)
+	}
+	if m.Len() != 0 {
+		t.Fatalf("%d records left", m.Len())
+	}
+}
+
+// TestMemorySweep: records nobody reads again are dropped by later Saves.
+func TestMemorySweep(t *testing.T) {
+	ctx := context.Background()
+	_, m, clock := memoryHarness(t)
+	for i := range 10 {
+		if err := m.Save(ctx, &Record{SessionID: fmt.Sprint("old", i), Node: "A"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(2 * time.Hour)
+	for i := range sweepEvery {
+		if err := m.Save(ctx, &Record{SessionID: "new", Node: "B", Seq: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.Len() != 1 || len(m.nodes) != 1 {
+		t.Fatalf("%d records, %d indexes after the sweep", m.Len(), len(m.nodes))
+	}
+}
+
+func TestMemoryDefaults(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	if m.ttl != DefaultTTL || m.now == nil {
+		t.Fatalf("ttl %v", m.ttl)
+	}
+	if !bytes.Equal([]byte(magic), []byte("ORSR")) {
+		t.Fatal("magic changed: the Redis script matches it")
 	}
 }
