@@ -140,13 +140,15 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 	}
 	e.sessions[sessionID] = s
 	e.mu.Unlock()
+	// The first macrostep saves the session under this node (or deletes
+	// it, had it ended); only then does the failed node's index let go,
+	// so that a crash in between leaves a record someone can resume.
+	err = e.process(s)
 	if rec.Node != e.opts.Node {
-		// Take ownership: the failed node's index no longer lists it.
-		if err := e.opts.Store.Delete(ctx, rec.Node, sessionID); err != nil {
-			e.storeError(sessionID, err)
+		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
+			e.storeError(sessionID, uerr)
 		}
 	}
-	err = e.process(s)
 	e.drain()
 	return s, err
 }

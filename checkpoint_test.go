@@ -79,6 +79,9 @@ func TestResumeOnAnotherNode(t *testing.T) {
 	if ids, _ := store.ListNode(ctx, "A"); len(ids) != 0 {
 		t.Fatalf("node A still lists %v after B took over", ids)
 	}
+	if ids, _ := store.ListNode(ctx, "B"); len(ids) != 1 || ids[0] != voice.ID() {
+		t.Fatalf("node B lists %v, want the resumed session", ids)
+	}
 	if err := s.Send(ctx, engine.Event{Name: "hangup"}); err != nil {
 		t.Fatal(err)
 	}

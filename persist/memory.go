@@ -190,6 +190,25 @@ func (m *MemoryStore) Delete(ctx context.Context, node, sessionID string) error 
 	return nil
 }
 
+// Unlist implements Store.
+func (m *MemoryStore) Unlist(ctx context.Context, node, sessionID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("persist: unlist session %s: %w", sessionID, ErrClosed)
+	}
+	if idx := m.nodes[node]; idx != nil {
+		delete(idx, sessionID)
+		if len(idx) == 0 {
+			delete(m.nodes, node)
+		}
+	}
+	return nil
+}
+
 // ListNode implements Store.
 func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, error) {
 	if err := ctx.Err(); err != nil {

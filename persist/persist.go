@@ -82,6 +82,10 @@ type Store interface {
 	// the session ended, or another node took it over. Deleting a session
 	// that has no record is not an error.
 	Delete(ctx context.Context, node, sessionID string) error
+	// Unlist removes the session from node's index only, keeping its
+	// record: the session moved to another node, which saved it as its
+	// own first, so that no moment exists without a record.
+	Unlist(ctx context.Context, node, sessionID string) error
 	// ListNode returns, sorted, the ids of the sessions in node's index:
 	// those saved with Record.Node == node and not since deleted from it,
 	// whose record still exists. It reads the index, not the key space

@@ -160,15 +160,19 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 	})
 
 	t.Run("take over", func(t *testing.T) {
-		// What Engine.Resume does: the new owner deletes the session from
-		// the failed node's index, then saves it as its own.
+		// What Engine.Resume does: the new owner saves the session as its
+		// own, then takes it out of the failed node's index; the record
+		// exists at every moment.
 		h := newStore(t)
 		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 7})
 		rec := load(t, h.store, "s")
-		if err := h.store.Delete(ctx, rec.Node, "s"); err != nil {
+		save(t, h.store, &Record{SessionID: "s", Node: "B", Seq: rec.Seq + 1})
+		if err := h.store.Unlist(ctx, rec.Node, "s"); err != nil {
 			t.Fatal(err)
 		}
-		save(t, h.store, &Record{SessionID: "s", Node: "B", Seq: rec.Seq + 1})
+		if got := load(t, h.store, "s"); got.Node != "B" {
+			t.Fatalf("record owned by %q after the take-over", got.Node)
+		}
 		if a, b := list(t, h.store, "A"), list(t, h.store, "B"); a != "" || b != "s" {
 			t.Fatalf("A lists %q, B lists %q", a, b)
 		}

@@ -400,6 +400,17 @@ func (r *RedisStore) Delete(ctx context.Context, node, sessionID string) error {
 	return nil
 }
 
+// Unlist implements Store.
+func (r *RedisStore) Unlist(ctx context.Context, node, sessionID string) error {
+	if r.isClosed() {
+		return fmt.Errorf("persist: unlist session %s: %w", sessionID, ErrClosed)
+	}
+	if err := r.c.SRem(ctx, r.NodeKey(node), sessionID).Err(); err != nil {
+		return fmt.Errorf("persist: unlist session %s from node %s: %w", sessionID, node, err)
+	}
+	return nil
+}
+
 // listChunk bounds the EXISTS commands of one ListNode pipeline.
 const listChunk = 1000
 
