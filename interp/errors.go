@@ -12,9 +12,11 @@ var (
 	// ErrNotStarted is returned when a session is used before Start.
 	ErrNotStarted = errors.New("interp: session not started")
 	// ErrLivelock is returned when a macrostep takes more microsteps than
-	// Options.MaxMicrosteps: the chart loops on eventless transitions or
-	// internal events. The session stays consistent at a microstep
-	// boundary; the caller decides whether to cancel it.
+	// Options.MaxMicrosteps (the chart loops on eventless transitions or
+	// internal events), or one Run more macrosteps than
+	// Options.MaxMacrosteps (it keeps sending itself events). The session
+	// stays consistent at a step boundary; the caller decides whether to
+	// cancel it.
 	ErrLivelock = errors.New("interp: macrostep does not terminate")
 
 	// ErrUnreachable is returned by a Host whose target cannot be reached;

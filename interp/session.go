@@ -51,6 +51,12 @@ type Options struct {
 	// hanging its caller.
 	// default: 100000
 	MaxMicrosteps int
+	// MaxMacrosteps bounds the macrosteps one Run takes, so that a chart
+	// that keeps sending itself events without delay fails with
+	// ErrLivelock instead of holding its caller forever. The session stays
+	// usable: its queued events remain for the next Run.
+	// default: 100000
+	MaxMacrosteps int
 	// IOProcessors are extra entries for _ioprocessors, by type short name
 	// (e.g. "basichttp") to location. The SCXML processor is always there.
 	// default: none
@@ -67,7 +73,10 @@ type Options struct {
 	ReadFile func(path string) ([]byte, error)
 }
 
-const defaultMaxMicrosteps = 100000
+const (
+	defaultMaxMicrosteps = 100000
+	defaultMaxMacrosteps = 100000
+)
 
 type nopHost struct{}
 
@@ -143,6 +152,9 @@ type delayedSend struct {
 func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 	if opts.MaxMicrosteps <= 0 {
 		opts.MaxMicrosteps = defaultMaxMicrosteps
+	}
+	if opts.MaxMacrosteps <= 0 {
+		opts.MaxMacrosteps = defaultMaxMacrosteps
 	}
 	s := &Session{m: m, id: id, opts: opts, host: opts.Host}
 	if s.host == nil {
@@ -342,7 +354,10 @@ func (s *Session) Step() (bool, error) {
 
 // Run calls Step until there is nothing left to do.
 func (s *Session) Run() error {
-	for {
+	for n := 0; ; n++ {
+		if n == s.opts.MaxMacrosteps {
+			return fmt.Errorf("interp: session %s: more than %d macrosteps without waiting for an outside event: %w", s.id, n, ErrLivelock)
+		}
 		ok, err := s.Step()
 		if err != nil || !ok {
 			return err
