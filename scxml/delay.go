@@ -21,10 +21,29 @@ func ParseDelay(v string) (time.Duration, error) {
 	default:
 		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	// ParseFloat accepts "NaN", "Inf" and hex floats; CSS2 times do not.
-	if err != nil || f != f || f < 0 || f > float64(1<<62)/float64(unit) || strings.ContainsAny(t, "xXnNiI") {
+	// A CSS2 <number>: digits with at most one '.', nothing else (no sign,
+	// exponent, space, NaN or hex, all of which ParseFloat would take).
+	if !css2Number(t) {
+		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f > float64(1<<62)/float64(unit) {
 		return 0, fmt.Errorf("delay %q: not a CSS2 time (like \"2s\" or \"500ms\")", v)
 	}
 	return time.Duration(f * float64(unit)), nil
+}
+
+func css2Number(s string) bool {
+	digits, dots := 0, 0
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1 && !strings.HasSuffix(s, ".")
 }

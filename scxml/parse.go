@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -77,6 +78,12 @@ func Parse(src []byte, opts *Options) (*Document, error) {
 	}
 	b.build(root)
 	if len(b.errs) > 0 {
+		// Checks that need the whole tree run after the walk; report in
+		// document order all the same.
+		sort.SliceStable(b.errs, func(i, j int) bool {
+			x, y := b.errs[i].Pos, b.errs[j].Pos
+			return x.Line < y.Line || x.Line == y.Line && x.Col < y.Col
+		})
 		return nil, b.errs
 	}
 	return b.doc, nil
@@ -91,6 +98,7 @@ type builder struct {
 	targets []pendingTarget
 	dataIDs map[string]Pos
 	gen     int
+	unnamed []*State // states without an id, named after the walk
 }
 
 type pendingTarget struct {
@@ -231,6 +239,8 @@ func (b *builder) build(root *node) {
 	b.checkAttrs(root)
 	doc := b.doc
 	doc.Name, _ = root.attr("name")
+	// A missing version is accepted, like a missing xmlns: documents in the
+	// wild omit both, and there is only one version to mean.
 	if v, ok := root.attr("version"); ok && v != "1.0" {
 		b.errorf(root.pos, "<scxml>: version %q is not supported (want \"1.0\")", v)
 	}
@@ -259,6 +269,7 @@ func (b *builder) build(root *node) {
 	doc.Root = st
 	b.addState(st)
 	b.noText(root)
+	seenDM := false
 	for _, c := range root.children {
 		if !isSCXML(c) {
 			continue // foreign elements are allowed anywhere and ignored
@@ -267,6 +278,10 @@ func (b *builder) build(root *node) {
 		case "state", "parallel", "final":
 			b.state(c, st)
 		case "datamodel":
+			if len(st.Data) > 0 || seenDM {
+				b.errorf(c.pos, "<scxml>: more than one <datamodel>")
+			}
+			seenDM = true
 			b.datamodel(c, st)
 		case "script":
 			if st.Script != nil {
@@ -281,9 +296,25 @@ func (b *builder) build(root *node) {
 		b.errorf(root.pos, "<scxml>: no child states")
 	}
 	b.initial(root, st)
+	b.nameUnnamed()
 	b.resolve()
 	if len(b.errs) == 0 && doc.Datamodel == DatamodelNull {
 		b.checkNull()
+	}
+}
+
+// nameUnnamed gives states without an id one that no author's id equals
+// (3.14), once all ids are known.
+func (b *builder) nameUnnamed() {
+	for _, st := range b.unnamed {
+		for {
+			b.gen++
+			id := fmt.Sprintf("_generated_%s_%d", st.Kind, b.gen)
+			if _, taken := b.ids[id]; !taken {
+				st.ID = id
+				break
+			}
+		}
 	}
 }
 
@@ -299,8 +330,7 @@ func (b *builder) addState(st *State) {
 func (b *builder) stateID(n *node, st *State) {
 	id, ok := n.attr("id")
 	if !ok {
-		b.gen++
-		st.ID = fmt.Sprintf("_generated_%s_%d", n.name.Local, b.gen)
+		b.unnamed = append(b.unnamed, st)
 		return
 	}
 	if !validID(id) {
@@ -308,6 +338,8 @@ func (b *builder) stateID(n *node, st *State) {
 	}
 	if prev, dup := b.ids[id]; dup {
 		b.errorf(n.pos, "<%s>: duplicate id %q (first at %s)", n.name.Local, id, prev.Pos)
+	} else if prev, dup := b.dataIDs[id]; dup {
+		b.errorf(n.pos, "<%s>: duplicate id %q (first at %s, a <data>)", n.name.Local, id, prev)
 	} else {
 		b.ids[id] = st
 	}
@@ -336,6 +368,7 @@ func (b *builder) state(n *node, parent *State) {
 	b.stateID(n, st)
 	b.addState(st)
 	var initialElem *node
+	seenDM := false
 	for _, c := range n.children {
 		if !isSCXML(c) {
 			continue
@@ -376,6 +409,10 @@ func (b *builder) state(n *node, parent *State) {
 			}
 			initialElem = c
 		case name == "datamodel":
+			if seenDM {
+				b.errorf(c.pos, "<%s id=%q>: more than one <datamodel>", n.name.Local, st.ID)
+			}
+			seenDM = true
 			b.datamodel(c, st)
 		case name == "invoke":
 			st.Invokes = append(st.Invokes, b.invoke(c, st))
@@ -483,6 +520,9 @@ func (b *builder) newTransition(src *State, pos Pos) *Transition {
 }
 
 func (b *builder) transition(n *node, src *State) *Transition {
+	if !hasAttr(n, "event") && !hasAttr(n, "cond") && !hasAttr(n, "target") {
+		b.errorf(n.pos, "<transition>: needs at least one of \"event\", \"cond\" or \"target\" (3.5.2)")
+	}
 	return b.transitionOf(n, src, "target", nil, nil)
 }
 
@@ -508,7 +548,13 @@ func (b *builder) transitionOf(n *node, src *State, attr string, initialOf, hist
 	if v, ok := n.attr("target"); ok {
 		ids := strings.Fields(v)
 		if len(ids) == 0 {
-			b.errorf(n.pos, "<transition>: attribute \"target\" is empty")
+			// 3.11: an empty target is a targetless transition, except
+			// where a target is required.
+			if initialOf != nil || history != nil {
+				b.errorf(n.pos, "<transition>: attribute \"target\" is empty")
+			}
+			t.Content = b.executables(n, n.children)
+			return t
 		}
 		b.targets = append(b.targets, pendingTarget{t: t, ids: ids, attr: attr, initialOf: initialOf, history: history, pos: n.pos})
 	}
@@ -643,7 +689,7 @@ func (b *builder) compatible(ts []*State) bool {
 		for j := i + 1; j < len(ts); j++ {
 			x, y := ts[i], ts[j]
 			if x == y || x.IsDescendant(y) || y.IsDescendant(x) {
-				continue
+				return false // 3.11: no state may be an ancestor of another
 			}
 			a := x.Parent
 			for a != nil && !y.IsDescendant(a) {
@@ -677,8 +723,13 @@ func (b *builder) data(n *node) *Data {
 	d := &Data{Pos: n.pos}
 	id, ok := b.required(n, "id")
 	if ok {
+		if strings.HasPrefix(id, "_") {
+			b.errorf(n.pos, "<data>: id %q: ids starting with '_' are reserved for system variables (5.10)", id)
+		}
 		if prev, dup := b.dataIDs[id]; dup {
 			b.errorf(n.pos, "<data>: duplicate id %q (first at %s)", id, prev)
+		} else if st, dup := b.ids[id]; dup {
+			b.errorf(n.pos, "<data>: duplicate id %q (first at %s, a state)", id, st.Pos)
 		} else {
 			b.dataIDs[id] = n.pos
 		}
@@ -750,9 +801,17 @@ func (b *builder) content(n *node) *Content {
 	return b.inlineContent(n)
 }
 
+// noChildren reports the child elements of an element that has none.
+func (b *builder) noChildren(n *node) {
+	for _, c := range n.children {
+		b.errorf(c.pos, "<%s> cannot have children: unexpected %s", n.name.Local, elemName(c))
+	}
+}
+
 func (b *builder) param(n *node) *Param {
 	b.checkAttrs(n)
 	b.noText(n)
+	b.noChildren(n)
 	p := &Param{Pos: n.pos}
 	p.Name, _ = b.required(n, "name")
 	b.exclusive(n, "expr", "location")
@@ -786,6 +845,9 @@ func (b *builder) donedata(n *node) *Donedata {
 	}
 	if d.Content != nil && len(d.Params) > 0 {
 		b.errorf(n.pos, "<donedata>: <content> and <param> are mutually exclusive")
+	}
+	if d.Content == nil && len(d.Params) == 0 {
+		b.errorf(n.pos, "<donedata>: needs a <content> or <param> children (5.5.2)")
 	}
 	return d
 }
@@ -954,8 +1016,9 @@ func (b *builder) executable(parent, n *node) Executable {
 	switch n.name.Local {
 	case "raise":
 		b.noText(n)
-		ev, _ := b.required(n, "event")
-		if len(strings.Fields(ev)) != 1 {
+		b.noChildren(n)
+		ev, ok := b.required(n, "event")
+		if ok && len(strings.Fields(ev)) != 1 {
 			b.errorf(n.pos, "<raise>: event %q must be a single event name", ev)
 		}
 		return &Raise{Event: ev, Pos: n.pos}
@@ -963,6 +1026,7 @@ func (b *builder) executable(parent, n *node) Executable {
 		return b.send(n)
 	case "cancel":
 		b.noText(n)
+		b.noChildren(n)
 		b.exclusive(n, "sendid", "sendidexpr")
 		c := &Cancel{Pos: n.pos, SendIDExpr: b.expr(n, "sendidexpr")}
 		c.SendID, _ = n.attr("sendid")
@@ -972,6 +1036,7 @@ func (b *builder) executable(parent, n *node) Executable {
 		return c
 	case "log":
 		b.noText(n)
+		b.noChildren(n)
 		l := &Log{Pos: n.pos}
 		// <log expr=""> is read as a log of the label alone: the
 		// attribute is optional, and an empty one says as much.

@@ -69,7 +69,12 @@ func readTree(file string, src []byte) (*node, error) {
 			pos := Pos{line, col}
 			msg := err.Error()
 			if errors.As(err, &se) {
+				// The decoder stopped where it found the problem; on the
+				// reported line, that is the column.
 				pos = Pos{se.Line, 1}
+				if l, c := d.InputPos(); l == se.Line {
+					pos.Col = c
+				}
 				msg = se.Msg
 			}
 			return nil, &Error{File: file, Pos: pos, Msg: "XML: " + msg}
