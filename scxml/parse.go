@@ -298,7 +298,7 @@ func (b *builder) build(root *node) {
 	b.initial(root, st)
 	b.nameUnnamed()
 	b.resolve()
-	if len(b.errs) == 0 && doc.Datamodel == DatamodelNull {
+	if doc.Datamodel == DatamodelNull {
 		b.checkNull()
 	}
 }
@@ -1174,8 +1174,10 @@ func (b *builder) send(n *node) *Send {
 	return s
 }
 
-// checkNull rejects what the null datamodel cannot evaluate (B.1): data,
-// assignments, scripts and value expressions; only In() conditions remain.
+// checkNull rejects the elements that cannot mean anything without a
+// datamodel (B.1): <data> and <script>. Other expressions are left to fail
+// at run time with error.execution, as 5.9 prescribes for expressions the
+// datamodel cannot evaluate.
 func (b *builder) checkNull() {
 	for _, st := range b.doc.States {
 		if len(st.Data) > 0 {
