@@ -67,13 +67,7 @@ func NewMemory(opts MemoryOptions) *MemoryStore {
 
 // Save implements Store.
 func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkRecord(rec); err != nil {
-		return err
-	}
-	b, err := encodeRecord(rec)
+	b, err := prepareSave(ctx, rec)
 	if err != nil {
 		return err
 	}

@@ -122,3 +122,15 @@ func notFound(sessionID string) error {
 func stale(sessionID string, seq, stored uint64) error {
 	return fmt.Errorf("session %s: seq %d, the store holds seq %d: %w", sessionID, seq, stored, ErrStale)
 }
+
+// prepareSave is the part of Save every store shares: the context is
+// still live, the record is well formed, and it is encoded.
+func prepareSave(ctx context.Context, rec *Record) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkRecord(rec); err != nil {
+		return nil, err
+	}
+	return encodeRecord(rec)
+}

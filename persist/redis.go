@@ -179,13 +179,7 @@ return 0
 
 // Save implements Store.
 func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkRecord(rec); err != nil {
-		return err
-	}
-	b, err := encodeRecord(rec)
+	b, err := prepareSave(ctx, rec)
 	if err != nil {
 		return err
 	}
