@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -17,7 +18,8 @@ import (
 //	6      8    Seq
 //	14     4    payload length
 //	18     4    CRC-32C (Castagnoli) of bytes 0..17 and of the payload
-//	22     n    payload: msgpack array [SessionID, Node, Type, Data]
+//	22     n    payload: msgpack array [SessionID, Node, Type, Data, Doc,
+//	            DocHash, Created, Updated] (times in Unix milliseconds)
 //
 // Seq sits at a fixed offset so that the Redis script refusing stale
 // writes can read it with GETRANGE, without decoding the payload.
@@ -39,6 +41,10 @@ type payload struct {
 	Node      string
 	Type      string
 	Data      []byte
+	Doc       string
+	DocHash   []byte
+	Created   int64
+	Updated   int64
 }
 
 // crc32Sum is the envelope's checksum: CRC-32C of the header fields
@@ -49,7 +55,10 @@ func crc32Sum(head, body []byte) uint32 {
 
 // encodeRecord wraps rec in the envelope.
 func encodeRecord(rec *Record) ([]byte, error) {
-	body, err := msgpack.Marshal(&payload{SessionID: rec.SessionID, Node: rec.Node, Type: rec.Type, Data: rec.Data})
+	body, err := msgpack.Marshal(&payload{
+		SessionID: rec.SessionID, Node: rec.Node, Type: rec.Type, Data: rec.Data,
+		Doc: rec.Doc, DocHash: rec.DocHash[:], Created: unixMilli(rec.Created), Updated: unixMilli(rec.Updated),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("persist: encode session %s: %w", rec.SessionID, err)
 	}
@@ -102,11 +111,34 @@ func decodeRecord(sessionID string, b []byte) (*Record, error) {
 	if p.SessionID != sessionID {
 		return nil, fmt.Errorf("session %s: stored record is of session %q: %w", sessionID, p.SessionID, ErrCorrupt)
 	}
-	return &Record{
+	if len(p.DocHash) != 0 && len(p.DocHash) != 32 {
+		return nil, fmt.Errorf("session %s: record document hash of %d bytes: %w", sessionID, len(p.DocHash), ErrCorrupt)
+	}
+	rec := &Record{
 		SessionID: p.SessionID,
 		Node:      p.Node,
 		Type:      p.Type,
 		Seq:       binary.BigEndian.Uint64(b[offSeq:]),
 		Data:      p.Data,
-	}, nil
+		Doc:       p.Doc,
+		Created:   fromUnixMilli(p.Created),
+		Updated:   fromUnixMilli(p.Updated),
+	}
+	copy(rec.DocHash[:], p.DocHash)
+	return rec, nil
+}
+
+// unixMilli is t in Unix milliseconds, 0 for the zero time.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromUnixMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }

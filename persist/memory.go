@@ -230,6 +230,25 @@ func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, erro
 	return ids, nil
 }
 
+// Nodes implements Store.
+func (m *MemoryStore) Nodes(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("persist: list nodes: %w", ErrClosed)
+	}
+	m.sweep(m.now())
+	nodes := make([]string, 0, len(m.nodes))
+	for node := range m.nodes {
+		nodes = append(nodes, node)
+	}
+	sort.Strings(nodes)
+	return nodes, nil
+}
+
 // Len returns how many records the store holds, expired ones included
 // until they are next read or swept.
 func (m *MemoryStore) Len() int {

@@ -50,6 +50,14 @@ type Record struct {
 	// the record it holds, so that a checkpoint delayed in flight cannot
 	// overwrite a later one. Zero disables the check for this Save.
 	Seq uint64
+	// Doc and DocHash identify the document the session runs (its name
+	// and the SHA-256 of its source), so that a node resuming the session
+	// can find the document before decoding Data.
+	Doc     string
+	DocHash [32]byte
+	// Created is when the session started; Updated when this checkpoint
+	// was taken (the engine's clock, millisecond precision once stored).
+	Created, Updated time.Time
 	// Data is the encoded interpreter snapshot (EncodeSnapshot), opaque
 	// to the store.
 	Data []byte
@@ -94,6 +102,11 @@ type Store interface {
 	// deletes it from the previous owner's index (Delete with the old
 	// node), as Save does not know the previous owner.
 	ListNode(ctx context.Context, node string) ([]string, error)
+	// Nodes returns, sorted, the nodes whose index holds at least one
+	// session, so that an operator or a backup can see which nodes left
+	// sessions behind. Like ListNode it reads a registry, not the key
+	// space; it may list a node whose last sessions just ended.
+	Nodes(ctx context.Context) ([]string, error)
 	// Close releases the store's resources after finishing the Saves
 	// already accepted; later calls return ErrClosed.
 	Close() error

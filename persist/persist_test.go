@@ -159,6 +159,46 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("metadata", func(t *testing.T) {
+		h := newStore(t)
+		created := time.Date(2026, 11, 25, 9, 30, 0, 123e6, time.UTC)
+		rec := &Record{
+			SessionID: "m", Node: "A", Type: "voice", Seq: 2, Data: []byte("x"),
+			Doc: "voice_routing", DocHash: [32]byte{1, 2, 3, 31: 0xff},
+			Created: created, Updated: created.Add(90 * time.Second),
+		}
+		save(t, h.store, rec)
+		got := load(t, h.store, "m")
+		if got.Doc != rec.Doc || got.DocHash != rec.DocHash || !got.Created.Equal(rec.Created) || !got.Updated.Equal(rec.Updated) {
+			t.Fatalf("metadata: got %+v, want %+v", got, rec)
+		}
+		save(t, h.store, &Record{SessionID: "nometa", Node: "A"})
+		if got := load(t, h.store, "nometa"); !got.Created.IsZero() || !got.Updated.IsZero() || got.DocHash != [32]byte{} {
+			t.Fatalf("zero metadata came back as %+v", got)
+		}
+	})
+
+	t.Run("nodes", func(t *testing.T) {
+		h := newStore(t)
+		nodes := func() string {
+			t.Helper()
+			ns, err := h.store.Nodes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(ns, ",")
+		}
+		if s := nodes(); s != "" {
+			t.Fatalf("empty store lists nodes %q", s)
+		}
+		save(t, h.store, &Record{SessionID: "b1", Node: "B", Seq: 1})
+		save(t, h.store, &Record{SessionID: "a1", Node: "A", Seq: 1})
+		save(t, h.store, &Record{SessionID: "a2", Node: "A", Seq: 1})
+		if s := nodes(); s != "A,B" {
+			t.Fatalf("Nodes = %q, want A,B", s)
+		}
+	})
+
 	t.Run("take over", func(t *testing.T) {
 		// What Engine.Resume does: the new owner saves the session as its
 		// own, then takes it out of the failed node's index; the record

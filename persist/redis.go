@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -38,6 +39,15 @@ type RedisOptions struct {
 	// Committers is how many batches may be in flight at once.
 	// default: DefaultCommitters
 	Committers int
+	// SweepInterval is how often the store runs Sweep in the background,
+	// dropping index entries whose records expired (a node that died
+	// leaves its index behind; records expire by themselves, index
+	// entries are sets and do not). NoSweep turns it off.
+	// default: DefaultSweepInterval
+	SweepInterval time.Duration
+	// OnSweepError is told when a background sweep fails.
+	// default: nil
+	OnSweepError func(error)
 }
 
 // Defaults and special values of RedisOptions.
@@ -48,6 +58,10 @@ const (
 	DefaultCommitters = 4
 	// NoGroupCommit as RedisOptions.MaxBatch turns group commit off.
 	NoGroupCommit = -1
+	// DefaultSweepInterval is the default RedisOptions.SweepInterval.
+	DefaultSweepInterval = 10 * time.Minute
+	// NoSweep as RedisOptions.SweepInterval turns background sweeps off.
+	NoSweep time.Duration = -1
 )
 
 // init returns a copy of o with defaults filled in, or an error naming the
@@ -70,6 +84,11 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.Linger %v: negative", o.Linger)
 	case o.Committers < 0:
 		return o, fmt.Errorf("persist: RedisOptions.Committers %d: negative", o.Committers)
+	case o.SweepInterval < 0 && o.SweepInterval != NoSweep:
+		return o, fmt.Errorf("persist: RedisOptions.SweepInterval %v: negative (NoSweep is %d)", o.SweepInterval, NoSweep)
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = DefaultSweepInterval
 	}
 	if o.TTL == 0 {
 		o.TTL = DefaultTTL
@@ -89,8 +108,9 @@ func (o RedisOptions) init() (RedisOptions, error) {
 //
 // Keys: a session's record is the string ORS:<cluster>:session:{<id>},
 // whose hash tag puts everything of one session in one cluster slot; a
-// node's index is the set ORS:<cluster>:node:{<node>}. Both carry the TTL,
-// refreshed by every Save. No command used needs MULTI, scripts touch one
+// node's index is the set ORS:<cluster>:node:{<node>}; the set
+// ORS:<cluster>:nodes registers the nodes that have an index. All carry
+// the TTL, refreshed by every Save. No command used needs MULTI, scripts touch one
 // key, and pipelines are split by node (go-redis follows MOVED and ASK
 // redirections, so slot migrations are transparent).
 //
@@ -110,6 +130,7 @@ type RedisStore struct {
 	wg      sync.WaitGroup
 	saves   atomic.Uint64
 	batches atomic.Uint64
+	stop    chan struct{} // closed by Close: ends the sweeper
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -133,7 +154,11 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 	if err != nil {
 		return nil, err
 	}
-	r := &RedisStore{c: client, opts: opts}
+	r := &RedisStore{c: client, opts: opts, stop: make(chan struct{})}
+	if opts.SweepInterval > 0 {
+		r.wg.Add(1)
+		go r.sweeper()
+	}
 	if opts.MaxBatch != NoGroupCommit {
 		r.queue = make(chan *saveReq, opts.MaxBatch*opts.Committers)
 		r.wg.Add(opts.Committers)
@@ -153,6 +178,12 @@ func (r *RedisStore) SessionKey(sessionID string) string {
 // NodeKey returns the key of a node's index: ORS:<cluster>:node:{<node>}.
 func (r *RedisStore) NodeKey(node string) string {
 	return "ORS:" + r.opts.Cluster + ":node:{" + node + "}"
+}
+
+// NodesKey returns the key of the registry of nodes that have an index:
+// ORS:<cluster>:nodes.
+func (r *RedisStore) NodesKey() string {
+	return "ORS:" + r.opts.Cluster + ":nodes"
 }
 
 // saveScript writes the record in KEYS[1] (ARGV[1], with PX ARGV[2])
@@ -305,6 +336,8 @@ func (r *RedisStore) write(ctx context.Context, reqs []*saveReq) []error {
 		key := r.NodeKey(node)
 		idx[node] = &index{add: pipe.SAdd(ctx, key, members[node]...), exp: pipe.PExpire(ctx, key, ttl)}
 	}
+	reg := pipe.SAdd(ctx, r.NodesKey(), toAny(order)...)
+	regExp := pipe.PExpire(ctx, r.NodesKey(), ttl)
 	_, _ = pipe.Exec(ctx) // each command's error is looked at below
 
 	// A node that has not seen the script yet (a new master, a restarted
@@ -340,7 +373,9 @@ func (r *RedisStore) write(ctx context.Context, reqs []*saveReq) []error {
 			continue
 		}
 		ix := idx[q.node]
-		if err := ix.add.Err(); err != nil {
+		if err := cmp.Or(reg.Err(), regExp.Err()); err != nil {
+			errs[i] = fmt.Errorf("persist: save session %s: node registry: %w", q.id, err)
+		} else if err := ix.add.Err(); err != nil {
 			errs[i] = fmt.Errorf("persist: save session %s: index of node %s: %w", q.id, q.node, err)
 		} else if err := ix.exp.Err(); err != nil {
 			errs[i] = fmt.Errorf("persist: save session %s: index of node %s: %w", q.id, q.node, err)
@@ -444,6 +479,87 @@ func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error
 	return live, nil
 }
 
+// Nodes implements Store: SMEMBERS of the node registry.
+func (r *RedisStore) Nodes(ctx context.Context) ([]string, error) {
+	if r.isClosed() {
+		return nil, fmt.Errorf("persist: list nodes: %w", ErrClosed)
+	}
+	nodes, err := r.c.SMembers(ctx, r.NodesKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("persist: list nodes: %w", err)
+	}
+	sort.Strings(nodes)
+	return nodes, nil
+}
+
+// Sweep drops the index entries whose records expired or were deleted,
+// for every registered node (ListNode of each), and unregisters the nodes
+// left without an index. It returns how many index entries it dropped.
+// The store runs it every RedisOptions.SweepInterval; call it to run it
+// now.
+func (r *RedisStore) Sweep(ctx context.Context) (dropped int, err error) {
+	nodes, err := r.Nodes(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("persist: sweep: %w", err)
+	}
+	for _, node := range nodes {
+		before, err := r.c.SCard(ctx, r.NodeKey(node)).Result()
+		if err != nil {
+			return dropped, fmt.Errorf("persist: sweep node %s: %w", node, err)
+		}
+		live, err := r.ListNode(ctx, node)
+		if err != nil {
+			return dropped, fmt.Errorf("persist: sweep: %w", err)
+		}
+		dropped += max(0, int(before)-len(live))
+		if len(live) > 0 {
+			continue
+		}
+		if err := r.unregister(ctx, node); err != nil {
+			return dropped, fmt.Errorf("persist: sweep: unregister node %s: %w", node, err)
+		}
+	}
+	return dropped, nil
+}
+
+// unregister takes node out of the registry if its index is gone (an
+// empty set does not exist in Redis). The two keys sit in different
+// cluster slots, so this cannot be one script: a Save that recreated the
+// index between the check and the SREM is caught by checking again, and
+// the node goes back in.
+func (r *RedisStore) unregister(ctx context.Context, node string) error {
+	key := r.NodeKey(node)
+	if n, err := r.c.Exists(ctx, key).Result(); err != nil || n > 0 {
+		return err
+	}
+	if err := r.c.SRem(ctx, r.NodesKey(), node).Err(); err != nil {
+		return err
+	}
+	if n, err := r.c.Exists(ctx, key).Result(); err != nil || n == 0 {
+		return err
+	}
+	return r.c.SAdd(ctx, r.NodesKey(), node).Err()
+}
+
+func (r *RedisStore) sweeper() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), r.opts.SweepInterval)
+			_, err := r.Sweep(ctx)
+			cancel()
+			if err != nil && r.opts.OnSweepError != nil {
+				r.opts.OnSweepError(err)
+			}
+		}
+	}
+}
+
 // exists splits ids into those that have a record and those that do not.
 func (r *RedisStore) exists(ctx context.Context, ids []string) (live, gone []string, err error) {
 	for len(ids) > 0 {
@@ -500,6 +616,7 @@ func (r *RedisStore) Close() error {
 		return nil
 	}
 	r.closed = true
+	close(r.stop)
 	if r.queue != nil {
 		close(r.queue)
 	}

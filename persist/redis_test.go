@@ -96,6 +96,7 @@ func TestRedisStandalone(t *testing.T) {
 		})
 	}
 	t.Run("keys and TTL", func(t *testing.T) { testKeysAndTTL(t, standaloneClient(srv.Addr)) })
+	t.Run("sweep", func(t *testing.T) { testSweep(t, standaloneClient(srv.Addr)) })
 	t.Run("group commit batches", func(t *testing.T) { testGroupCommit(t, standaloneClient(srv.Addr)) })
 	t.Run("NOSCRIPT", func(t *testing.T) {
 		ctx := context.Background()
@@ -312,6 +313,8 @@ func TestRedisCluster(t *testing.T) {
 		})
 	})
 	t.Run("keys and TTL", func(t *testing.T) { testKeysAndTTL(t, newClient) })
+	t.Run("sweep", func(t *testing.T) { testSweep(t, newClient) })
+	t.Run("open from config", func(t *testing.T) { testOpenCluster(t, rc.Addrs()) })
 	t.Run("group commit batches", func(t *testing.T) { testGroupCommit(t, newClient) })
 	t.Run("list nodes across slots", func(t *testing.T) {
 		ctx := context.Background()
@@ -501,4 +504,56 @@ func testMigration(t *testing.T, rc *redistest.RedisCluster, newClient func() re
 	default:
 	}
 	t.Logf("%d background saves during the migration; %+v", bgSaves.Load(), st.Stats())
+}
+
+// testSweep: a node that died leaves an index whose records expire one by
+// one; Sweep (run by hand here, by the store's ticker in production)
+// empties it and unregisters the node; a live node is left alone.
+func testSweep(t *testing.T, newClient func() redis.UniversalClient) {
+	ctx := context.Background()
+	h, st, raw := redisHarness(t, newClient, RedisOptions{SweepInterval: NoSweep})
+	for i := range 5 {
+		for _, node := range []string{"alive", "dead"} {
+			if err := st.Save(ctx, &Record{SessionID: fmt.Sprintf("%s%d", node, i), Node: node, Seq: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if ttl := raw.PTTL(ctx, st.NodesKey()).Val(); ttl <= 0 {
+		t.Fatalf("node registry %s has no TTL (%v)", st.NodesKey(), ttl)
+	}
+	for i := range 5 {
+		h.expire(t, fmt.Sprintf("dead%d", i))
+	}
+	if got := h.indexed(t, "dead"); len(got) != 5 {
+		t.Fatalf("index of the dead node before the sweep: %v", got)
+	}
+	dropped, err := st.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped != 5 {
+		t.Errorf("Sweep dropped %d entries, want 5", dropped)
+	}
+	if n := raw.Exists(ctx, st.NodeKey("dead")).Val(); n != 0 {
+		t.Errorf("index of the dead node still exists")
+	}
+	if nodes, err := st.Nodes(ctx); err != nil || !slices.Equal(nodes, []string{"alive"}) {
+		t.Errorf("Nodes after the sweep = %v, %v; want [alive]", nodes, err)
+	}
+	if got := h.indexed(t, "alive"); len(got) != 5 {
+		t.Errorf("the sweep touched a live index: %v", got)
+	}
+	// The ticker runs the same sweep.
+	_, st2, _ := redisHarness(t, newClient, RedisOptions{SweepInterval: 10 * time.Millisecond})
+	if err := st2.Save(ctx, &Record{SessionID: "x", Node: "gone", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Del(ctx, st2.SessionKey("x")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "background sweep", func() bool {
+		nodes, err := st2.Nodes(ctx)
+		return err == nil && len(nodes) == 0
+	})
 }
