@@ -20,39 +20,81 @@ import (
 // ErrNotPersisted is returned by Resume for a session that has no record.
 var ErrNotPersisted = errors.New("engine: session has no checkpoint")
 
+// ErrCheckpoint is wrapped by the error of a call whose macrostep ran but
+// whose checkpoint could not be written (or, for an ended session,
+// deleted): the session goes on in memory, but a switchover now would
+// resume it from an older checkpoint, or not at all. The wrapped error
+// says why (the store's error, or persist/interp's for a value that
+// cannot be snapshotted). Session.Checkpoint writes it again.
+var ErrCheckpoint = errors.New("engine: checkpoint not written")
+
 func (s *Session) persisted() bool {
 	return s.typ == Voice && s.sess.Machine().Document().Persist
 }
 
-// checkpoint runs after a macrostep, s.mu held.
-func (e *Engine) checkpoint(s *Session) {
+// checkpoint runs after a macrostep, s.mu held. It returns an error
+// wrapping ErrCheckpoint when the store did not take the checkpoint;
+// OnStoreError hears of it too, for macrosteps no caller waits on
+// (timers).
+func (e *Engine) checkpoint(s *Session) error {
 	var data []byte // encoded once, for the round trip and the store
 	if e.opts.RestoreEveryStep && s.sess.Running() {
 		data = e.roundTrip(s)
 	}
 	st := e.opts.Store
 	if st == nil || !s.persisted() {
-		return
+		return nil
 	}
+	// Not the caller's context: a caller giving up must not leave the
+	// store between two checkpoints of the session.
 	ctx := e.ctx
 	if !s.sess.Running() {
 		if err := st.Delete(ctx, e.opts.Node, s.id); err != nil {
-			e.storeError(s.id, err)
+			return e.storeError(s.id, err)
 		}
-		return
+		return nil
 	}
+	return e.save(ctx, s, data)
+}
+
+// save writes the checkpoint of a running session, encoding it unless
+// data already holds it. s.mu held.
+func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
-			e.storeError(s.id, err)
-			return
+			return e.storeError(s.id, err)
 		}
 	}
 	s.seq++
-	rec := &persist.Record{SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.seq, Data: data}
-	if err := st.Save(ctx, rec); err != nil {
-		e.storeError(s.id, err)
+	doc := s.sess.Machine().Document()
+	rec := &persist.Record{
+		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.seq, Data: data,
+		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
 	}
+	if err := e.opts.Store.Save(ctx, rec); err != nil {
+		return e.storeError(s.id, err)
+	}
+	return nil
+}
+
+// Checkpoint writes the session's checkpoint again, now: after a call
+// failed with ErrCheckpoint, once the store is back, so that the session
+// does not wait for its next event to be persisted. It is a no-op for a
+// session that is not persisted.
+func (s *Session) Checkpoint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sess.Running() {
+		return nil
+	}
+	if s.e.opts.Store == nil || !s.persisted() {
+		return nil
+	}
+	return s.e.save(ctx, s, nil)
 }
 
 func (e *Engine) encode(s *Session) ([]byte, error) {
@@ -85,10 +127,13 @@ func (e *Engine) roundTrip(s *Session) []byte {
 	return nil
 }
 
-func (e *Engine) storeError(id string, err error) {
+// storeError reports a failed checkpoint to OnStoreError and returns it
+// as the error of the call that caused it.
+func (e *Engine) storeError(id string, err error) error {
 	if e.opts.OnStoreError != nil {
 		e.opts.OnStoreError(id, err)
 	}
+	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
 }
 
 func (e *Engine) sessionOptions(id string) interp.Options {
@@ -128,7 +173,7 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
-	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), done: make(chan struct{}), sess: is, seq: rec.Seq}
+	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), done: make(chan struct{}), sess: is, seq: rec.Seq, created: rec.Created}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -146,7 +191,10 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 	err = e.process(s)
 	if rec.Node != e.opts.Node {
 		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
-			e.storeError(sessionID, uerr)
+			// The session is saved under this node: the failed node's
+			// stale index entry is harmless (its next ListNode would list
+			// it, and resuming it again is refused while it runs here).
+			_ = e.storeError(sessionID, uerr)
 		}
 	}
 	e.drain()

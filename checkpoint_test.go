@@ -3,12 +3,18 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/config"
+	"github.com/orsgo/engine/ids"
+	"github.com/orsgo/engine/internal/redistest"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
+	"github.com/redis/go-redis/v9"
 )
 
 const routing = `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="queued">
@@ -90,5 +96,152 @@ func TestResumeOnAnotherNode(t *testing.T) {
 	}
 	if _, err := b.Resume(ctx, chat.ID(), doc); !errors.Is(err, engine.ErrNotPersisted) {
 		t.Fatalf("chat session resumed: %v", err)
+	}
+}
+
+// The durability contract, against a real Redis: a Send whose checkpoint
+// Redis refused returns ErrCheckpoint (the session went on in memory),
+// and Session.Checkpoint writes it once Redis takes writes again. The
+// engine is built from an ORS-style configuration (engine.Open).
+func TestDurabilityContract(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	cfg, err := config.Parse(strings.NewReader(fmt.Sprintf(`
+[orchestration]
+node-id = A
+cluster-name = dc1
+sessionid-with-nodeid = true
+[persistence]
+type = redis
+redis-nodes = %s
+session-ttl = 600
+`, srv.Addr)), "ors.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var storeErrs []string
+	e, err := engine.Open(ctx, cfg, engine.Options{Clock: clock, OnStoreError: func(id string, err error) {
+		storeErrs = append(storeErrs, id)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	doc, err := scxml.Parse([]byte(routing), &scxml.Options{File: "routing.scxml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := ids.Parse(s.ID()); err != nil || id.Node() != "A" {
+		t.Fatalf("session id %s does not carry node-id A: %v", s.ID(), err)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	key := "ORS:dc1:session:{" + s.ID() + "}"
+	if ttl := raw.PTTL(ctx, key).Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
+		t.Fatalf("record %s: TTL %v, want session-ttl 600s", key, ttl)
+	}
+	clock.Advance(5 * time.Second)
+	if err := s.Send(ctx, engine.Event{Name: "target.failed"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := persist.Open(ctx, cfg) // a second reader, as a backup node has
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec, err := st.Load(ctx, s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if rec.Node != "A" || rec.Type != "voice" || rec.Doc != doc.Name || rec.DocHash != doc.Hash ||
+		!rec.Created.Equal(start) || !rec.Updated.Equal(start.Add(5*time.Second)) || rec.Seq != 2 {
+		t.Fatalf("record metadata: %+v", rec)
+	}
+
+	// Redis refuses writes (no replica to acknowledge them).
+	if err := raw.ConfigSet(ctx, "min-replicas-to-write", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(ctx, engine.Event{Name: "target.failed"})
+	if !errors.Is(err, engine.ErrCheckpoint) || !strings.Contains(err.Error(), s.ID()) {
+		t.Fatalf("Send while Redis refuses writes: %v, want ErrCheckpoint naming the session", err)
+	}
+	if len(storeErrs) != 1 || storeErrs[0] != s.ID() {
+		t.Fatalf("OnStoreError heard %v", storeErrs)
+	}
+	if rec, _ := st.Load(ctx, s.ID()); rec.Seq != 2 {
+		t.Fatalf("a refused checkpoint was stored: seq %d", rec.Seq)
+	}
+	if err := s.Checkpoint(ctx); !errors.Is(err, engine.ErrCheckpoint) {
+		t.Fatalf("Checkpoint while Redis refuses writes: %v", err)
+	}
+	if err := raw.ConfigSet(ctx, "min-replicas-to-write", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// What is stored now is the state after both events: tries == 2, so
+	// the queue timeout leads to voicemail once resumed elsewhere.
+	rec, err = st.Load(ctx, s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := persist.DecodeSnapshot(s.ID(), rec.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tries := -1.0
+	for _, v := range snap.Vars {
+		if v.Name == "tries" {
+			tries = v.Value.Float + float64(v.Value.Int) // numbers are one or the other
+		}
+	}
+	if tries != 2 {
+		t.Fatalf("checkpoint after the retry holds tries = %v, want 2 (vars %+v)", tries, snap.Vars)
+	}
+	// The session ends: its keys go.
+	s.Cancel()
+	if n := raw.Exists(ctx, key).Val(); n != 0 {
+		t.Fatalf("record of a cancelled session still exists")
+	}
+}
+
+// Open refuses options that the configuration also sets.
+func TestOpenConflicts(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.FromMap(map[string]map[string]string{
+		"orchestration": {"node-id": "A"},
+		"persistence":   {"type": "memory"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.Open(ctx, cfg, engine.Options{Node: "B"}); err == nil || !strings.Contains(err.Error(), "node-id") {
+		t.Fatalf("Node B with node-id A: %v", err)
+	}
+	if _, err := engine.Open(ctx, cfg, engine.Options{Store: persist.NewMemory(persist.MemoryOptions{})}); err == nil || !strings.Contains(err.Error(), "Store") {
+		t.Fatalf("Store with [persistence]: %v", err)
+	}
+	e, err := engine.Open(ctx, cfg, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := scxml.Parse([]byte(routing), nil)
+	s, err := e.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := ids.Parse(s.ID()); err != nil || id.Node() != "" {
+		t.Fatalf("without sessionid-with-nodeid, id %s: node %q, %v", s.ID(), id.Node(), err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

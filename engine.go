@@ -117,6 +117,8 @@ type Engine struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 
+	ownStore bool // opened by Open: Close closes it
+
 	active   sync.Map // *Session -> *watch, while processing
 	stopWD   chan struct{}
 	wdDone   chan struct{}
@@ -204,6 +206,11 @@ func (e *Engine) Close() error {
 			errs = append(errs, fmt.Errorf("engine: close I/O processor %s: %w", p.Name(), err))
 		}
 	}
+	if e.ownStore && e.opts.Store != nil {
+		if err := e.opts.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("engine: close store: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -251,6 +258,8 @@ type Session struct {
 	due   time.Time
 	err   error  // first engine-level failure (livelock, ...)
 	seq   uint64 // checkpoints written
+	// created is when the session started (kept across resumes).
+	created time.Time
 
 	inboxMu sync.Mutex
 	inbox   []Event
@@ -275,7 +284,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	if opts.ID == "" {
 		opts.ID = e.opts.NewID()
 	}
-	s := &Session{e: e, id: opts.ID, typ: opts.Type, done: make(chan struct{})}
+	s := &Session{e: e, id: opts.ID, typ: opts.Type, done: make(chan struct{}), created: e.clock.Now()}
 	is, err := m.NewSession(opts.ID, e.sessionOptions(opts.ID))
 	if err != nil {
 		return nil, err
@@ -302,7 +311,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		err = is.Run()
 	}
 	e.leave(s)
-	e.afterMacrostep(s, err)
+	err = e.afterMacrostep(s, err)
 	s.mu.Unlock()
 	e.drain()
 	return s, err
@@ -395,12 +404,14 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// Cancel ends the session, running the onexit handlers of its states.
-func (s *Session) Cancel() {
+// Cancel ends the session, running the onexit handlers of its states,
+// and deletes its checkpoint (an error wrapping ErrCheckpoint when the
+// store could not).
+func (s *Session) Cancel() error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.sess.Cancel()
-	s.e.afterMacrostep(s, nil)
-	s.mu.Unlock()
+	return s.e.afterMacrostep(s, nil)
 }
 
 func (s *Session) post(ev Event) {
@@ -428,17 +439,19 @@ func (e *Engine) process(s *Session) error {
 	s.sess.Advance(e.clock.Now())
 	err := s.sess.Run()
 	e.leave(s)
-	e.afterMacrostep(s, err)
-	return err
+	return e.afterMacrostep(s, err)
 }
 
-// afterMacrostep re-arms the session's timer and retires ended sessions.
-// s.mu is held.
-func (e *Engine) afterMacrostep(s *Session, err error) {
+// afterMacrostep checkpoints the session, re-arms its timer and retires it
+// once ended. s.mu is held. It returns err (the macrostep's) joined with
+// the checkpoint's.
+func (e *Engine) afterMacrostep(s *Session, err error) error {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-	e.checkpoint(s)
+	if cerr := e.checkpoint(s); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	if !s.sess.Running() {
 		if s.timer != nil {
 			s.timer.Stop()
@@ -450,7 +463,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) {
 			close(s.done)
 		}
 		e.mu.Unlock()
-		return
+		return err
 	}
 	due, ok := s.sess.NextDeadline()
 	if !ok {
@@ -458,10 +471,10 @@ func (e *Engine) afterMacrostep(s *Session, err error) {
 			s.timer.Stop()
 			s.timer = nil
 		}
-		return
+		return err
 	}
 	if s.timer != nil && due.Equal(s.due) {
-		return
+		return err
 	}
 	if s.timer != nil {
 		s.timer.Stop()
@@ -477,9 +490,10 @@ func (e *Engine) afterMacrostep(s *Session, err error) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		_ = e.process(s)
+		_ = e.process(s) // a failed checkpoint went to OnStoreError
 		e.drain()
 	})
+	return err
 }
 
 // drain processes sessions that received events from other sessions.
