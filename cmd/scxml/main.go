@@ -4,7 +4,7 @@
 //	scxml validate DOC...
 //	scxml run DOC [--event NAME[=JSON]]...
 //	scxml replay [--json] PATH...
-//	scxml bench DOC --event NAME [--sessions N] [--events M] [--json]
+//	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
 package main
 
 import (
@@ -17,6 +17,9 @@ const usage = `usage:
   scxml validate DOC...                      report every problem as file:line:col
   scxml run DOC [--event NAME[=JSON]]...     run DOC, print the configuration after each macrostep
   scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
+  scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
+              [--store memory|redis] [--config FILE] [--json]
+                                             measure macrosteps/s, Send latency, allocations, heap per session
 `
 
 func main() {
@@ -37,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "replay":
 		return cmdReplay(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,218 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/scxml"
+)
+
+// Benchmarks of issue #5 ("Speed"). Run them with
+//
+//	go test -run '^$' -bench . -benchmem -benchtime=2s .
+//
+// Targets on a 2-core machine: flat ≥ 1,000,000 macrosteps/s, deep
+// parallel ≥ 300,000, routing ≥ 150,000. "scxml bench" measures the same
+// documents with many sessions at once, and the heap per session.
+
+const (
+	benchRoutingDoc = "fixtures/testdata/routing/voice_routing.scxml"
+	benchFlatDoc    = "testdata/bench/flat.scxml"
+	benchDeepDoc    = "testdata/bench/deep_parallel.scxml"
+)
+
+var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// routingSetup takes a voice_routing session from waiting to routing
+// (group VIP_Agents); routingCycle then moves it to transferring and back
+// to routing, for ever: each of its events takes a transition, evaluates
+// expressions on _event.data and assigns, and re-entering routing
+// restarts the queue timeout (a delayed send) that target.selected
+// cancels. No <log> runs in the cycle.
+var (
+	routingSetup = []engine.Event{
+		{Name: "call.arrived", Data: map[string]any{"ani": "+33142000000", "dnis": "8000", "language": "fr"}},
+		{Name: "lookup.done", Data: map[string]any{"segment": "gold"}},
+	}
+	routingCycle = []engine.Event{
+		{Name: "target.selected", Data: map[string]any{"agent": "7001"}},
+		{Name: "transfer.failed"},
+	}
+)
+
+func parseBenchDoc(b *testing.B, path string) *scxml.Document {
+	b.Helper()
+	doc, err := scxml.ParseFile(path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return doc
+}
+
+// BenchmarkParseCompileRouting measures loading a document: parsing and
+// compiling (ECMAScript programs included) voice_routing.
+func BenchmarkParseCompileRouting(b *testing.B) {
+	src, err := os.ReadFile(benchRoutingDoc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		doc, err := scxml.Parse(src, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := interp.Compile(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchMacrosteps starts one session of the document at path, sends it
+// setup, then sends the events of cycle round robin, one Send (one
+// macrostep) per iteration. The clock never moves: no timer fires.
+func benchMacrosteps(b *testing.B, path string, store persist.Store, setup, cycle []engine.Event) {
+	doc := parseBenchDoc(b, path)
+	eng, err := engine.New(engine.Options{
+		Clock: engine.NewManualClock(benchStart),
+		Store: store,
+		OnStoreError: func(id string, err error) {
+			b.Errorf("checkpoint of %s: %v", id, err)
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	s, err := eng.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, ev := range setup {
+		if err := s.Send(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.Send(ctx, cycle[i%len(cycle)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "macrosteps/s")
+	if !s.Running() {
+		b.Fatalf("the session ended, in %v", s.Configuration())
+	}
+}
+
+// BenchmarkMacrostepFlat: two states toggled by one event, the cheapest
+// macrostep there is.
+func BenchmarkMacrostepFlat(b *testing.B) {
+	benchMacrosteps(b, benchFlatDoc, nil, nil, []engine.Event{{Name: "t"}})
+}
+
+// BenchmarkMacrostepDeepParallel: four parallel regions, each four
+// levels deep; one event toggles the leaf of every region.
+func BenchmarkMacrostepDeepParallel(b *testing.B) {
+	benchMacrosteps(b, benchDeepDoc, nil, nil, []engine.Event{{Name: "t"}})
+}
+
+// BenchmarkMacrostepRouting: the datamodel-heavy voice_routing document,
+// cycling between routing and transferring.
+func BenchmarkMacrostepRouting(b *testing.B) {
+	benchMacrosteps(b, benchRoutingDoc, nil, routingSetup, routingCycle)
+}
+
+// BenchmarkCheckpointMemory: as BenchmarkMacrostepRouting, with every
+// macrostep checkpointed into a MemoryStore (Snapshot, encoding, the
+// envelope and the store's Save).
+func BenchmarkCheckpointMemory(b *testing.B) {
+	store := persist.NewMemory(persist.MemoryOptions{})
+	defer store.Close()
+	benchMacrosteps(b, benchRoutingDoc, store, routingSetup, routingCycle)
+}
+
+// routingSession returns an interpreter session of voice_routing after
+// the setup events and one cycle: in routing, with its call data, the
+// chosen group and the queue timeout pending.
+func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
+	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := m.NewSession("bench-session", interp.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(benchStart); err != nil {
+		b.Fatal(err)
+	}
+	for _, ev := range append(append([]engine.Event(nil), routingSetup...), routingCycle...) {
+		ev.Type = interp.External
+		s.Enqueue(ev)
+		if err := s.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if got := s.Configuration(); len(got) != 1 || got[0] != "vip" {
+		b.Fatalf("routing session in %v, want [vip]", got)
+	}
+	return m, s
+}
+
+// BenchmarkSnapshotRouting measures what a checkpoint costs the session:
+// Snapshot and EncodeSnapshot.
+func BenchmarkSnapshotRouting(b *testing.B) {
+	_, s := routingSession(b)
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		snap, err := s.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := persist.EncodeSnapshot(snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(data)
+	}
+	b.ReportMetric(float64(size), "bytes/snapshot")
+}
+
+// BenchmarkRestoreRouting measures resuming a session from its checkpoint:
+// DecodeSnapshot and Machine.Restore (a fresh datamodel runtime).
+func BenchmarkRestoreRouting(b *testing.B) {
+	m, s := routingSession(b)
+	snap, err := s.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := persist.EncodeSnapshot(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, err := persist.DecodeSnapshot("bench-session", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := m.Restore(snap, interp.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Running() {
+			b.Fatal("restored session is not running")
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes/snapshot")
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/orsgo/engine/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	routingDoc = "../../fixtures/testdata/routing/voice_routing.scxml"
+	flatDoc    = "../../testdata/bench/flat.scxml"
+)
+
+// routingArgs put each session in routing, then cycle it between
+// transferring and routing (target.selected, transfer.failed): every
+// event takes a transition and does datamodel work.
+var routingArgs = []string{
+	"--setup", `call.arrived={"ani":"+33142000000","dnis":"8000","language":"fr"}`,
+	"--setup", `lookup.done={"segment":"gold"}`,
+	"--event", `target.selected={"agent":"7001"}`,
+	"--event", "transfer.failed",
+}
+
+var benchFields = []string{
+	"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep",
+	"bytes_per_macrostep", "heap_bytes_per_session", "checkpoints_per_s",
+	"checkpoint_bytes", "sessions", "events", "elapsed_s",
+}
+
+func runBenchCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(append([]string{"bench"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// benchJSON runs scxml bench --json and returns its object, checked to
+// have exactly the documented fields, all numbers.
+func benchJSON(t *testing.T, args ...string) map[string]float64 {
+	t.Helper()
+	code, out, errOut := runBenchCmd(t, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, out)
+	}
+	var keys []string
+	res := map[string]float64{}
+	for k, v := range raw {
+		keys = append(keys, k)
+		f, ok := v.(float64)
+		if !ok {
+			t.Errorf("%s = %v (%T), want a number", k, v, v)
+		}
+		res[k] = f
+	}
+	slices.Sort(keys)
+	want := slices.Clone(benchFields)
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Fatalf("fields %v, want exactly %v", keys, want)
+	}
+	return res
+}
+
+func checkSane(t *testing.T, r map[string]float64, sessions, events int) {
+	t.Helper()
+	positive := []string{"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep", "bytes_per_macrostep", "heap_bytes_per_session", "elapsed_s"}
+	for _, k := range positive {
+		if !(r[k] > 0) {
+			t.Errorf("%s = %v, want > 0", k, r[k])
+		}
+	}
+	if r["send_p99_us"] < r["send_p50_us"] {
+		t.Errorf("p99 %v µs < p50 %v µs", r["send_p99_us"], r["send_p50_us"])
+	}
+	if r["sessions"] != float64(sessions) || r["events"] != float64(events) {
+		t.Errorf("sessions, events = %v, %v; want %d, %d", r["sessions"], r["events"], sessions, events)
+	}
+	// macrosteps_per_s is sessions*events over the elapsed time.
+	if want := float64(sessions*events) / r["elapsed_s"]; r["macrosteps_per_s"] < want*0.99 || r["macrosteps_per_s"] > want*1.01 {
+		t.Errorf("macrosteps_per_s = %v, want %v (sessions*events/elapsed_s)", r["macrosteps_per_s"], want)
+	}
+}
+
+func TestBenchRoutingMemoryStore(t *testing.T) {
+	r := benchJSON(t, append([]string{routingDoc, "--sessions", "16", "--events", "20", "--store", "memory"}, routingArgs...)...)
+	checkSane(t, r, 16, 20)
+	// A voice session is checkpointed after every macrostep.
+	if r["checkpoints_per_s"] < r["macrosteps_per_s"]*0.99 || r["checkpoints_per_s"] > r["macrosteps_per_s"]*1.01 {
+		t.Errorf("checkpoints_per_s = %v, want one per macrostep (%v)", r["checkpoints_per_s"], r["macrosteps_per_s"])
+	}
+	if r["checkpoint_bytes"] < 100 || r["checkpoint_bytes"] > 1<<20 {
+		t.Errorf("checkpoint_bytes = %v, want a routing snapshot's size", r["checkpoint_bytes"])
+	}
+}
+
+func TestBenchFlat(t *testing.T) {
+	r := benchJSON(t, flatDoc, "--event", "t", "--sessions", "16", "--events", "50")
+	checkSane(t, r, 16, 50)
+	if r["checkpoints_per_s"] != 0 || r["checkpoint_bytes"] != 0 {
+		t.Errorf("without a store: checkpoints_per_s %v, checkpoint_bytes %v; want 0", r["checkpoints_per_s"], r["checkpoint_bytes"])
+	}
+}
+
+func TestBenchHumanOutput(t *testing.T) {
+	code, out, errOut := runBenchCmd(t, "--sessions", "4", "--events", "5", flatDoc, "--event", "t")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"macrosteps/s", "send p50", "send p99", "allocs/macrostep", "bytes/macrostep", "heap bytes/session"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q line in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "checkpoints/s") {
+		t.Errorf("checkpoint figures without a store:\n%s", out)
+	}
+	code, out, errOut = runBenchCmd(t, "--sessions", "4", "--events", "5", "--store", "memory", flatDoc, "--event", "t")
+	if code != 0 || !strings.Contains(out, "checkpoints/s") || !strings.Contains(out, "bytes/checkpoint") {
+		t.Errorf("with --store memory: exit %d, output:\n%s%s", code, out, errOut)
+	}
+}
+
+// Sessions that end before their last event are reported, not fatal.
+func TestBenchSessionsEnd(t *testing.T) {
+	code, out, errOut := runBenchCmd(t, routingDoc, "--event", "call.released", "--sessions", "3", "--events", "4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "3 of 3 sessions ended") {
+		t.Errorf("stderr %q does not report the ended sessions", errOut)
+	}
+	if !strings.Contains(out, "macrosteps/s") {
+		t.Errorf("no figures:\n%s", out)
+	}
+}
+
+func TestBenchErrors(t *testing.T) {
+	dir := t.TempDir()
+	badDoc := filepath.Join(dir, "bad.scxml")
+	if err := os.WriteFile(badDoc, []byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">
+  <state id="a">
+    <transition event="t" target="nowhere"/>
+  </state>
+</scxml>
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badConfig := filepath.Join(dir, "bad.ini")
+	if err := os.WriteFile(badConfig, []byte("[persistence]\ntype = cassandra\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noNodes := filepath.Join(dir, "nonodes.ini")
+	if err := os.WriteFile(noNodes, []byte("[persistence]\ntype = memory\n[orchestration]\ncluster-name = c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no document", []string{"--event", "t"}, 2, "no document given"},
+		{"no event", []string{flatDoc}, 2, "no --event"},
+		{"two documents", []string{flatDoc, flatDoc, "--event", "t"}, 2, "one document only"},
+		{"bad flag", []string{flatDoc, "--event", "t", "--fast"}, 2, "-fast"},
+		{"bad number", []string{flatDoc, "--event", "t", "--sessions", "many"}, 2, "-sessions"},
+		{"zero sessions", []string{flatDoc, "--event", "t", "--sessions", "0"}, 2, "--sessions 0"},
+		{"zero events", []string{flatDoc, "--event", "t", "--events", "0"}, 2, "--events 0"},
+		{"bad event data", []string{flatDoc, "--event", "t={"}, 2, "not JSON"},
+		{"bad store", []string{flatDoc, "--event", "t", "--store", "disk"}, 2, `--store "disk"`},
+		{"redis without config", []string{flatDoc, "--event", "t", "--store", "redis"}, 2, "--config"},
+		{"missing document", []string{filepath.Join(dir, "none.scxml"), "--event", "t"}, 1, "none.scxml"},
+		{"unparseable document", []string{badDoc, "--event", "t"}, 1, badDoc + ":3:5:"},
+		{"bad config", []string{flatDoc, "--event", "t", "--config", badConfig}, 1, badConfig + ":2: [persistence] type:"},
+		{"missing config", []string{flatDoc, "--event", "t", "--config", filepath.Join(dir, "none.ini")}, 1, "none.ini"},
+		{"config without redis-nodes", []string{flatDoc, "--event", "t", "--store", "redis", "--config", noNodes}, 1, "[persistence] redis-nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runBenchCmd(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			}
+			if !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", errOut, tc.stderr)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+		})
+	}
+}
+
+// With a redis-server on the PATH, --store redis checkpoints into it and
+// removes its records afterwards.
+func TestBenchRedis(t *testing.T) {
+	srv := redistest.Standalone(t)
+	cfg := filepath.Join(t.TempDir(), "ors.ini")
+	ini := fmt.Sprintf("[persistence]\ntype = redis\nredis-nodes = %s\n[orchestration]\ncluster-name = benchtest\nsessionid-with-nodeid = true\nnode-id = bench1\n", srv.Addr)
+	if err := os.WriteFile(cfg, []byte(ini), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := benchJSON(t, append([]string{routingDoc, "--sessions", "8", "--events", "10", "--config", cfg}, routingArgs...)...)
+	checkSane(t, r, 8, 10)
+	if !(r["checkpoints_per_s"] > 0) || !(r["checkpoint_bytes"] > 0) {
+		t.Errorf("checkpoints_per_s %v, checkpoint_bytes %v; want > 0", r["checkpoints_per_s"], r["checkpoint_bytes"])
+	}
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	if keys, err := c.Keys(context.Background(), "*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("after the bench, redis holds %v (%v), want no keys", keys, err)
+	}
+}
