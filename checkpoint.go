@@ -161,6 +161,17 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 		}
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
+	return e.ResumeRecord(ctx, rec, doc)
+}
+
+// ResumeRecord is Resume for a record already loaded from Options.Store
+// (package recovery loads it first, to find the document by rec.Doc and
+// rec.DocHash).
+func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scxml.Document) (*Session, error) {
+	if e.opts.Store == nil {
+		return nil, fmt.Errorf("engine: resume %s: no Store configured: %w", rec.SessionID, ErrNotPersisted)
+	}
+	sessionID := rec.SessionID
 	snap, err := persist.DecodeSnapshot(sessionID, rec.Data)
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
@@ -181,7 +192,7 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 	}
 	if _, dup := e.sessions[sessionID]; dup {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("engine: resume %s: session already runs here", sessionID)
+		return nil, fmt.Errorf("engine: resume %s: %w", sessionID, ErrSessionExists)
 	}
 	e.sessions[sessionID] = s
 	e.mu.Unlock()
@@ -189,7 +200,7 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 	// it, had it ended); only then does the failed node's index let go,
 	// so that a crash in between leaves a record someone can resume.
 	err = e.process(s)
-	if rec.Node != e.opts.Node {
+	if rec.Node != e.opts.Node && !errors.Is(err, ErrCheckpoint) {
 		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
 			// The session is saved under this node: the failed node's
 			// stale index entry is harmless (its next ListNode would list

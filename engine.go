@@ -46,6 +46,9 @@ var (
 	ErrNoSession = errors.New("engine: no such session")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("engine: closed")
+	// ErrSessionExists is returned by Start and Resume for a session id
+	// the engine already runs.
+	ErrSessionExists = errors.New("engine: session already runs here")
 )
 
 // Options configure an Engine. The zero value is usable.
@@ -297,7 +300,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	}
 	if _, dup := e.sessions[opts.ID]; dup {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("engine: start session %s: id already in use", opts.ID)
+		return nil, fmt.Errorf("engine: start session %s: %w", opts.ID, ErrSessionExists)
 	}
 	e.sessions[opts.ID] = s
 	e.mu.Unlock()
@@ -337,6 +340,12 @@ func (e *Engine) Session(id string) (*Session, error) {
 	}
 	return nil, fmt.Errorf("engine: session %s: %w", id, ErrNoSession)
 }
+
+// Node returns this engine's node id.
+func (e *Engine) Node() string { return e.opts.Node }
+
+// Store returns the store checkpoints go to (nil when none).
+func (e *Engine) Store() persist.Store { return e.opts.Store }
 
 // Sessions returns the number of running sessions.
 func (e *Engine) Sessions() int {

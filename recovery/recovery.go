@@ -1,0 +1,348 @@
+// Package recovery puts a failed node's sessions back to work on another
+// node: the switchover half of high availability.
+//
+// Orchestration Server runs nodes in HA pairs, a primary and a backup. The
+// primary runs sessions and checkpoints its voice sessions (package
+// engine, package persist); the backup waits. When the primary fails, the
+// HA controller (Solution Control Server, a Kubernetes operator, ...)
+// tells the backup to switch over: it becomes the primary, finds the
+// failed node's sessions in the shared store through the per-node index
+// (persist.Store.ListNode, no key-space scan), and resumes each where its
+// last checkpoint left it. Digital sessions were never written, so they
+// are never resumed: their media server re-queues the interactions.
+//
+// This package decides nothing about liveness: fencing the failed node (so
+// that it does not go on writing the sessions it lost) and choosing when
+// to switch over are the controller's job. Recovery is idempotent: a
+// session already resumed here is skipped, and one that could not be
+// resumed keeps its record and index entry, so the next attempt retries
+// it.
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/scxml"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnknownDocument: no document with the name and hash a record
+	// names is known (Documents). The session's record is kept.
+	ErrUnknownDocument = errors.New("recovery: document of the session is not known")
+	// ErrNoStore: the engine has no store to recover from.
+	ErrNoStore = errors.New("recovery: engine has no store")
+	// ErrNotBackup: Switchover was called on a node that is not a backup.
+	ErrNotBackup = errors.New("recovery: node is not a backup")
+)
+
+// Documents finds the document a session ran, by the name and SHA-256
+// hash its record carries. A session resumes only on the very document
+// it was checkpointed with (interp refuses another), so a resolver that
+// has only a newer version must return ErrUnknownDocument.
+type Documents interface {
+	Document(ctx context.Context, name string, hash [32]byte) (*scxml.Document, error)
+}
+
+// Library is a Documents holding parsed documents in memory, by hash. It
+// is safe for concurrent use.
+type Library struct {
+	mu   sync.RWMutex
+	docs map[[32]byte]*scxml.Document
+}
+
+// NewLibrary returns a Library of docs.
+func NewLibrary(docs ...*scxml.Document) *Library {
+	l := &Library{docs: make(map[[32]byte]*scxml.Document)}
+	for _, d := range docs {
+		l.Add(d)
+	}
+	return l
+}
+
+// Add makes doc known. Keep older versions of a document in the library
+// while sessions of them may still be recorded.
+func (l *Library) Add(doc *scxml.Document) {
+	l.mu.Lock()
+	l.docs[doc.Hash] = doc
+	l.mu.Unlock()
+}
+
+// Document implements Documents.
+func (l *Library) Document(_ context.Context, name string, hash [32]byte) (*scxml.Document, error) {
+	l.mu.RLock()
+	d := l.docs[hash]
+	l.mu.RUnlock()
+	if d == nil {
+		return nil, fmt.Errorf("document %q (sha256 %x): %w", name, hash[:6], ErrUnknownDocument)
+	}
+	return d, nil
+}
+
+// Options configure Recover and a Node.
+type Options struct {
+	// Documents resolves the document of each session. Required.
+	Documents Documents
+	// Parallel is how many sessions are resumed at once.
+	// default: 4 × GOMAXPROCS (resuming waits on the store)
+	Parallel int
+	// OnSession is told of each session as it is resumed (err nil) or
+	// fails to be (err says why; the record is kept).
+	// default: nil
+	OnSession func(sessionID string, err error)
+}
+
+// Report says what a recovery did.
+type Report struct {
+	// Node is the failed node whose sessions were recovered.
+	Node string
+	// Listed is how many sessions its index held.
+	Listed int
+	// Resumed is how many now run on this node; Ended of them ended in
+	// their first macrostep (a timer that fell due while the node was
+	// down ended the call, say) and were deleted.
+	Resumed, Ended int
+	// Skipped is how many already ran on this node.
+	Skipped int
+	// Failed holds, by session id, why a session was not resumed. Their
+	// records are kept for another attempt. A session whose first
+	// checkpoint on this node failed (engine.ErrCheckpoint) is counted
+	// in Resumed and in Failed: it runs, but is not yet safe.
+	Failed map[string]error
+	// Elapsed is how long the recovery took.
+	Elapsed time.Duration
+}
+
+// Err returns nil when every session was recovered, else an error naming
+// how many were not and the first (by session id) with its cause.
+func (r *Report) Err() error {
+	if len(r.Failed) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(r.Failed))
+	for id := range r.Failed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return fmt.Errorf("recovery: node %s: %d of %d sessions not recovered; first: %w", r.Node, len(r.Failed), r.Listed, r.Failed[ids[0]])
+}
+
+// Recover resumes on e every session that node's index lists in e's store.
+// It returns an error only when it could not list them (or ctx ended);
+// per-session failures are in the Report (Report.Err sums them up).
+func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (*Report, error) {
+	start := time.Now()
+	st := e.Store()
+	if st == nil {
+		return nil, ErrNoStore
+	}
+	if opts.Documents == nil {
+		return nil, errors.New("recovery: option Documents: required")
+	}
+	if opts.Parallel < 0 {
+		return nil, fmt.Errorf("recovery: option Parallel %d: negative", opts.Parallel)
+	}
+	if opts.Parallel == 0 {
+		opts.Parallel = 4 * runtime.GOMAXPROCS(0)
+	}
+	ids, err := st.ListNode(ctx, node)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
+	}
+	rep := &Report{Node: node, Listed: len(ids), Failed: make(map[string]error)}
+	var mu sync.Mutex
+	done := func(id string, ended, skipped bool, err error) {
+		mu.Lock()
+		switch {
+		case skipped:
+			rep.Skipped++
+		case err == nil || errors.Is(err, engine.ErrCheckpoint):
+			rep.Resumed++
+			if ended {
+				rep.Ended++
+			}
+		}
+		if err != nil {
+			rep.Failed[id] = err
+		}
+		mu.Unlock()
+		if opts.OnSession != nil && !skipped {
+			opts.OnSession(id, err)
+		}
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(opts.Parallel, max(1, len(ids))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				ended, skipped, err := resume(ctx, e, st, id, opts.Documents)
+				done(id, ended, skipped, err)
+			}
+		}()
+	}
+feed:
+	for _, id := range ids {
+		select {
+		case work <- id:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	rep.Elapsed = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("recovery: node %s: %w", node, err)
+	}
+	return rep, nil
+}
+
+// resume loads one session's record, finds its document and resumes it.
+func resume(ctx context.Context, e *engine.Engine, st persist.Store, id string, docs Documents) (ended, skipped bool, err error) {
+	if _, err := e.Session(id); err == nil {
+		return false, true, nil
+	}
+	rec, err := st.Load(ctx, id)
+	if err != nil {
+		return false, false, err
+	}
+	doc, err := docs.Document(ctx, rec.Doc, rec.DocHash)
+	if err != nil {
+		return false, false, fmt.Errorf("session %s: %w", id, err)
+	}
+	s, err := e.ResumeRecord(ctx, rec, doc)
+	if errors.Is(err, engine.ErrSessionExists) {
+		return false, true, nil
+	}
+	if s == nil {
+		return false, false, err
+	}
+	return !s.Running(), false, err
+}
+
+// Role is an HA role.
+type Role int
+
+// Roles.
+const (
+	// Backup: the node waits for its primary to fail.
+	Backup Role = iota
+	// Primary: the node runs sessions.
+	Primary
+)
+
+func (r Role) String() string {
+	switch r {
+	case Backup:
+		return "backup"
+	case Primary:
+		return "primary"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// Node is one member of an HA pair: its engine, its role and the node it
+// backs up.
+type Node struct {
+	e    *engine.Engine
+	peer string
+	opts Options
+
+	mu   sync.Mutex
+	role Role
+}
+
+// NewNode returns the HA member running e, starting in role, whose peer
+// (the other member of its pair) is the node id peer.
+func NewNode(e *engine.Engine, role Role, peer string, opts Options) (*Node, error) {
+	if e == nil {
+		return nil, errors.New("recovery: NewNode: nil engine")
+	}
+	if peer == "" || peer == e.Node() {
+		return nil, fmt.Errorf("recovery: NewNode: peer %q: must name the other node of the pair", peer)
+	}
+	if opts.Documents == nil {
+		return nil, errors.New("recovery: option Documents: required")
+	}
+	if e.Store() == nil {
+		return nil, ErrNoStore
+	}
+	return &Node{e: e, peer: peer, opts: opts, role: role}, nil
+}
+
+// Role returns the node's current role.
+func (n *Node) Role() Role {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.role
+}
+
+// Switchover makes a backup the primary and recovers its failed peer's
+// sessions. The role changes before the first session is resumed, so
+// that new calls can be accepted at once; the report says how the
+// recovery went. A node that is already primary returns ErrNotBackup
+// (call Recover to sweep up a node's sessions again).
+func (n *Node) Switchover(ctx context.Context) (*Report, error) {
+	n.mu.Lock()
+	if n.role != Backup {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("recovery: switchover of %s: %w (it is %s)", n.e.Node(), ErrNotBackup, n.role)
+	}
+	n.role = Primary
+	n.mu.Unlock()
+	return Recover(ctx, n.e, n.peer, n.opts)
+}
+
+// Demote makes the node a backup again (its peer came back as primary,
+// say). Sessions it runs are not touched: an HA controller demotes a node
+// after draining or fencing it.
+func (n *Node) Demote() {
+	n.mu.Lock()
+	n.role = Backup
+	n.mu.Unlock()
+}
+
+// Recover resumes here the sessions of any node (see the package Recover):
+// for a node lost without its pair, or to retry the sessions an earlier
+// switchover could not resume.
+func (n *Node) Recover(ctx context.Context, node string) (*Report, error) {
+	return Recover(ctx, n.e, node, n.opts)
+}
+
+// Orphans returns the nodes other than this one that have sessions in the
+// store: after a switchover, the failed peer should not be among them.
+// Other live nodes of the cluster are listed too; telling them apart is
+// the HA controller's business.
+func (n *Node) Orphans(ctx context.Context) ([]string, error) {
+	st := n.e.Store()
+	nodes, err := st.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	var out []string
+	for _, nd := range nodes {
+		if nd == n.e.Node() {
+			continue
+		}
+		// The registry may still name a node whose last session just
+		// ended or moved; its index says.
+		ids, err := st.ListNode(ctx, nd)
+		if err != nil {
+			return nil, fmt.Errorf("recovery: %w", err)
+		}
+		if len(ids) > 0 {
+			out = append(out, nd)
+		}
+	}
+	return out, nil
+}
