@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,8 +45,8 @@ type Options struct {
 	// Addr is the listen address.
 	// default: "127.0.0.1:0" (loopback, a free port)
 	Addr string
-	// Client posts outbound events.
-	// default: an http.Client with a 10s timeout
+	// Client posts outbound events. Close closes its idle connections.
+	// default: an http.Client of its own with a 10s timeout
 	Client *http.Client
 	// Listener, when set, is used instead of listening on Addr.
 	// default: nil
@@ -70,7 +71,10 @@ func New(opts Options) (*Processor, error) {
 		opts.Addr = "127.0.0.1:0"
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: 10 * time.Second}
+		// A transport of its own: Close closes its idle connections
+		// without touching http.DefaultTransport's.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		opts.Client = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	ln := opts.Listener
 	if ln == nil {
@@ -113,9 +117,17 @@ func (p *Processor) Close() error {
 	if p.srv == nil {
 		return p.ln.Close()
 	}
+	// Connections our own client opened but never used (the transport
+	// dials one while waiting for a busy one, say) sit in StateNew, which
+	// Shutdown waits on for 5s before treating it as idle: close them
+	// first. Whatever is still open when the grace period ends is closed.
+	p.opts.Client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := p.srv.Shutdown(ctx)
+	if err != nil {
+		_ = p.srv.Close()
+	}
 	if serr := <-p.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -163,15 +175,19 @@ func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func decode(r *http.Request, body []byte) (engine.Event, error) {
 	ev := engine.Event{Name: r.URL.Query().Get(eventParam), Raw: raw(r, body)}
-	ct := r.Header.Get("Content-Type")
+	// Media types are case-insensitive (RFC 9110 8.3.1).
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		ct = strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
+	}
 	switch {
-	case strings.HasPrefix(ct, "application/json"):
+	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
 		if len(bytes.TrimSpace(body)) > 0 {
 			if err := json.Unmarshal(body, &ev.Data); err != nil {
 				return ev, fmt.Errorf("JSON body: %w", err)
 			}
 		}
-	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+	case ct == "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
 			return ev, fmt.Errorf("form body: %w", err)
@@ -193,7 +209,13 @@ func decode(r *http.Request, body []byte) (engine.Event, error) {
 				if len(v) == 1 {
 					data[k] = v[0]
 				} else {
-					data[k] = v
+					// []any, not []string: event data is JSON-like
+					// (interp.Event), and becomes a real array.
+					items := make([]any, len(v))
+					for i, x := range v {
+						items[i] = x
+					}
+					data[k] = items
 				}
 			}
 			ev.Data = data
@@ -287,6 +309,19 @@ func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Eve
 	return nil
 }
 
+// formValue is a form parameter's text: strings as they are, anything else
+// as JSON (never Go syntax such as map[a:1]).
+func formValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
 func form(name string, data map[string]any) string {
 	vals := url.Values{}
 	if name != "" {
@@ -297,16 +332,12 @@ func form(name string, data map[string]any) string {
 		case string:
 			vals.Add(k, x)
 		case []any:
+			// One parameter per element, as a repeated key arrives.
 			for _, e := range x {
-				vals.Add(k, fmt.Sprint(e))
+				vals.Add(k, formValue(e))
 			}
 		default:
-			b, err := json.Marshal(x)
-			if err != nil {
-				vals.Add(k, fmt.Sprint(x))
-			} else {
-				vals.Add(k, string(b))
-			}
+			vals.Add(k, formValue(x))
 		}
 	}
 	return vals.Encode()

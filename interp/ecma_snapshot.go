@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -26,7 +28,7 @@ type scriptDecls struct {
 
 type lexicalName struct {
 	name  string
-	token string // "let" or "const"
+	token string // "let" or "const" (a class declaration binds like let)
 }
 
 func collectDecls(doc *scxml.Document) scriptDecls {
@@ -38,30 +40,56 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 			continue // the script fails at run time; nothing it declares exists
 		}
 		src := sc.Source
-		fn := func(f *ast.FunctionLiteral) {
-			if f != nil && int(f.Idx0()) >= 1 && int(f.Idx1())-1 <= len(src) {
-				d.functions[src[f.Idx0()-1:f.Idx1()-1]] = true
+		// fn records the source of a function, arrow function or class
+		// literal: at top level its closure is the global scope, so
+		// evaluating the source again gives an equivalent value.
+		fn := func(e ast.Expression) {
+			switch e.(type) {
+			case *ast.FunctionLiteral, *ast.ArrowFunctionLiteral, *ast.ClassLiteral:
+			default:
+				return
+			}
+			i0, i1 := int(e.Idx0()), int(e.Idx1())
+			if i0 < 1 || i1-1 > len(src) || i0 >= i1 {
+				return
+			}
+			// Keep only sources that parse again as an expression, the way
+			// importVars evaluates them (goja reports the source of
+			// x => ({...}) without its closing parenthesis): a function
+			// left out is reported at snapshot time instead of failing
+			// the restore.
+			fsrc := src[i0-1 : i1-1]
+			if _, err := parser.ParseFile(nil, "", "("+fsrc+"\n)", 0); err == nil {
+				d.functions[fsrc] = true
+			}
+		}
+		lexical := func(name, token string) {
+			if !seen[name] {
+				seen[name] = true
+				d.lexical = append(d.lexical, lexicalName{name: name, token: token})
 			}
 		}
 		for _, st := range prog.Body {
 			switch st := st.(type) {
 			case *ast.FunctionDeclaration:
 				fn(st.Function)
+			case *ast.ClassDeclaration:
+				// A class declaration binds like let: restored as
+				// "let Name = <class expression>".
+				if st.Class != nil && st.Class.Name != nil {
+					fn(st.Class)
+					lexical(string(st.Class.Name.Name), "let")
+				}
 			case *ast.VariableStatement:
 				for _, b := range st.List {
-					if f, ok := b.Initializer.(*ast.FunctionLiteral); ok {
-						fn(f)
-					}
+					fn(b.Initializer)
 				}
 			case *ast.LexicalDeclaration:
 				for _, b := range st.List {
-					if id, ok := b.Target.(*ast.Identifier); ok && !seen[string(id.Name)] {
-						seen[string(id.Name)] = true
-						d.lexical = append(d.lexical, lexicalName{name: string(id.Name), token: st.Token.String()})
+					if id, ok := b.Target.(*ast.Identifier); ok {
+						lexical(string(id.Name), st.Token.String())
 					}
-					if f, ok := b.Initializer.(*ast.FunctionLiteral); ok {
-						fn(f)
-					}
+					fn(b.Initializer)
 				}
 			}
 		}
@@ -72,28 +100,59 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 // exporter turns goja values into Values, numbering objects so that shared
 // and cyclic references survive.
 type exporter struct {
-	d       *ecmaDatamodel
-	objects map[*goja.Object]int
-	objProt *goja.Object
-	arrProt *goja.Object
-	bad     []string
+	d        *ecmaDatamodel
+	objects  map[*goja.Object]int
+	objProt  *goja.Object
+	arrProt  *goja.Object
+	dateProt *goja.Object
+	ownDesc  goja.Callable // Object.getOwnPropertyDescriptor
+	bad      []string
 }
 
+// Encodings that Value's fields cannot express on their own, marked with
+// the Bool field (unused by these kinds otherwise):
+//   - KindFloat with Bool set is negative zero. Float alone cannot carry
+//     it: encoders that omit empty fields (msgpack's omitempty) take -0
+//     for 0 and drop it.
+//   - KindUndefined with Bool set, as an array item, is a hole: the index
+//     is absent, not present with the value undefined.
+const (
+	// maxArrayHoles bounds the missing elements of one array: a sparse
+	// array such as a[1e9] = 1 is reported instead of exported as a
+	// billion holes.
+	maxArrayHoles = 1 << 16
+)
+
+var mapType = reflect.TypeOf(map[string]any(nil))
+
 func (d *ecmaDatamodel) exportVars() ([]Var, error) {
-	x := &exporter{
-		d:       d,
-		objects: map[*goja.Object]int{},
-		objProt: d.vm.Get("Object").ToObject(d.vm).Get("prototype").ToObject(d.vm),
-		arrProt: d.vm.Get("Array").ToObject(d.vm).Get("prototype").ToObject(d.vm),
+	vm := d.vm
+	proto := func(ctor string) *goja.Object {
+		return vm.Get(ctor).ToObject(vm).Get("prototype").ToObject(vm)
 	}
-	names := d.vm.GlobalObject().Keys()
-	sort.Strings(names) // a stable order: the same state encodes the same way
+	ownDesc, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("getOwnPropertyDescriptor"))
+	if !ok {
+		return nil, errors.New("datamodel: Object.getOwnPropertyDescriptor is not a function")
+	}
+	x := &exporter{
+		d:        d,
+		objects:  map[*goja.Object]int{},
+		objProt:  proto("Object"),
+		arrProt:  proto("Array"),
+		dateProt: proto("Date"),
+		ownDesc:  ownDesc,
+	}
+	// Keys lists the document's variables (the system variables are not
+	// enumerable) in creation order; restoring them in that order keeps
+	// the order a for-in over the global object sees, and the same state
+	// encodes the same way.
+	names := vm.GlobalObject().Keys()
 	var vars []Var
 	for _, name := range names {
-		vars = append(vars, Var{Name: name, Value: x.value(name, d.vm.GlobalObject().Get(name))})
+		vars = append(vars, Var{Name: name, Value: x.value(name, vm.GlobalObject().Get(name))})
 	}
 	for _, l := range d.prog.decls.lexical {
-		v := d.vm.Get(l.name)
+		v := vm.Get(l.name)
 		if v == nil {
 			continue // declared by a script that has not run
 		}
@@ -105,6 +164,11 @@ func (d *ecmaDatamodel) exportVars() ([]Var, error) {
 	return vars, nil
 }
 
+func (x *exporter) reject(path, format string, args ...any) Value {
+	x.bad = append(x.bad, fmt.Sprintf("variable %s: ", path)+fmt.Sprintf(format, args...))
+	return Value{Kind: KindUndefined}
+}
+
 func (x *exporter) value(path string, v goja.Value) Value {
 	if v == nil || goja.IsUndefined(v) {
 		return Value{Kind: KindUndefined}
@@ -114,18 +178,29 @@ func (x *exporter) value(path string, v goja.Value) Value {
 	}
 	obj, ok := v.(*goja.Object)
 	if !ok {
+		if _, sym := v.(*goja.Symbol); sym {
+			// Export would turn it into its description string.
+			return x.reject(path, "a symbol")
+		}
 		switch e := v.Export().(type) {
 		case bool:
 			return Value{Kind: KindBool, Bool: e}
 		case int64:
 			return Value{Kind: KindInt, Int: e}
 		case float64:
+			if e == 0 && math.Signbit(e) {
+				return Value{Kind: KindFloat, Float: e, Bool: true}
+			}
 			return Value{Kind: KindFloat, Float: e}
 		case string:
+			// Unpaired surrogates export as U+FFFD: check that the string
+			// comes back as it was.
+			if strings.ContainsRune(e, utf8.RuneError) && !x.d.vm.ToValue(e).StrictEquals(v) {
+				return x.reject(path, "a string with unpaired UTF-16 surrogates")
+			}
 			return Value{Kind: KindString, Str: e}
 		default:
-			x.bad = append(x.bad, fmt.Sprintf("variable %s: a %T", path, e))
-			return Value{Kind: KindUndefined}
+			return x.reject(path, "a %T", e)
 		}
 	}
 	if id, seen := x.objects[obj]; seen {
@@ -135,12 +210,24 @@ func (x *exporter) value(path string, v goja.Value) Value {
 	case "Function":
 		src := obj.String()
 		if !x.d.prog.decls.functions[src] {
-			x.bad = append(x.bad, fmt.Sprintf("variable %s: a function created at run time (a closure or host function); only functions the document's scripts declare at top level can be restored", path))
-			return Value{Kind: KindUndefined}
+			return x.reject(path, "a function created at run time (a closure or host function); only functions the document's scripts declare at top level can be restored")
+		}
+		// Properties the program gave the function object itself are not
+		// in its source.
+		for _, k := range obj.GetOwnPropertyNames() {
+			if k != "length" && k != "name" && k != "prototype" {
+				return x.reject(path+"."+k, "a property of a function; only the function's source is restorable")
+			}
+		}
+		if len(obj.Symbols()) > 0 {
+			return x.reject(path, "a function with symbol-keyed properties")
 		}
 		x.objects[obj] = len(x.objects)
 		return Value{Kind: KindFunction, Str: src}
 	case "Date":
+		if obj.Prototype() != x.dateProt || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
+			break
+		}
 		x.objects[obj] = len(x.objects)
 		t, _ := obj.Export().(time.Time)
 		ms := float64(t.UnixNano()) / 1e6
@@ -152,30 +239,81 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		if obj.Prototype() != x.arrProt {
 			break
 		}
-		x.objects[obj] = len(x.objects)
-		n := int(obj.Get("length").ToInteger())
-		out := Value{Kind: KindArray, Items: make([]Value, n)}
-		for i := 0; i < n; i++ {
-			out.Items[i] = x.value(fmt.Sprintf("%s[%d]", path, i), obj.Get(fmt.Sprint(i)))
-		}
-		return out
+		return x.array(path, obj)
 	case "Object":
-		if obj.Prototype() != x.objProt {
+		// Built-in namespaces (Math, JSON, Reflect), the global object and
+		// host objects also have class Object and Object.prototype: a plain
+		// object is one whose own properties are all enumerable data
+		// properties with string keys and that exports as a map (Go
+		// values wrapped as objects and proxies do not).
+		if obj.Prototype() != x.objProt || obj.ExportType() != mapType {
 			break
 		}
-		if _, isHost := obj.Export().(map[string]any); !isHost {
-			break
+		keys := obj.Keys()
+		if len(obj.GetOwnPropertyNames()) != len(keys) || len(obj.Symbols()) > 0 {
+			return x.reject(path, "an object with non-enumerable or symbol-keyed properties (a built-in, or made with Object.defineProperty); only plain objects are restorable")
+		}
+		for _, k := range keys {
+			if x.isAccessor(obj, k) {
+				return x.reject(path+"."+k, "an accessor property (getter or setter)")
+			}
 		}
 		x.objects[obj] = len(x.objects)
-		keys := obj.Keys()
 		out := Value{Kind: KindObject, Keys: keys, Items: make([]Value, len(keys))}
 		for i, k := range keys {
 			out.Items[i] = x.value(path+"."+k, obj.Get(k))
 		}
 		return out
 	}
-	x.bad = append(x.bad, fmt.Sprintf("variable %s: a %s object (only plain objects, arrays, Dates and declared functions are restorable)", path, obj.ClassName()))
-	return Value{Kind: KindUndefined}
+	return x.reject(path, "a %s object (only plain objects, arrays, Dates and declared functions are restorable)", obj.ClassName())
+}
+
+// array exports a plain array: its elements, holes kept as holes.
+func (x *exporter) array(path string, obj *goja.Object) Value {
+	n := obj.Get("length").ToInteger()
+	keys := obj.Keys()
+	present := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		i, err := strconv.ParseUint(k, 10, 32)
+		if err != nil || strconv.FormatUint(i, 10) != k || int64(i) >= n {
+			return x.reject(path+"."+k, "a property of an array other than an element; only the elements of an array are restorable")
+		}
+		present[int64(i)] = true
+	}
+	// Own names are the elements plus "length": anything more is a
+	// non-enumerable property that would be lost.
+	if len(obj.GetOwnPropertyNames()) != len(keys)+1 || len(obj.Symbols()) > 0 {
+		return x.reject(path, "an array with non-enumerable or symbol-keyed properties")
+	}
+	if n-int64(len(keys)) > maxArrayHoles {
+		return x.reject(path, "a sparse array of length %d with %d elements (at most %d holes are restorable)", n, len(keys), maxArrayHoles)
+	}
+	x.objects[obj] = len(x.objects)
+	out := Value{Kind: KindArray, Items: make([]Value, n)}
+	for i := int64(0); i < n; i++ {
+		k := strconv.FormatInt(i, 10)
+		if !present[i] {
+			out.Items[i] = Value{Kind: KindUndefined, Bool: true}
+			continue
+		}
+		out.Items[i] = x.value(fmt.Sprintf("%s[%d]", path, i), obj.Get(k))
+	}
+	return out
+}
+
+// isAccessor reports whether obj's own property k has a getter or setter
+// (reading it would run code, and restoring the value read would turn it
+// into a data property).
+func (x *exporter) isAccessor(obj *goja.Object, k string) bool {
+	desc, err := x.ownDesc(goja.Undefined(), obj, x.d.vm.ToValue(k))
+	if err != nil {
+		return true
+	}
+	d, ok := desc.(*goja.Object)
+	if !ok {
+		return false
+	}
+	return d.Get("get") != nil || d.Get("set") != nil
 }
 
 func (x *exporter) callNumber(obj *goja.Object, method string) (float64, bool) {
@@ -242,7 +380,7 @@ func (im *importer) value(v Value) (goja.Value, error) {
 	case KindBool:
 		return vm.ToValue(v.Bool), nil
 	case KindFloat:
-		if v.Float == 0 && math.Signbit(v.Float) {
+		if v.Float == 0 && (v.Bool || math.Signbit(v.Float)) {
 			return vm.ToValue(math.Copysign(0, -1)), nil
 		}
 		return vm.ToValue(v.Float), nil
@@ -277,13 +415,20 @@ func (im *importer) value(v Value) (goja.Value, error) {
 		arr := vm.NewArray()
 		im.objects = append(im.objects, arr)
 		for i, it := range v.Items {
+			if it.Kind == KindUndefined && it.Bool {
+				continue // a hole
+			}
 			x, err := im.value(it)
 			if err != nil {
 				return nil, err
 			}
-			if err := arr.Set(fmt.Sprint(i), x); err != nil {
+			if err := arr.Set(strconv.Itoa(i), x); err != nil {
 				return nil, err
 			}
+		}
+		// Trailing holes count in the length.
+		if err := arr.Set("length", len(v.Items)); err != nil {
+			return nil, err
 		}
 		return arr, nil
 	case KindObject:
@@ -297,7 +442,9 @@ func (im *importer) value(v Value) (goja.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := o.Set(k, x); err != nil {
+			// Define, not Set: an own "__proto__" key must stay a property
+			// instead of calling the inherited setter.
+			if err := o.DefineDataProperty(k, x, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
 				return nil, err
 			}
 		}

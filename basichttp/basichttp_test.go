@@ -1,0 +1,515 @@
+package basichttp_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/basichttp"
+	"github.com/orsgo/engine/scxml"
+)
+
+// rig is an engine with a Basic HTTP processor on loopback, recording the
+// <log> output of its sessions.
+type rig struct {
+	t    *testing.T
+	e    *engine.Engine
+	p    *basichttp.Processor
+	mu   sync.Mutex
+	logs map[string][]string // by session: "label=value"
+	errs []string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	p, err := basichttp.New(basichttp.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, p: p, logs: map[string][]string{}}
+	r.e, err = engine.New(engine.Options{
+		IOProcessors: []engine.IOProcessor{p},
+		Log: func(sid, label string, v any) {
+			r.mu.Lock()
+			r.logs[sid] = append(r.logs[sid], fmt.Sprintf("%s=%v", label, v))
+			r.mu.Unlock()
+		},
+		OnError: func(sid string, ev *engine.Event, cause error) {
+			r.mu.Lock()
+			r.errs = append(r.errs, fmt.Sprintf("%s %s: %v", sid, ev.Name, cause))
+			r.mu.Unlock()
+		},
+	})
+	if err != nil {
+		_ = p.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.e.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return r
+}
+
+func (r *rig) start(id, src string) *engine.Session {
+	r.t.Helper()
+	doc, err := scxml.Parse([]byte(src), &scxml.Options{File: id + ".scxml"})
+	if err != nil {
+		r.t.Fatalf("parse: %v", err)
+	}
+	s, err := r.e.Start(context.Background(), doc, engine.StartOptions{ID: id})
+	if err != nil {
+		r.t.Fatalf("start %s: %v", id, err)
+	}
+	return s
+}
+
+func (r *rig) logsOf(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.logs[id]...)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func (r *rig) waitFor(what string, cond func() bool) {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !cond() {
+		if err := r.e.Quiesce(ctx); err != nil || ctx.Err() != nil {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.t.Fatalf("timed out waiting for %s; logs %q, errors %q", what, r.logs, r.errs)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// echoDoc logs every event it receives as name|data-as-JSON|origintype,
+// object keys sorted (the order of event data keys is not specified).
+const echoDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<script><![CDATA[
+function canon(v) {
+  if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
+  if (v && typeof v === "object") return "{" + Object.keys(v).sort().map(function (k) { return JSON.stringify(k) + ":" + canon(v[k]) }).join(",") + "}";
+  return v === undefined ? "undefined" : JSON.stringify(v);
+}
+]]></script>
+<state id="wait">
+  <transition event="*"><log label="ev" expr="_event.name + '|' + canon(_event.data) + '|' + _event.origintype"/></transition>
+</state>
+</scxml>`
+
+// testClient keeps no connections open that would hold up Close.
+var testClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+func post(t *testing.T, method, u, ctype, body string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestInbound(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	cases := []struct {
+		name, query, ctype, body string
+		want                     string // logged by echoDoc
+	}{
+		{"form with name and data", "", form, "_scxmleventname=foo&x=1&y=a+b", `ev=foo|{"x":"1","y":"a b"}|` + basichttp.Type},
+		{"form without name", "", form, "x=1", `ev=HTTP.POST|{"x":"1"}|` + basichttp.Type},
+		{"form name only", "", form, "_scxmleventname=bar.baz", `ev=bar.baz|undefined|` + basichttp.Type},
+		{"form repeated key", "", form, "_scxmleventname=rep&x=1&x=2", `ev=rep|{"x":["1","2"]}|` + basichttp.Type},
+		{"form +json media type", "?_scxmleventname=j", "application/ld+json", `{"@id":"x"}`, `ev=j|{"@id":"x"}|` + basichttp.Type},
+		{"name in query", "?_scxmleventname=q.ev", form, "k=v", `ev=q.ev|{"k":"v"}|` + basichttp.Type},
+		{"form name overrides query", "?_scxmleventname=q", form, "_scxmleventname=f", `ev=f|undefined|` + basichttp.Type},
+		{"bare url-encoded string", "?_scxmleventname=s", form, "hello%20world", `ev=s|"hello world"|` + basichttp.Type},
+		{"JSON body", "?_scxmleventname=j", "application/json", `{"a":[1,2.5,true,"s"],"b":{"c":"d"}}`, `ev=j|{"a":[1,2.5,true,"s"],"b":{"c":"d"}}|` + basichttp.Type},
+		{"JSON with charset", "?_scxmleventname=j", "application/json; charset=utf-8", `[1,"x"]`, `ev=j|[1,"x"]|` + basichttp.Type},
+		{"JSON media type in capitals", "?_scxmleventname=j", "Application/JSON", `{"z":1}`, `ev=j|{"z":1}|` + basichttp.Type},
+		{"empty JSON body", "?_scxmleventname=j", "application/json", ``, `ev=j|undefined|` + basichttp.Type},
+		{"plain body", "?_scxmleventname=p", "text/plain", "just text\nline 2", `ev=p|"just text\nline 2"|` + basichttp.Type},
+		{"plain body no name", "", "text/plain", "t", `ev=HTTP.POST|"t"|` + basichttp.Type},
+		{"no body no type", "", "", "", `ev=HTTP.POST|undefined|` + basichttp.Type},
+	}
+	r := newRig(t)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := fmt.Sprintf("in-%d", i)
+			r.start(id, echoDoc)
+			code, body, _ := post(t, http.MethodPost, r.p.Location(id)+c.query, c.ctype, c.body)
+			if code != http.StatusOK {
+				t.Fatalf("status %d %q", code, body)
+			}
+			// The engine processes the event before the POST is answered.
+			if got := r.logsOf(id); len(got) != 1 || got[0] != c.want {
+				t.Errorf("logged %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestInboundRepeatedKey: a repeated form key gives a real ECMAScript
+// array, not a wrapped Go slice.
+func TestInboundRepeatedKey(t *testing.T) {
+	r := newRig(t)
+	s := r.start("rep", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <transition event="e" cond="Array.isArray(_event.data.x) &amp;&amp; Object.getPrototypeOf(_event.data.x) === Array.prototype &amp;&amp; _event.data.x.join('+') === '1+2+3'" target="pass"/>
+  <transition event="*" target="fail"/>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	if code, body, _ := post(t, http.MethodPost, r.p.Location("rep"), "application/x-www-form-urlencoded", "_scxmleventname=e&x=1&x=2&x=3"); code != http.StatusOK {
+		t.Fatalf("status %d %q", code, body)
+	}
+	if s.Final() != "pass" {
+		t.Errorf("final %q", s.Final())
+	}
+}
+
+// TestInboundEventFields: origin, origintype and raw reach _event.
+func TestInboundEventFields(t *testing.T) {
+	r := newRig(t)
+	s := r.start("fields", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <transition event="e" cond="_event.origin === 'http://127.0.0.1:1/scxml/peer' &amp;&amp; _event.origintype === 'http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor' &amp;&amp; _event.type === 'external' &amp;&amp; _event.raw.indexOf('POST /scxml/fields') === 0 &amp;&amp; _event.raw.indexOf('\r\n\r\n_scxmleventname=e&amp;k=v') > 0" target="pass"/>
+  <transition event="*" target="fail"><log label="raw" expr="_event.raw + ' origin=' + _event.origin"/></transition>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	req, _ := http.NewRequest(http.MethodPost, r.p.Location("fields"), strings.NewReader("_scxmleventname=e&k=v"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Scxml-Origin", "http://127.0.0.1:1/scxml/peer")
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s.Final() != "pass" {
+		t.Errorf("final %q, logs %q", s.Final(), r.logsOf("fields"))
+	}
+}
+
+func TestInboundErrors(t *testing.T) {
+	r := newRig(t)
+	r.start("live", echoDoc)
+	live := r.p.Location("live")
+	base := "http://" + r.p.Addr()
+	big := strings.Repeat("a", 1<<20)
+	cases := []struct {
+		name, method, url, ctype, body string
+		code                           int
+	}{
+		{"unknown session", http.MethodPost, r.p.Location("nobody"), "text/plain", "x", http.StatusNotFound},
+		{"not a session path", http.MethodPost, base + "/other/live", "text/plain", "x", http.StatusNotFound},
+		{"empty session id", http.MethodPost, base + "/scxml/", "text/plain", "x", http.StatusNotFound},
+		{"GET", http.MethodGet, live, "", "", http.StatusMethodNotAllowed},
+		{"PUT", http.MethodPut, live, "text/plain", "x", http.StatusMethodNotAllowed},
+		{"DELETE", http.MethodDelete, live, "", "", http.StatusMethodNotAllowed},
+		{"malformed JSON", http.MethodPost, live, "application/json", "{nope", http.StatusBadRequest},
+		{"malformed form", http.MethodPost, live, "application/x-www-form-urlencoded", "a=%zz", http.StatusBadRequest},
+		{"body over 1 MiB", http.MethodPost, live, "text/plain", big + "b", http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body, hdr := post(t, c.method, c.url, c.ctype, c.body)
+			if code != c.code {
+				t.Fatalf("status %d %q, want %d", code, body, c.code)
+			}
+			if strings.TrimSpace(body) == "" {
+				t.Errorf("no explanation in the body")
+			}
+			if c.code == http.StatusMethodNotAllowed && hdr.Get("Allow") != http.MethodPost {
+				t.Errorf("Allow %q, want POST", hdr.Get("Allow"))
+			}
+			if c.name == "unknown session" && !strings.Contains(body, "nobody") {
+				t.Errorf("body %q does not name the session", body)
+			}
+		})
+	}
+	if got := r.logsOf("live"); len(got) != 0 {
+		t.Errorf("rejected requests reached the session: %q", got)
+	}
+	// A body of exactly the limit is accepted.
+	if code, body, _ := post(t, http.MethodPost, live+"?_scxmleventname=big", "text/plain", big); code != http.StatusOK {
+		t.Fatalf("1 MiB body: status %d %q", code, body)
+	}
+	if got := r.logsOf("live"); len(got) != 1 || !strings.HasPrefix(got[0], "ev=big|\"aaa") {
+		t.Errorf("1 MiB body: logged %d entries", len(got))
+	}
+}
+
+// TestLocation: _ioprocessors publishes the session's address under the
+// short name and the type URI, on loopback, and it reaches the session.
+func TestLocation(t *testing.T) {
+	r := newRig(t)
+	s := r.start("loc", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry>
+    <log label="loc" expr="_ioprocessors['basichttp'].location"/>
+    <log label="same" expr="_ioprocessors['http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor'].location === _ioprocessors.basichttp.location"/>
+  </onentry>
+  <transition event="ping" target="done"/>
+</state>
+<final id="done"/>
+</scxml>`)
+	want := r.p.Location("loc")
+	got := r.logsOf("loc")
+	if len(got) != 2 || got[0] != "loc="+want || got[1] != "same=true" {
+		t.Fatalf("logged %q, want loc=%s and same=true", got, want)
+	}
+	u, err := url.Parse(want)
+	if err != nil || u.Scheme != "http" || u.Path != "/scxml/loc" {
+		t.Fatalf("location %q", want)
+	}
+	if host, _, _ := net.SplitHostPort(u.Host); host != "127.0.0.1" {
+		t.Errorf("location host %q, want 127.0.0.1", host)
+	}
+	if code, body, _ := post(t, http.MethodPost, want, "application/x-www-form-urlencoded", "_scxmleventname=ping"); code != http.StatusOK {
+		t.Fatalf("status %d %q", code, body)
+	}
+	if s.Final() != "done" {
+		t.Errorf("final %q, want done", s.Final())
+	}
+}
+
+// sink is an HTTP server on loopback recording what is posted to it.
+type sink struct {
+	srv  *http.Server
+	url  string
+	mu   sync.Mutex
+	reqs []recorded
+	code int
+}
+
+type recorded struct {
+	method, path, ctype, origin, body string
+	query                             url.Values
+	form                              url.Values
+}
+
+func newSink(t *testing.T, code int) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{url: "http://" + ln.Addr().String(), code: code}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		rec := recorded{method: req.Method, path: req.URL.Path, ctype: req.Header.Get("Content-Type"),
+			origin: req.Header.Get("X-Scxml-Origin"), body: string(b), query: req.URL.Query()}
+		rec.form, _ = url.ParseQuery(string(b))
+		s.mu.Lock()
+		s.reqs = append(s.reqs, rec)
+		s.mu.Unlock()
+		w.WriteHeader(s.code)
+	})}
+	go func() { _ = s.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}
+
+func (s *sink) got() []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]recorded(nil), s.reqs...)
+}
+
+func TestOutbound(t *testing.T) {
+	r := newRig(t)
+	sk := newSink(t, http.StatusOK)
+	out := r.start("out", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<datamodel>
+  <data id="a" expr="'alpha beta'"/>
+  <data id="n" expr="42"/>
+  <data id="obj" expr="({k: [1, 'two']})"/>
+  <data id="list" expr="[{x: 1}, 'y']"/>
+</datamodel>
+<state id="wait">
+  <onentry>
+    <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" target="`+sk.url+`/in/one" event="hello.world" namelist="a n">
+      <param name="p" expr="'p&amp;q=r'"/>
+    </send>
+    <send type="basichttp" target="`+sk.url+`/in/two" event="objs" namelist="obj list"/>
+    <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" target="`+sk.url+`/in/three" event="txt"><content>some text &amp; more</content></send>
+    <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" target="`+sk.url+`/in/four" event="js"><content expr="[{deep: {v: [1, null]}}, 2]"/></send>
+  </onentry>
+  <transition event="error.*" target="failed"/>
+</state>
+<final id="failed"/>
+</scxml>`)
+	r.waitFor("four posts", func() bool { return len(sk.got()) == 4 })
+	loc := r.p.Location("out")
+	byPath := map[string]recorded{}
+	for _, q := range sk.got() {
+		if q.method != http.MethodPost {
+			t.Errorf("%s: method %s", q.path, q.method)
+		}
+		if q.origin != loc {
+			t.Errorf("%s: origin %q, want %q", q.path, q.origin, loc)
+		}
+		byPath[q.path] = q
+	}
+	one := byPath["/in/one"]
+	if one.ctype != "application/x-www-form-urlencoded" || one.form.Get("_scxmleventname") != "hello.world" ||
+		one.form.Get("a") != "alpha beta" || one.form.Get("n") != "42" || one.form.Get("p") != "p&q=r" {
+		t.Errorf("namelist/param post: %+v", one)
+	}
+	two := byPath["/in/two"]
+	if two.form.Get("_scxmleventname") != "objs" || two.form.Get("obj") != `{"k":[1,"two"]}` {
+		t.Errorf("object namelist post: %+v", two)
+	}
+	if l := two.form["list"]; len(l) != 2 || l[0] != `{"x":1}` || l[1] != "y" {
+		t.Errorf("array namelist post: list=%q (want JSON for the object element)", l)
+	}
+	three := byPath["/in/three"]
+	if three.query.Get("_scxmleventname") != "txt" {
+		t.Errorf("content post: %+v", three)
+	}
+	if s, err := url.QueryUnescape(three.body); err != nil || s != "some text & more" {
+		t.Errorf("content post body %q", three.body)
+	}
+	four := byPath["/in/four"]
+	if four.ctype != "application/json" || four.query.Get("_scxmleventname") != "js" || four.body != `[{"deep":{"v":[1,null]}},2]` {
+		t.Errorf("JSON content post: %+v", four)
+	}
+	if out.Final() != "" {
+		t.Errorf("session ended in %q: errors %q", out.Final(), r.errs)
+	}
+}
+
+// TestRoundTrip: one session posts to another's location, which answers
+// to _event.origin; both go through the loopback listener.
+func TestRoundTrip(t *testing.T) {
+	r := newRig(t)
+	r.start("b", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <transition event="ping" cond="_event.data.n === '7'" target="done">
+    <send type="basichttp" targetexpr="_event.origin" event="pong"><param name="m" expr="Number(_event.data.n) * 6"/></send>
+  </transition>
+</state>
+<final id="done"/>
+</scxml>`)
+	a := r.start("a", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<datamodel><data id="n" expr="7"/></datamodel>
+<state id="wait">
+  <onentry><send type="basichttp" targetexpr="_ioprocessors.basichttp.location.replace('/scxml/a', '/scxml/b')" event="ping" namelist="n"/></onentry>
+  <transition event="pong" cond="_event.data.m === '42' &amp;&amp; _event.origin === _ioprocessors.basichttp.location.replace('/scxml/a', '/scxml/b')" target="pass"/>
+  <transition event="*" target="fail"><log label="ev" expr="_event.name"/></transition>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	r.waitFor("pong", func() bool { return a.Final() != "" })
+	if a.Final() != "pass" {
+		t.Errorf("a ended in %q, logs %q, errors %q", a.Final(), r.logsOf("a"), r.errs)
+	}
+}
+
+// TestOutboundFailures: an unreachable target or a refusing server gives
+// error.communication in the sending session, with the send id.
+func TestOutboundFailures(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/gone"
+	ln.Close()
+	refusing := newSink(t, http.StatusInternalServerError)
+	cases := []struct{ name, target string }{
+		{"unreachable", closed},
+		{"server error", refusing.url + "/x"},
+	}
+	r := newRig(t)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := fmt.Sprintf("fail-%d", i)
+			s := r.start(id, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<datamodel><data id="sid" expr="''"/></datamodel>
+<state id="wait">
+  <onentry><send id="s1" type="basichttp" target="`+c.target+`" event="lost"/></onentry>
+  <transition event="error.communication" cond="_event.sendid === 's1' &amp;&amp; _event.type === 'platform'" target="commerr"/>
+  <transition event="*" target="other"><log label="ev" expr="_event.name"/></transition>
+</state>
+<final id="commerr"/><final id="other"/>
+</scxml>`)
+			r.waitFor("error.communication", func() bool { return s.Final() != "" })
+			if s.Final() != "commerr" {
+				t.Errorf("final %q, logs %q", s.Final(), r.logsOf(id))
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			found := false
+			for _, e := range r.errs {
+				found = found || strings.HasPrefix(e, id+" error.communication")
+			}
+			if !found {
+				t.Errorf("OnError not told why: %q", r.errs)
+			}
+		})
+	}
+}
+
+// TestSendWithoutTarget: a basichttp <send> without target raises
+// error.communication (W3C test 577).
+func TestSendWithoutTarget(t *testing.T) {
+	r := newRig(t)
+	s := r.start("notarget", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry><send type="basichttp" event="x"/></onentry>
+  <transition event="error.communication" target="pass"/>
+  <transition event="*" target="fail"/>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	r.waitFor("end", func() bool { return s.Final() != "" })
+	if s.Final() != "pass" {
+		t.Errorf("final %q", s.Final())
+	}
+}
+
+func TestCloseStopsListening(t *testing.T) {
+	p, err := basichttp.New(basichttp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host, _, _ := net.SplitHostPort(p.Addr()); host != "127.0.0.1" {
+		t.Errorf("default address %q is not loopback", p.Addr())
+	}
+	e, err := engine.New(engine.Options{IOProcessors: []engine.IOProcessor{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	if resp, err := c.Post(p.Location("x"), "text/plain", strings.NewReader("x")); err == nil {
+		resp.Body.Close()
+		t.Errorf("still serving after Close: %s", resp.Status)
+	}
+}
