@@ -58,6 +58,7 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 		p.scripts[i], p.scrErrs[i] = goja.Compile(name, s.Source, false)
 	}
 	p.decls = collectDecls(doc)
+	p.decls.globalNames(doc)
 	return p
 }
 

@@ -24,7 +24,87 @@ import (
 type scriptDecls struct {
 	functions map[string]bool
 	lexical   []lexicalName
+	// globals are the names a global variable of the document can have:
+	// every identifier in its expressions and scripts and every <data>
+	// id, in order of first appearance. A global the document creates
+	// must be named in its text, unless the text reaches the global
+	// object itself (this, globalThis, eval, Function): then dynamic is
+	// set and the global object's keys are listed instead, which makes
+	// goja build every builtin of the session's runtime (about 150 KB
+	// and 0.3 ms), hence the effort to avoid it.
+	globals []string
+	dynamic bool
 }
+
+// globalNames fills d.globals and d.dynamic from doc's text.
+func (d *scriptDecls) globalNames(doc *scxml.Document) {
+	seen := map[string]bool{}
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			d.globals = append(d.globals, name)
+		}
+	}
+	for _, st := range doc.States {
+		for _, data := range st.Data {
+			add(data.ID)
+		}
+	}
+	scan := func(src string) {
+		for i := 0; i < len(src); {
+			c := src[i]
+			if c == '\'' || c == '"' { // a string literal names nothing
+				for i++; i < len(src) && src[i] != c; i++ {
+					if src[i] == '\\' {
+						i++
+					}
+				}
+				i++
+				continue
+			}
+			if !identStart(c) {
+				if c >= '0' && c <= '9' { // skip 1e5, 0x1F: not names
+					for i < len(src) && identPart(src[i]) {
+						i++
+					}
+					continue
+				}
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(src) && identPart(src[j]) {
+				j++
+			}
+			// A name preceded by a dot is a property, not a variable.
+			k := i - 1
+			for k >= 0 && (src[k] == ' ' || src[k] == '\t' || src[k] == '\n' || src[k] == '\r') {
+				k--
+			}
+			name := src[i:j]
+			switch name {
+			case "this", "globalThis", "eval", "Function", "with":
+				d.dynamic = true
+			}
+			if k < 0 || src[k] != '.' || (k > 0 && src[k-1] == '.') {
+				add(name)
+			}
+			i = j
+		}
+	}
+	for _, e := range doc.Exprs {
+		scan(e.Source)
+	}
+	for _, sc := range doc.Scripts {
+		scan(sc.Source)
+	}
+}
+
+func identStart(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func identPart(c byte) bool { return identStart(c) || c >= '0' && c <= '9' }
 
 type lexicalName struct {
 	name  string
@@ -146,10 +226,31 @@ func (d *ecmaDatamodel) exportVars() ([]Var, error) {
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state
 	// encodes the same way.
-	names := vm.GlobalObject().Keys()
+	var names []string
+	global := vm.GlobalObject()
+	if d.prog.decls.dynamic {
+		names = global.Keys()
+	} else {
+		// Only the enumerable own properties among the names the document
+		// can create, in the order of its text: a restored session
+		// creates them in that order, so its snapshots encode the same.
+		for _, name := range d.prog.decls.globals {
+			if global.Get(name) == nil {
+				continue // the common case, answered without running JS
+			}
+			desc, err := x.ownDesc(goja.Undefined(), global, vm.ToValue(name))
+			if err != nil {
+				return nil, fmt.Errorf("datamodel: global %s: %w", name, err)
+			}
+			if d, ok := desc.(*goja.Object); !ok || !d.Get("enumerable").ToBoolean() {
+				continue // inherited, or a builtin
+			}
+			names = append(names, name)
+		}
+	}
 	var vars []Var
 	for _, name := range names {
-		vars = append(vars, Var{Name: name, Value: x.value(name, vm.GlobalObject().Get(name))})
+		vars = append(vars, Var{Name: name, Value: x.value(name, global.Get(name))})
 	}
 	for _, l := range d.prog.decls.lexical {
 		v := vm.Get(l.name)

@@ -18,7 +18,7 @@ import (
 // The target of issue #5: 100,000 persisted routing sessions recovered
 // into memory in at most 5 s. Run it with
 //
-//	go test -run '^$' -bench Recover -benchtime=1x -recover.sessions=100000 ./recovery/
+//	cd recovery && go test -run '^$' -bench Recover -benchtime=1x . -args -recover.sessions=100000
 var benchSessions = flag.Int("recover.sessions", 2000, "sessions per BenchmarkRecover iteration")
 
 // routingRecords starts n sessions of the voice-routing fixture on node A,
