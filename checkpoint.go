@@ -142,6 +142,10 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		MaxMicrosteps: e.opts.MaxMicrosteps,
 		OnError:       e.onError,
 		IOProcessors:  e.ioLocations(id),
+		Actions:       e.ext.actions,
+		Globals:       e.globals(id),
+
+		IgnoreUnknownActions: e.opts.IgnoreUnknownActions,
 	}
 }
 
@@ -196,6 +200,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	}
 	e.sessions[sessionID] = s
 	e.mu.Unlock()
+	e.noteSubscriptions(is)
 	// The first macrostep saves the session under this node (or deletes
 	// it, had it ended); only then does the failed node's index let go,
 	// so that a crash in between leaves a record someone can resume.

@@ -95,6 +95,20 @@ type Options struct {
 	// NewID makes session ids.
 	// default: node-tagged ids from package ids
 	NewID func() string
+	// Extensions add custom actions, host objects, invoke types and
+	// owned events (see Extension).
+	// default: none
+	Extensions []*Extension
+	// HostObject is the name of the ECMAScript global holding one
+	// sub-object per extension (HostObject.<Extension.Name>).
+	// default: DefaultHostObject ("_genesys")
+	HostObject string
+	// IgnoreUnknownActions lets documents hold custom executable content
+	// no extension runs: it does nothing (section 4.1 allows ignoring
+	// it). Otherwise Compile rejects such a document, naming each
+	// element's file:line:col.
+	// default: false
+	IgnoreUnknownActions bool
 }
 
 // NoScriptBudget disables the script watchdog.
@@ -121,6 +135,7 @@ type Engine struct {
 	cancel   context.CancelFunc
 
 	ownStore bool // opened by Open: Close closes it
+	ext      *extensions
 
 	active   sync.Map // *Session -> *watch, while processing
 	stopWD   chan struct{}
@@ -156,6 +171,16 @@ func New(opts Options) (*Engine, error) {
 		// Node-tagged ids: after a failure, the backup finds this node's
 		// sessions by the node id their ids carry.
 		e.opts.NewID = func() string { return ids.New(node).String() }
+	}
+	if err := e.initExtensions(); err != nil {
+		return nil, err
+	}
+	for _, ext := range opts.Extensions {
+		if ext.Open != nil {
+			if err := ext.Open(e); err != nil {
+				return nil, fmt.Errorf("engine: open extension %s: %w", ext.Name, err)
+			}
+		}
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for i, p := range opts.IOProcessors {
@@ -225,6 +250,9 @@ func (e *Engine) Compile(doc *scxml.Document) (*interp.Machine, error) {
 	if m != nil {
 		return m, nil
 	}
+	if err := e.checkCustom(doc); err != nil {
+		return nil, err
+	}
 	m, err := interp.Compile(doc)
 	if err != nil {
 		return nil, err
@@ -263,6 +291,8 @@ type Session struct {
 	seq   uint64 // checkpoints written
 	// created is when the session started (kept across resumes).
 	created time.Time
+	// subs mirrors the interpreter session's subscriptions, for Publish.
+	subs subsPtr
 
 	inboxMu sync.Mutex
 	inbox   []Event
@@ -539,6 +569,9 @@ func (h host) Log(from *interp.Session, label string, value any) {
 }
 
 func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
+	if ok, err := h.dispatchInvoke(from, msg); ok {
+		return err
+	}
 	if msg.Type != "" {
 		return h.e.dispatchIO(from, msg)
 	}

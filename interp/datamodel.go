@@ -41,6 +41,12 @@ type Datamodel interface {
 	// Foreach runs a <foreach>, calling body once per item after binding
 	// item and index; an error from body stops the loop and is returned.
 	Foreach(f *scxml.Foreach, body func() error) error
+	// EvalSource evaluates an expression that is not in the document's
+	// expression table (a custom action's attribute); where names it in
+	// errors. Implementations compile each source once per document.
+	EvalSource(src, where string) (any, error)
+	// AssignSource stores a Go value at a location given as source.
+	AssignSource(location, where string, v any) error
 }
 
 // SystemInfo is what a datamodel needs to set up the system variables of
@@ -50,6 +56,7 @@ type SystemInfo struct {
 	Name         string
 	IOProcessors map[string]string // type short name -> location
 	In           func(stateID string) bool
+	Globals      map[string]any // host objects (Options.Globals)
 }
 
 // errUnsupported is returned by the null datamodel for anything but In().
@@ -96,6 +103,12 @@ func (nullDatamodel) SetLocation(loc *scxml.Expr, _ any) error {
 	return fmt.Errorf("%s: %w", loc.Attr, errUnsupported)
 }
 func (nullDatamodel) Script(*scxml.Script) error { return fmt.Errorf("<script>: %w", errUnsupported) }
+func (nullDatamodel) EvalSource(src, where string) (any, error) {
+	return nil, fmt.Errorf("%s %q: value expressions are %w", where, src, errUnsupported)
+}
+func (nullDatamodel) AssignSource(location, where string, _ any) error {
+	return fmt.Errorf("%s: location %q: %w", where, location, errUnsupported)
+}
 func (nullDatamodel) Foreach(*scxml.Foreach, func() error) error {
 	return fmt.Errorf("<foreach>: %w", errUnsupported)
 }

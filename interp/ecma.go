@@ -24,6 +24,40 @@ type ecmaPrograms struct {
 	scripts []*goja.Program // by Script.ID
 	scrErrs []error
 	decls   scriptDecls
+
+	// extra holds programs compiled on demand from sources outside the
+	// expression table (custom actions' attributes), by kind and source:
+	// compiled once per document, shared by its sessions.
+	extra sync.Map // extraKey -> extraProgram
+}
+
+type extraKey struct {
+	assign bool
+	src    string
+}
+
+type extraProgram struct {
+	p   *goja.Program
+	err error
+}
+
+// program returns the compiled value (or, with assign, location) program
+// for src.
+func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, error) {
+	k := extraKey{assign, src}
+	if v, ok := p.extra.Load(k); ok {
+		x := v.(extraProgram)
+		return x.p, x.err
+	}
+	t := strings.TrimRight(strings.TrimSpace(src), ";")
+	code := "(" + t + "\n)"
+	if assign {
+		code = "(function($scxml$v){'use strict';(" + t + "\n)=$scxml$v;})"
+	}
+	prog, err := goja.Compile(p.file, code, false)
+	v, _ := p.extra.LoadOrStore(k, extraProgram{prog, err})
+	x := v.(extraProgram)
+	return x.p, x.err
 }
 
 // locationAttrs are the attributes whose expressions are written to.
@@ -119,6 +153,11 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 	)
 	if err != nil {
 		return nil, fmt.Errorf("interp: set up system variables: %w", err)
+	}
+	for name, v := range sys.Globals {
+		if err := ro(name, vm.ToValue(v)); err != nil {
+			return nil, fmt.Errorf("interp: option Globals[%q]: %w", name, err)
+		}
 	}
 	return d, nil
 }
@@ -416,6 +455,45 @@ func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
 
 func (d *ecmaDatamodel) SetLocation(loc *scxml.Expr, v any) error {
 	return d.store(loc, d.toJS(v))
+}
+
+func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		err = errors.New(ex.Value().String())
+	}
+	return fmt.Errorf("%s %q: %w", where, src, err)
+}
+
+func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
+	p, err := d.prog.program(src, false)
+	if err != nil {
+		return nil, d.sourceErr(where, src, err)
+	}
+	v, err := d.run(p)
+	if err != nil {
+		return nil, d.sourceErr(where, src, err)
+	}
+	return export(v), nil
+}
+
+func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
+	p, err := d.prog.program(location, true)
+	if err != nil {
+		return d.sourceErr(where, location, err)
+	}
+	f, err := d.run(p)
+	if err != nil {
+		return d.sourceErr(where, location, err)
+	}
+	fn, ok := goja.AssertFunction(f)
+	if !ok {
+		return d.sourceErr(where, location, errors.New("not a location expression"))
+	}
+	if _, err := d.call(fn, d.toJS(v)); err != nil {
+		return d.sourceErr(where, location, err)
+	}
+	return nil
 }
 
 func (d *ecmaDatamodel) Script(s *scxml.Script) error {

@@ -96,7 +96,7 @@ func (s *Session) execute(x scxml.Executable) error {
 		}
 		s.cancelSend(id)
 	case *scxml.Custom:
-		return s.fail(fmt.Errorf("%s:%s: <%s> in namespace %q: no extension registered", s.m.doc.File, x.Pos, x.Local, x.Namespace))
+		return s.runCustom(x)
 	default:
 		return s.fail(fmt.Errorf("unknown executable content %T", x))
 	}

@@ -38,8 +38,9 @@ type Invoker interface {
 	// means the host does not run req.Type; any error makes the session
 	// raise error.execution.
 	Invoke(from *Session, req *InvokeRequest) error
-	// CancelInvoke stops the service: its state was exited (6.4.5).
-	CancelInvoke(from *Session, invokeID string)
+	// CancelInvoke stops the service of the given type: its state was
+	// exited (6.4.5), or the session ended.
+	CancelInvoke(from *Session, invokeID, typ string)
 }
 
 // InvokeRequest is an <invoke> with everything evaluated.
@@ -337,7 +338,7 @@ func (s *Session) cancelInvokes(st *scxml.State) {
 			iv.child.parent = nil
 			iv.child.Cancel()
 		} else if ivk, ok := s.host.(Invoker); ok {
-			ivk.CancelInvoke(s, iv.id)
+			ivk.CancelInvoke(s, iv.id, iv.typ)
 		}
 	}
 }
@@ -346,6 +347,15 @@ func (s *Session) cancelInvokes(st *scxml.State) {
 // external event: the finalize of the invocation it came from runs first,
 // then it is forwarded to every invocation with autoforward.
 func (s *Session) applyFinalizeAndAutoforward(ev *Event) {
+	if ev.InvokeID != "" && strings.HasPrefix(ev.Name, eventDoneInvoke) {
+		// A service run by the host says it finished: it is no longer
+		// cancelled on exit, nor forwarded to.
+		for _, iv := range s.invocations {
+			if iv.child == nil && iv.id == ev.InvokeID && ev.Name == eventDoneInvoke+iv.id {
+				iv.done = true
+			}
+		}
+	}
 	for _, iv := range s.invocations {
 		if ev.InvokeID != "" && ev.InvokeID == iv.id && len(iv.inv.Finalize) > 0 {
 			s.executeContent(iv.inv.Finalize)

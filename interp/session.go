@@ -71,6 +71,23 @@ type Options struct {
 	// access to storage, and only when an invoke asks for it.
 	// default: os.ReadFile
 	ReadFile func(path string) ([]byte, error)
+	// Actions run custom executable content (see Action), by element
+	// namespace and local name.
+	// default: none; custom content raises error.execution
+	Actions map[ActionName]Action
+	// IgnoreUnknownActions makes custom executable content without an
+	// Action do nothing instead of raising error.execution (section 4.1
+	// allows either; a document validated against the registered actions
+	// has none).
+	// default: false
+	IgnoreUnknownActions bool
+	// Globals are host objects and functions put into the ECMAScript
+	// global scope under their names (Go values, converted by goja:
+	// functions, maps, structs). They are read-only, not enumerable, never
+	// snapshotted, and installed again when a session is restored. The
+	// null datamodel ignores them.
+	// default: none
+	Globals map[string]any
 }
 
 const (
@@ -123,6 +140,10 @@ type Session struct {
 	invokeID    string         // the parent's invokeid for this session
 	params      map[string]any // <param>/namelist values from the parent
 
+	// subs are the event-name prefixes the session subscribed to (see
+	// Subscribe), sorted.
+	subs []string
+
 	// Scratch space reused by every microstep: no allocations per step.
 	enabled      []*scxml.Transition
 	exitSet      stateSet
@@ -174,6 +195,7 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 		Name:         m.doc.Name,
 		IOProcessors: map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
 		In:           s.in,
+		Globals:      opts.Globals,
 	}
 	for k, v := range opts.IOProcessors {
 		sys.IOProcessors[k] = v

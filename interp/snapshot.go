@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -47,6 +48,8 @@ type Snapshot struct {
 	Delayed    []DelayedSend  `msgpack:"dl,omitempty"`
 	Vars       []Var          `msgpack:"vars,omitempty"`
 	Invocation []InvokeRecord `msgpack:"invk,omitempty"`
+	// Subs are the session's event subscriptions (Session.Subscribe).
+	Subs []string `msgpack:"subs,omitempty"`
 }
 
 // HistoryEntry is the recorded value of one history state.
@@ -106,6 +109,7 @@ func (s *Session) Snapshot() (*Snapshot, error) {
 		StatesToInvoke: members(s.statesToInvoke),
 		DataDone:       members(s.dataDone),
 		EndConfig:      s.endConfig,
+		Subs:           s.subs,
 		Internal:       append([]Event(nil), s.internalQueue.items[s.internalQueue.head:]...),
 		External:       append([]Event(nil), s.externalQueue.items[s.externalQueue.head:]...),
 	}
@@ -201,6 +205,8 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 	if snap.Current != nil {
 		s.setEvent(*snap.Current)
 	}
+	s.subs = slices.Clone(snap.Subs)
+	slices.Sort(s.subs)
 	if err := s.restoreInvocations(snap.Invocation, opts); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,9 @@
 package scxml
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -421,3 +423,43 @@ func (e *Script) Position() Pos { return e.Pos }
 
 // Position implements Executable.
 func (e *Custom) Position() Pos { return e.Pos }
+
+// CustomElements returns the custom executable content of the document
+// (elements in foreign namespaces, see Custom) in document order, so that
+// an engine can check it knows every one before running the document.
+func (d *Document) CustomElements() []*Custom {
+	var out []*Custom
+	var walk func(block []Executable)
+	walk = func(block []Executable) {
+		for _, x := range block {
+			switch x := x.(type) {
+			case *Custom:
+				out = append(out, x)
+			case *If:
+				for _, b := range x.Branches {
+					walk(b.Body)
+				}
+			case *Foreach:
+				walk(x.Body)
+			}
+		}
+	}
+	for _, s := range d.States {
+		for _, b := range s.OnEntry {
+			walk(b)
+		}
+		for _, b := range s.OnExit {
+			walk(b)
+		}
+	}
+	for _, t := range d.Transitions {
+		walk(t.Content)
+	}
+	for _, inv := range d.Invokes {
+		walk(inv.Finalize)
+	}
+	slices.SortStableFunc(out, func(a, b *Custom) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	return out
+}

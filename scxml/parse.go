@@ -24,10 +24,17 @@ type Options struct {
 	ReadFile func(path string) ([]byte, error)
 	// Custom reports whether a foreign-namespace element inside executable
 	// content is an extension the embedder runs (see Custom). When it
-	// returns false the document is rejected.
-	// default: nil, every foreign element is kept as *Custom and raises
-	// error.execution when run unless the engine has an extension for it.
+	// returns false the document is rejected, naming the element's
+	// position, unless IgnoreUnknown is set.
+	// default: nil, every foreign element is kept as *Custom (the engine
+	// checks them against its extensions when it compiles the document)
 	Custom func(namespace, local string) bool
+	// IgnoreUnknown drops the foreign elements Custom does not know,
+	// instead of rejecting the document: the spec lets a processor ignore
+	// markup it does not support (section 4.1), and this makes that an
+	// explicit choice.
+	// default: false
+	IgnoreUnknown bool
 }
 
 // ParseFile reads and parses the document at path.
@@ -994,7 +1001,9 @@ func (b *builder) executables(parent *node, children []*node) []Executable {
 func (b *builder) executable(parent, n *node) Executable {
 	if !isSCXML(n) {
 		if b.opts.Custom != nil && !b.opts.Custom(n.name.Space, n.name.Local) {
-			b.errorf(n.pos, "unknown executable content %s", elemName(n))
+			if !b.opts.IgnoreUnknown {
+				b.errorf(n.pos, "unknown executable content %s (no extension registered for it)", elemName(n))
+			}
 			return nil
 		}
 		attrs := map[string]string{}
