@@ -32,6 +32,15 @@ type IOProcessor interface {
 	Close() error
 }
 
+// TargetChecker is implemented by an IOProcessor that can tell, without
+// sending, that a target is malformed for it (not a URL, say). The engine
+// asks it before sending: such a target is an error in the document, so
+// the session raises error.execution at once (section 6.2.4), not
+// error.communication later.
+type TargetChecker interface {
+	CheckTarget(target string) error
+}
+
 func (e *Engine) processorFor(typ string) IOProcessor {
 	for _, p := range e.opts.IOProcessors {
 		for _, t := range p.Types() {
@@ -67,6 +76,11 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 	}
 	if strings.TrimSpace(msg.Target) == "" {
 		return fmt.Errorf("send type %q: no target: %w", msg.Type, interp.ErrUnreachable)
+	}
+	if tc, ok := p.(TargetChecker); ok {
+		if err := tc.CheckTarget(msg.Target); err != nil {
+			return fmt.Errorf("send type %q: %w: %w", msg.Type, err, interp.ErrInvalidTarget)
+		}
 	}
 	sid, ev, target := from.ID(), msg.Event, msg.Target
 	ev.Origin = p.Location(sid)

@@ -250,15 +250,25 @@ func raw(r *http.Request, body []byte) string {
 	return b.String()
 }
 
+// CheckTarget implements engine.TargetChecker: a target must be an
+// absolute http or https URL.
+func (p *Processor) CheckTarget(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("basichttp: target %q is not an http(s) URL", target)
+	}
+	return nil
+}
+
 // Send implements engine.IOProcessor: it POSTs ev to target. Key-value
 // data (namelist, <param>) is form-encoded with the event name in
 // _scxmleventname; string <content> is sent url-encoded as the body; other
 // content as JSON.
 func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Event) error {
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("basichttp: target %q is not an http(s) URL", target)
+	if err := p.CheckTarget(target); err != nil {
+		return err
 	}
+	u, _ := url.Parse(target)
 	var (
 		body string
 		ct   = "application/x-www-form-urlencoded"

@@ -492,6 +492,24 @@ func TestSendWithoutTarget(t *testing.T) {
 	}
 }
 
+// TestSendMalformedTarget: a target that is not an http(s) URL is an
+// error in the document: error.execution at once (6.2.4), not
+// error.communication later.
+func TestSendMalformedTarget(t *testing.T) {
+	r := newRig(t)
+	s := r.start("badtarget", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry><send type="basichttp" target="ftp://example.invalid/x" event="x"/></onentry>
+  <transition event="error.execution" target="pass"/>
+  <transition event="*" target="fail"/>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	if s.Final() != "pass" {
+		t.Errorf("final %q, want pass at once (error.execution in the same macrostep)", s.Final())
+	}
+}
+
 func TestCloseStopsListening(t *testing.T) {
 	p, err := basichttp.New(basichttp.Options{})
 	if err != nil {
