@@ -3,6 +3,11 @@ package persist
 import (
 	"context"
 	"fmt"
+	"net"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -74,5 +79,69 @@ func BenchmarkRedisSave(b *testing.B) {
 			})
 			report(b, st)
 		})
+	}
+}
+
+// BenchmarkRedisClusterSave: checkpoints of 1,000 concurrent sessions
+// (580-byte records, the size of a voice-routing checkpoint) through the
+// group committer into a 3+3 Redis Cluster on this machine, and, for
+// comparison, what redis-benchmark measures for SET of the same size
+// against the same cluster (50 clients, no pipelining: its defaults).
+// The issue's target is at least half of it.
+//
+//	CI=true go test ./persist -run '^$' -bench RedisClusterSave -benchtime=200000x
+func BenchmarkRedisClusterSave(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts a six-node Redis Cluster")
+	}
+	rc := redistest.Cluster(b, 3, 1)
+	const size, sessions = 580, 1000
+	data := make([]byte, size)
+	st, err := NewRedis(redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), PoolSize: 64}),
+		RedisOptions{Cluster: fmt.Sprintf("bench%d", namespaces.Add(1)), SweepInterval: NoSweep})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var next atomic.Int64
+	b.SetParallelism(sessions / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		id := fmt.Sprint("s", next.Add(1))
+		var seq uint64
+		for pb.Next() {
+			seq++
+			if err := st.Save(ctx, &Record{SessionID: id, Node: "n", Seq: seq, Data: data}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.StopTimer()
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "checkpoints/s")
+	if s := st.Stats(); s.Batches > 0 {
+		b.ReportMetric(float64(s.Saves)/float64(s.Batches), "saves/batch")
+	}
+	if b.N < 10000 {
+		return // too short a run to compare with anything
+	}
+	host, port, _ := net.SplitHostPort(rc.MasterAddrs()[0])
+	out, err := exec.Command("redis-benchmark", "--cluster", "-h", host, "-p", port,
+		"-t", "set", "-d", fmt.Sprint(size), "-n", "200000", "-r", "100000", "--csv").Output()
+	if err != nil {
+		b.Logf("redis-benchmark: %v (no comparison)", err)
+		return
+	}
+	// --csv: a header line, then "SET","<requests per second>",...
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) > 1 && strings.Trim(f[0], `"`) == "SET" {
+			if rps, err := strconv.ParseFloat(strings.Trim(f[1], `"`), 64); err == nil && rps > 0 {
+				b.ReportMetric(rps, "redis-benchmark-SET/s")
+				b.ReportMetric(100*rate/rps, "%-of-SET")
+			}
+		}
 	}
 }
