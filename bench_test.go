@@ -3,13 +3,16 @@ package engine_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/internal/redistest"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
+	"github.com/redis/go-redis/v9"
 )
 
 // Benchmarks of issue #5 ("Speed"). Run them with
@@ -215,4 +218,56 @@ func BenchmarkRestoreRouting(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(data)), "bytes/snapshot")
+}
+
+// BenchmarkCheckpointRedisCluster: 1,000 voice_routing sessions driven
+// at once, each macrostep checkpointed into a 3+3 Redis Cluster through
+// the group committer (the durability contract: Send returns once Redis
+// acknowledged). Compare checkpoints/s with BenchmarkRedisClusterSave's
+// redis-benchmark figure.
+func BenchmarkCheckpointRedisCluster(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts a six-node Redis Cluster")
+	}
+	rc := redistest.Cluster(b, 3, 1)
+	store, err := persist.NewRedis(redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), PoolSize: 64}),
+		persist.RedisOptions{Cluster: "bench", SweepInterval: persist.NoSweep})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{Clock: engine.NewManualClock(benchStart), Store: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	doc := parseBenchDoc(b, benchRoutingDoc)
+	ctx := context.Background()
+	const sessions = 1000
+	b.SetParallelism(sessions / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s, err := eng.Start(ctx, doc, engine.StartOptions{})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		for _, ev := range routingSetup {
+			if err := s.Send(ctx, ev); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+		for i := 0; pb.Next(); i++ {
+			if err := s.Send(ctx, routingCycle[i%len(routingCycle)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checkpoints/s")
+	st := store.Stats()
+	if st.Batches > 0 {
+		b.ReportMetric(float64(st.Saves)/float64(st.Batches), "saves/batch")
+	}
 }

@@ -107,6 +107,9 @@ type ecmaDatamodel struct {
 	eventVal goja.Value // _event built on first read of each event
 
 	assignFns []goja.Callable // by Expr.ID, built on first use
+	// ownGlobals caches the document globals the exporter found to be own
+	// enumerable properties of the global object (see exportVars).
+	ownGlobals map[string]bool
 	jsonParse goja.Callable
 
 	// guard lets a watchdog interrupt a script that overruns its budget

@@ -38,7 +38,9 @@ type scriptDecls struct {
 
 // globalNames fills d.globals and d.dynamic from doc's text.
 func (d *scriptDecls) globalNames(doc *scxml.Document) {
-	seen := map[string]bool{}
+	// The system variables are never the document's (and reading _event
+	// would build the event object).
+	seen := map[string]bool{"_event": true, "_sessionid": true, "_name": true, "_ioprocessors": true, "In": true}
 	add := func(name string) {
 		if !seen[name] {
 			seen[name] = true
@@ -238,13 +240,23 @@ func (d *ecmaDatamodel) exportVars() ([]Var, error) {
 			if global.Get(name) == nil {
 				continue // the common case, answered without running JS
 			}
+			if d.ownGlobals[name] {
+				// Once an own enumerable property, always one while it
+				// exists: assignment keeps a property's attributes.
+				names = append(names, name)
+				continue
+			}
 			desc, err := x.ownDesc(goja.Undefined(), global, vm.ToValue(name))
 			if err != nil {
 				return nil, fmt.Errorf("datamodel: global %s: %w", name, err)
 			}
-			if d, ok := desc.(*goja.Object); !ok || !d.Get("enumerable").ToBoolean() {
+			if desc, ok := desc.(*goja.Object); !ok || !desc.Get("enumerable").ToBoolean() {
 				continue // inherited, or a builtin
 			}
+			if d.ownGlobals == nil {
+				d.ownGlobals = map[string]bool{}
+			}
+			d.ownGlobals[name] = true
 			names = append(names, name)
 		}
 	}
