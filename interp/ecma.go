@@ -110,7 +110,7 @@ type ecmaDatamodel struct {
 	// ownGlobals caches the document globals the exporter found to be own
 	// enumerable properties of the global object (see exportVars).
 	ownGlobals map[string]bool
-	jsonParse goja.Callable
+	jsonParse  goja.Callable
 
 	// guard lets a watchdog interrupt a script that overruns its budget
 	// without racing the end of that script (see Interrupt).
