@@ -95,7 +95,8 @@ type Options struct {
 	// default: 4 × GOMAXPROCS (resuming waits on the store)
 	Parallel int
 	// OnSession is told of each session as it is resumed (err nil) or
-	// fails to be (err says why; the record is kept).
+	// fails to be (err says why; the record is kept). Calls are
+	// serialised, not concurrent.
 	// default: nil
 	OnSession func(sessionID string, err error)
 }
@@ -173,10 +174,10 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		if err != nil {
 			rep.Failed[id] = err
 		}
-		mu.Unlock()
 		if opts.OnSession != nil && !skipped {
 			opts.OnSession(id, err)
 		}
+		mu.Unlock()
 	}
 	work := make(chan string)
 	var wg sync.WaitGroup
