@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -111,6 +113,7 @@ type ecmaDatamodel struct {
 	// enumerable properties of the global object (see exportVars).
 	ownGlobals map[string]bool
 	jsonParse  goja.Callable
+	dom        *domState // built on first use of a DOM (xmldom.go)
 
 	// guard lets a watchdog interrupt a script that overruns its budget
 	// without racing the end of that script (see Interrupt).
@@ -279,23 +282,42 @@ func blankToUndefined(vm *goja.Runtime, s string) goja.Value {
 }
 
 // toJS converts a JSON-like Go value into native ECMAScript values (not Go
-// wrappers), so that event data behaves like any script-made object.
+// wrappers), so that event data behaves like any script-made object. No
+// value at all (nil) is undefined: _event.data of an event without data.
 func (d *ecmaDatamodel) toJS(v any) goja.Value {
+	if v == nil {
+		return goja.Undefined()
+	}
+	return d.toJSValue(v)
+}
+
+// toJSValue converts a value inside data: nil there is JSON's null. Object
+// keys are set in sorted order: Go maps have none, and the same data must
+// give the same object (for-in, JSON.stringify) on every run.
+func (d *ecmaDatamodel) toJSValue(v any) goja.Value {
 	switch v := v.(type) {
 	case nil:
-		return goja.Undefined()
+		return goja.Null()
 	case goja.Value:
 		return v
+	case *XML:
+		if v == nil {
+			return goja.Null()
+		}
+		if o := d.parseDOM(v.Source); o != nil {
+			return o
+		}
+		return d.vm.ToValue(v.Source)
 	case map[string]any:
 		o := d.vm.NewObject()
-		for k, x := range v {
-			_ = o.Set(k, d.toJS(x))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			_ = o.Set(k, d.toJSValue(v[k]))
 		}
 		return o
 	case []any:
 		items := make([]any, len(v))
 		for i, x := range v {
-			items[i] = d.toJS(x)
+			items[i] = d.toJSValue(x)
 		}
 		return d.vm.NewArray(items...)
 	default:
@@ -303,12 +325,21 @@ func (d *ecmaDatamodel) toJS(v any) goja.Value {
 	}
 }
 
-// export converts an ECMAScript value to a JSON-like Go value.
+// export converts an ECMAScript value to a JSON-like Go value; a DOM
+// document or element becomes *XML.
 func export(v goja.Value) any {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil
 	}
-	return v.Export()
+	if n := domNode(v); n != nil {
+		return n.goValue()
+	}
+	x := v.Export()
+	switch x.(type) {
+	case map[string]any, []any, *domList:
+		return exportDOM(x, map[uintptr]bool{})
+	}
+	return x
 }
 
 func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
@@ -336,18 +367,22 @@ func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
 }
 
 // contentValue interprets inline content per section B.2: JSON becomes the
-// corresponding object, anything else a string.
-func (d *ecmaDatamodel) contentValue(body string, normalize bool) goja.Value {
+// corresponding object, XML markup (markup: the body has child elements,
+// or came from a src that may hold markup) a DOM document when it is one
+// well-formed element, anything else a space normalized string.
+func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
 	t := strings.TrimSpace(body)
 	if t != "" && json.Valid([]byte(t)) {
 		if v, err := d.call(d.jsonParse, d.vm.ToValue(t)); err == nil {
 			return v
 		}
 	}
-	if normalize {
-		return d.vm.ToValue(strings.Join(strings.Fields(body), " "))
+	if markup {
+		if o := d.parseDOM(t); o != nil {
+			return o
+		}
 	}
-	return d.vm.ToValue(body)
+	return d.vm.ToValue(strings.Join(strings.Fields(body), " "))
 }
 
 func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
@@ -356,7 +391,7 @@ func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
 	}
 	// C.2: content that is neither JSON nor XML arrives as a space
 	// normalized string.
-	return d.contentValue(c.Body, true), nil
+	return d.contentValue(c.Body, c.XML), nil
 }
 
 func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
@@ -386,7 +421,9 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 			v = x
 		}
 	case dd.Content != nil:
-		v = d.contentValue(dd.Content.Body, true)
+		// Inline content is markup when it has child elements; a file
+		// loaded by src may hold markup too.
+		v = d.contentValue(dd.Content.Body, dd.Content.XML || dd.Src != "")
 	}
 	// The variable exists even when its value could not be computed
 	// (section 5.3: it is then unbound, and error.execution is raised).
@@ -439,6 +476,11 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 			return err
 		}
 		v = x
+	case a.Content != nil && a.Content.Expr == nil:
+		// B.2 makes a DOM of the XML in <data> and <content> only: the
+		// children of <assign> stay markup text, which a <content
+		// expr> of an SCXML <invoke> can run (test 530).
+		v = d.contentValue(a.Content.Body, false)
 	case a.Content != nil:
 		x, err := d.content(a.Content)
 		if err != nil {

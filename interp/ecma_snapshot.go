@@ -319,6 +319,12 @@ func (x *exporter) value(path string, v goja.Value) Value {
 	if id, seen := x.objects[obj]; seen {
 		return Value{Kind: KindRef, Int: int64(id)}
 	}
+	switch obj.ExportType() {
+	case domObjType:
+		return x.domNode(path, obj)
+	case domListType:
+		return x.reject(path, "a DOM node list (childNodes, attributes, getElementsByTagName); only DOM nodes are restorable")
+	}
 	switch obj.ClassName() {
 	case "Function":
 		src := obj.String()
@@ -379,6 +385,19 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		return out
 	}
 	return x.reject(path, "a %s object (only plain objects, arrays, Dates and declared functions are restorable)", obj.ClassName())
+}
+
+// domNode exports a DOM node (xmldom.go): a document as the markup it was
+// parsed from, another node as its position in its document.
+func (x *exporter) domNode(path string, obj *goja.Object) Value {
+	n := obj.Export().(*domObj).n
+	if n.typ == domDocument {
+		x.objects[obj] = len(x.objects)
+		return Value{Kind: KindXML, Str: n.doc.source}
+	}
+	doc := x.value(path+".ownerDocument", n.doc.root.object())
+	x.objects[obj] = len(x.objects)
+	return Value{Kind: KindXML, Int: int64(n.index), Items: []Value{doc}}
 }
 
 // array exports a plain array: its elements, holes kept as holes.
@@ -513,6 +532,8 @@ func (im *importer) value(v Value) (goja.Value, error) {
 		}
 		im.objects = append(im.objects, f)
 		return f, nil
+	case KindXML:
+		return im.domNode(v)
 	case KindDate:
 		ctor, ok := goja.AssertConstructor(vm.Get("Date"))
 		if !ok {
@@ -564,4 +585,32 @@ func (im *importer) value(v Value) (goja.Value, error) {
 		return o, nil
 	}
 	return nil, fmt.Errorf("kind %d: %w", v.Kind, errBadValue)
+}
+
+// domNode rebuilds a DOM node exported by exporter.domNode.
+func (im *importer) domNode(v Value) (goja.Value, error) {
+	if len(v.Items) == 0 {
+		doc, err := parseXML(v.Str)
+		if err != nil {
+			return nil, fmt.Errorf("XML document: %v: %w", err, errBadValue)
+		}
+		doc.d = im.d
+		o := doc.root.object()
+		im.objects = append(im.objects, o)
+		return o, nil
+	}
+	if len(v.Items) != 1 {
+		return nil, fmt.Errorf("DOM node with %d documents: %w", len(v.Items), errBadValue)
+	}
+	dv, err := im.value(v.Items[0])
+	if err != nil {
+		return nil, err
+	}
+	root := domNode(dv)
+	if root == nil || root.typ != domDocument || v.Int <= 0 || v.Int >= int64(len(root.doc.nodes)) {
+		return nil, fmt.Errorf("DOM node %d: %w", v.Int, errBadValue)
+	}
+	o := root.doc.nodes[v.Int].object()
+	im.objects = append(im.objects, o)
+	return o, nil
 }
