@@ -112,8 +112,14 @@ type ecmaDatamodel struct {
 	// ownGlobals caches the document globals the exporter found to be own
 	// enumerable properties of the global object (see exportVars).
 	ownGlobals map[string]bool
-	jsonParse  goja.Callable
-	dom        *domState // built on first use of a DOM (xmldom.go)
+	// snap holds what every snapshot of the session needs from its
+	// runtime, looked up on the first one.
+	snap struct {
+		ownDesc          goja.Callable
+		objProt, arrProt *goja.Object
+	}
+	jsonParse goja.Callable
+	dom       *domState // built on first use of a DOM (xmldom.go)
 
 	// guard lets a watchdog interrupt a script that overruns its budget
 	// without racing the end of that script (see Interrupt).

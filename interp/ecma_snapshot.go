@@ -207,22 +207,37 @@ const (
 
 var mapType = reflect.TypeOf(map[string]any(nil))
 
+// dateProto returns Date.prototype, looked up on first use.
+func (x *exporter) dateProto() *goja.Object {
+	if x.dateProt == nil {
+		x.dateProt = x.d.proto("Date")
+	}
+	return x.dateProt
+}
+
+// proto returns the prototype of a builtin constructor of the session's
+// runtime. Looking one up makes goja build it, so Date is looked up only
+// when a Date is met (see exporter.dateProto).
+func (d *ecmaDatamodel) proto(ctor string) *goja.Object {
+	return d.vm.Get(ctor).ToObject(d.vm).Get("prototype").ToObject(d.vm)
+}
+
 func (d *ecmaDatamodel) exportVars() ([]Var, error) {
 	vm := d.vm
-	proto := func(ctor string) *goja.Object {
-		return vm.Get(ctor).ToObject(vm).Get("prototype").ToObject(vm)
-	}
-	ownDesc, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("getOwnPropertyDescriptor"))
-	if !ok {
-		return nil, errors.New("datamodel: Object.getOwnPropertyDescriptor is not a function")
+	if d.snap.ownDesc == nil {
+		// Once per session: every snapshot needs them.
+		ownDesc, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("getOwnPropertyDescriptor"))
+		if !ok {
+			return nil, errors.New("datamodel: Object.getOwnPropertyDescriptor is not a function")
+		}
+		d.snap.ownDesc, d.snap.objProt, d.snap.arrProt = ownDesc, d.proto("Object"), d.proto("Array")
 	}
 	x := &exporter{
-		d:        d,
-		objects:  map[*goja.Object]int{},
-		objProt:  proto("Object"),
-		arrProt:  proto("Array"),
-		dateProt: proto("Date"),
-		ownDesc:  ownDesc,
+		d:       d,
+		objects: map[*goja.Object]int{},
+		objProt: d.snap.objProt,
+		arrProt: d.snap.arrProt,
+		ownDesc: d.snap.ownDesc,
 	}
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
@@ -344,7 +359,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		x.objects[obj] = len(x.objects)
 		return Value{Kind: KindFunction, Str: src}
 	case "Date":
-		if obj.Prototype() != x.dateProt || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
+		if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
 			break
 		}
 		x.objects[obj] = len(x.objects)
