@@ -137,10 +137,16 @@ type Engine struct {
 	ownStore bool // opened by Open: Close closes it
 	ext      *extensions
 
-	active   sync.Map // *Session -> *watch, while processing
 	stopWD   chan struct{}
 	wdDone   chan struct{}
 	closeErr error
+
+	// nrunnable is len(runnable), written under mu, read without it by
+	// drain so that a Send with nothing to route takes no engine lock.
+	nrunnable atomic.Int32
+	// watched are the sessions the watchdog scans (see watch).
+	wdMu    sync.Mutex
+	watched []*Session
 }
 
 // New creates an engine.
@@ -299,6 +305,11 @@ type Session struct {
 	queued  bool // in e.runnable
 
 	done chan struct{}
+
+	// spare is the inbox process emptied last, reused as the next inbox; s.mu.
+	spare []Event
+	// wd is the session's entry in the watchdog's set.
+	wd watch
 }
 
 // Start creates a session of doc and runs it up to its first wait for an
@@ -467,12 +478,21 @@ func (e *Engine) process(s *Session) error {
 	if !s.sess.Running() {
 		return nil
 	}
+	// Two inboxes take turns: posts go to one while the other, taken
+	// here, is emptied into the session's queue.
 	s.inboxMu.Lock()
 	inbox := s.inbox
-	s.inbox = nil
+	s.inbox = s.spare
 	s.inboxMu.Unlock()
 	for _, ev := range inbox {
 		s.sess.Enqueue(ev)
+	}
+	// Keep no event data alive, nor a burst's large buffer.
+	clear(inbox)
+	if cap(inbox) <= 16 {
+		s.spare = inbox[:0]
+	} else {
+		s.spare = nil
 	}
 	e.enter(s)
 	s.sess.Advance(e.clock.Now())
@@ -496,6 +516,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 			s.timer.Stop()
 			s.timer = nil
 		}
+		e.unwatch(s)
 		e.mu.Lock()
 		if e.sessions[s.id] == s {
 			delete(e.sessions, s.id)
@@ -537,14 +558,16 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 
 // drain processes sessions that received events from other sessions.
 func (e *Engine) drain() {
-	for {
+	for e.nrunnable.Load() > 0 {
 		e.mu.Lock()
 		if len(e.runnable) == 0 {
 			e.mu.Unlock()
 			return
 		}
 		s := e.runnable[0]
+		e.runnable[0] = nil
 		e.runnable = e.runnable[1:]
+		e.nrunnable.Store(int32(len(e.runnable)))
 		e.mu.Unlock()
 		s.inboxMu.Lock()
 		s.queued = false
@@ -600,6 +623,7 @@ func (e *Engine) markRunnable(s *Session) {
 	if queue {
 		e.mu.Lock()
 		e.runnable = append(e.runnable, s)
+		e.nrunnable.Store(int32(len(e.runnable)))
 		e.mu.Unlock()
 	}
 }

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +64,77 @@ func TestSelfSendLoopEnds(t *testing.T) {
 		t.Fatalf("Start returned %v, want ErrLivelock", err)
 	}
 	if got := s.Configuration(); len(got) != 1 || got[0] != "s" {
+		t.Fatalf("configuration %v", got)
+	}
+}
+
+// Sessions that ended leave the watchdog's set: after 10,000 sessions
+// started and ended (half reaching a final state, half cancelled), every
+// session handle can be collected, and a script started afterwards is
+// still interrupted.
+func TestWatchdogDropsEndedSessions(t *testing.T) {
+	doc, err := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="null">
+  <state id="s"><transition event="go" target="f"/></state>
+  <final id="f"/>
+</scxml>`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{ScriptBudget: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	const n = 10000
+	var collected atomic.Int64
+	for i := range n {
+		s, err := eng.Start(ctx, doc, engine.StartOptions{Type: engine.Chat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			err = s.Send(ctx, engine.Event{Name: "go"})
+		} else {
+			err = s.Cancel()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Running() {
+			t.Fatalf("session %d still runs", i)
+		}
+		runtime.AddCleanup(s, func(c *atomic.Int64) { c.Add(1) }, &collected)
+	}
+	if got := eng.Sessions(); got != 0 {
+		t.Fatalf("%d sessions still run", got)
+	}
+	// Let the watchdog tick over the ended sessions, then collect them.
+	time.Sleep(60 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for collected.Load() < n && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := collected.Load(); got < n {
+		t.Fatalf("%d of %d ended sessions were not collected: something, the watchdog's set included, still holds them", n-got, n)
+	}
+
+	loop, err := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript">
+  <state id="s">
+    <onentry><script>while (true) {}</script></onentry>
+    <transition event="error.execution" target="recovered"/>
+  </state>
+  <state id="recovered"/>
+</scxml>`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eng.Start(ctx, loop, engine.StartOptions{Type: engine.Chat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Configuration(); len(got) != 1 || got[0] != "recovered" {
 		t.Fatalf("configuration %v", got)
 	}
 }
