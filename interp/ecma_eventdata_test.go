@@ -12,13 +12,7 @@ func TestEventDataNull(t *testing.T) {
 	check := `_event.data.e === null && _event.data.a[1] === null && _event.data.o.n === null && ("e" in _event.data)`
 	m := compileDoc(t, checkDoc(``, check, `JSON.stringify(_event.data)`))
 	h := &recHost{}
-	s, err := m.NewSession("null", interp.Options{Host: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t0); err != nil {
-		t.Fatal(err)
-	}
+	s := startSession(t, m, "null", interp.Options{Host: h})
 	s.Enqueue(interp.Event{Name: "check", Data: map[string]any{
 		"e": nil, "a": []any{int64(1), nil}, "o": map[string]any{"n": nil},
 	}})
@@ -31,12 +25,7 @@ func TestEventDataNull(t *testing.T) {
 
 	m = compileDoc(t, checkDoc(``, `_event.data === undefined`, `typeof _event.data`))
 	h = &recHost{}
-	if s, err = m.NewSession("none", interp.Options{Host: h}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t0); err != nil {
-		t.Fatal(err)
-	}
+	s = startSession(t, m, "none", interp.Options{Host: h})
 	runCheck(t, s, h, "no data")
 }
 
@@ -52,13 +41,7 @@ func TestEventDataKeyOrder(t *testing.T) {
 	m := compileDoc(t, checkDoc(``, check, `Object.keys(_event.data).join() + "|" + Object.keys(_event.data.m).join()`))
 	for i := 0; i < 20; i++ {
 		h := &recHost{}
-		s, err := m.NewSession("order", interp.Options{Host: h})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(t0); err != nil {
-			t.Fatal(err)
-		}
+		s := startSession(t, m, "order", interp.Options{Host: h})
 		s.Enqueue(interp.Event{Name: "check", Data: data})
 		if err := s.Run(); err != nil {
 			t.Fatal(err)

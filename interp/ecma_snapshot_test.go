@@ -28,6 +28,19 @@ func (h *recHost) Log(_ *interp.Session, label string, v any) {
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
+// startSession creates a session of m with opts and starts it at t0.
+func startSession(t *testing.T, m *interp.Machine, id string, opts interp.Options) *interp.Session {
+	t.Helper()
+	s, err := m.NewSession(id, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t0); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func compileDoc(t *testing.T, src string) *interp.Machine {
 	t.Helper()
 	doc, err := scxml.Parse([]byte(src), &scxml.Options{File: t.Name() + ".scxml"})
@@ -193,13 +206,7 @@ func TestSnapshotValueFidelity(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := compileDoc(t, checkDoc(c.setup, c.check, dump))
 			h := &recHost{}
-			s, err := m.NewSession("sess-1", interp.Options{Host: h})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(t0); err != nil {
-				t.Fatal(err)
-			}
+			s := startSession(t, m, "sess-1", interp.Options{Host: h})
 			b := encodeSnap(t, s)
 			rh := &recHost{}
 			r := restoreBytes(t, m, "sess-1", b, interp.Options{Host: rh})
@@ -349,13 +356,7 @@ func TestRestoreDoesNotRerun(t *testing.T) {
 			src = strings.ReplaceAll(src, "HITS", "1101")
 			m := compileDoc(t, src)
 			h := &recHost{}
-			s, err := m.NewSession("once", interp.Options{Host: h})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(t0); err != nil {
-				t.Fatal(err)
-			}
+			s := startSession(t, m, "once", interp.Options{Host: h})
 			if got := strings.Join(h.logs, " "); got != "entry=a" {
 				t.Fatalf("logs after start %q", got)
 			}

@@ -41,13 +41,7 @@ func startDoc(t *testing.T, src string, opts *scxml.Options) (*interp.Session, *
 		t.Fatalf("compile: %v", err)
 	}
 	h := &recHost{}
-	s, err := m.NewSession("dom", interp.Options{Host: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t0); err != nil {
-		t.Fatal(err)
-	}
+	s := startSession(t, m, "dom", interp.Options{Host: h})
 	return s, h, m
 }
 
@@ -144,13 +138,7 @@ func TestXMLContentEvent(t *testing.T) {
 	for _, restore := range []bool{false, true} {
 		m := compileDoc(t, src)
 		h := &recHost{}
-		s, err := m.NewSession("ev", interp.Options{Host: h})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(t0); err != nil {
-			t.Fatal(err)
-		}
+		s := startSession(t, m, "ev", interp.Options{Host: h})
 		for i := 0; s.Running() && i < 10; i++ {
 			if restore {
 				s = restoreBytes(t, m, "ev", encodeSnap(t, s), interp.Options{Host: h})
