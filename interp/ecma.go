@@ -118,8 +118,7 @@ type ecmaDatamodel struct {
 		ownDesc          goja.Callable
 		objProt, arrProt *goja.Object
 	}
-	jsonParse goja.Callable
-	dom       *domState // built on first use of a DOM (xmldom.go)
+	dom *domState // built on first use of a DOM (xmldom.go)
 
 	// guard lets a watchdog interrupt a script that overruns its budget
 	// without racing the end of that script (see Interrupt).
@@ -131,11 +130,6 @@ type ecmaDatamodel struct {
 func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
 	vm := goja.New()
 	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file, assignFns: make([]goja.Callable, len(prog.values))}
-	jp, ok := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
-	if !ok {
-		return nil, errors.New("interp: goja runtime has no JSON.parse")
-	}
-	d.jsonParse = jp
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
 		// Not enumerable: GlobalObject().Keys() then lists exactly the
@@ -379,7 +373,7 @@ func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
 func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
 	t := strings.TrimSpace(body)
 	if t != "" && json.Valid([]byte(t)) {
-		if v, err := d.call(d.jsonParse, d.vm.ToValue(t)); err == nil {
+		if v, err := d.parseJSON(t); err == nil {
 			return v
 		}
 	}
