@@ -146,6 +146,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		Globals:       e.globals(id),
 
 		IgnoreUnknownActions: e.opts.IgnoreUnknownActions,
+		VerifySnapshots:      e.opts.VerifySnapshots,
 	}
 }
 

@@ -88,6 +88,13 @@ type Options struct {
 	// with it proves its checkpoints complete.
 	// default: false
 	RestoreEveryStep bool
+	// VerifySnapshots makes every checkpoint also export the session's
+	// whole datamodel afresh and fail (ErrCheckpoint) if the incremental
+	// snapshot, which re-exports only the variables code touched since
+	// the last one, differs. For tests and replays: it doubles the cost
+	// of a checkpoint.
+	// default: false
+	VerifySnapshots bool
 	// IOProcessors are Event I/O Processors beyond the built-in SCXML one,
 	// such as basichttp.New(...). New opens them, Close closes them.
 	// default: none

@@ -26,6 +26,7 @@ type ecmaPrograms struct {
 	scripts []*goja.Program // by Script.ID
 	scrErrs []error
 	decls   scriptDecls
+	touch   *touchTable // what each piece of code may change (ecma_incremental.go)
 
 	// extra holds programs compiled on demand from sources outside the
 	// expression table (custom actions' attributes), by kind and source:
@@ -39,17 +40,18 @@ type extraKey struct {
 }
 
 type extraProgram struct {
-	p   *goja.Program
-	err error
+	p     *goja.Program
+	err   error
+	touch unitTouch
 }
 
 // program returns the compiled value (or, with assign, location) program
-// for src.
-func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, error) {
+// for src, and what running it may change.
+func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, *unitTouch, error) {
 	k := extraKey{assign, src}
 	if v, ok := p.extra.Load(k); ok {
-		x := v.(extraProgram)
-		return x.p, x.err
+		x := v.(*extraProgram)
+		return x.p, &x.touch, x.err
 	}
 	t := strings.TrimRight(strings.TrimSpace(src), ";")
 	code := "(" + t + "\n)"
@@ -57,9 +59,9 @@ func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, error) {
 		code = "(function($scxml$v){'use strict';(" + t + "\n)=$scxml$v;})"
 	}
 	prog, err := goja.Compile(p.file, code, false)
-	v, _ := p.extra.LoadOrStore(k, extraProgram{prog, err})
-	x := v.(extraProgram)
-	return x.p, x.err
+	v, _ := p.extra.LoadOrStore(k, &extraProgram{prog, err, p.touch.scanSource(src)})
+	x := v.(*extraProgram)
+	return x.p, &x.touch, x.err
 }
 
 // locationAttrs are the attributes whose expressions are written to.
@@ -95,6 +97,7 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 	}
 	p.decls = collectDecls(doc)
 	p.decls.globalNames(doc)
+	p.touch = newTouchTable(doc, &p.decls)
 	return p
 }
 
@@ -115,10 +118,14 @@ type ecmaDatamodel struct {
 	// snap holds what every snapshot of the session needs from its
 	// runtime, looked up on the first one.
 	snap struct {
-		ownDesc          goja.Callable
-		objProt, arrProt *goja.Object
+		ownDesc                    goja.Callable
+		objProt, arrProt, dateProt *goja.Object
 	}
 	dom *domState // built on first use of a DOM (xmldom.go)
+	// inc tracks what changed since the last snapshot
+	// (ecma_incremental.go).
+	inc    varCache
+	verify bool // Options.VerifySnapshots
 
 	// guard lets a watchdog interrupt a script that overruns its budget
 	// without racing the end of that script (see Interrupt).
@@ -130,6 +137,7 @@ type ecmaDatamodel struct {
 func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
 	vm := goja.New()
 	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file, assignFns: make([]goja.Callable, len(prog.values))}
+	d.inc.init(prog.touch)
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
 		// Not enumerable: GlobalObject().Keys() then lists exactly the
@@ -238,7 +246,16 @@ func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
 	return fmt.Errorf("%s:%d:%d: %s %q: %w", d.file, e.Pos.Line, e.Pos.Col, e.Attr, e.Source, err)
 }
 
+// eval evaluates e for a value that leaves the datamodel (a condition, a
+// log, an event's data): unless e assigns or calls, it changes nothing.
+// Values the datamodel keeps are computed by evalProgram after
+// varCache.touchStore.
 func (d *ecmaDatamodel) eval(e *scxml.Expr) (goja.Value, error) {
+	d.inc.touch(&d.prog.touch.reads[e.ID])
+	return d.evalProgram(e)
+}
+
+func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	if err := d.prog.valErrs[e.ID]; err != nil {
 		return nil, d.exprErr(e, err)
 	}
@@ -402,7 +419,22 @@ func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
 	return export(v), nil
 }
 
+// touchData records a write of <data> dd's variable (by Go code: no
+// script runs), after code from, if any, computed its value.
+func (d *ecmaDatamodel) touchData(dd *scxml.Data, from *unitTouch) {
+	if from != nil {
+		d.inc.touch(from)
+	}
+	if i, ok := d.prog.touch.index[dd.ID]; ok {
+		d.inc.touched.set(i)
+		if from != nil && from.escapes {
+			d.inc.escaped.set(i)
+		}
+	}
+}
+
 func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
+	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, goja.Undefined()); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
 	}
@@ -416,8 +448,9 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 	case dd.SrcError != "":
 		err = fmt.Errorf("%s:%d:%d: <data id=%q> src %q: %s", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, dd.Src, dd.SrcError)
 	case dd.Expr != nil:
+		d.touchData(dd, &d.prog.touch.writes[dd.Expr.ID])
 		var x goja.Value
-		if x, err = d.eval(dd.Expr); err == nil {
+		if x, err = d.evalProgram(dd.Expr); err == nil {
 			v = x
 		}
 	case dd.Content != nil:
@@ -427,6 +460,7 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 	}
 	// The variable exists even when its value could not be computed
 	// (section 5.3: it is then unbound, and error.execution is raised).
+	d.touchData(dd, nil)
 	if serr := d.vm.Set(dd.ID, v); serr != nil && err == nil {
 		err = fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, serr)
 	}
@@ -457,6 +491,7 @@ func (d *ecmaDatamodel) assignFn(loc *scxml.Expr) (goja.Callable, error) {
 }
 
 func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
+	d.inc.touch(&d.prog.touch.writes[loc.ID])
 	fn, err := d.assignFn(loc)
 	if err != nil {
 		return err
@@ -471,7 +506,8 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 	var v goja.Value = goja.Undefined()
 	switch {
 	case a.Expr != nil:
-		x, err := d.eval(a.Expr)
+		d.inc.touchStore(&d.prog.touch.writes[a.Expr.ID], &d.prog.touch.writes[a.Location.ID])
+		x, err := d.evalProgram(a.Expr)
 		if err != nil {
 			return err
 		}
@@ -482,7 +518,8 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 		// expr> of an SCXML <invoke> can run (test 530).
 		v = d.contentValue(a.Content.Body, false)
 	case a.Content != nil:
-		x, err := d.content(a.Content)
+		d.inc.touchStore(&d.prog.touch.writes[a.Content.Expr.ID], &d.prog.touch.writes[a.Location.ID])
+		x, err := d.evalProgram(a.Content.Expr)
 		if err != nil {
 			return err
 		}
@@ -492,6 +529,7 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 }
 
 func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
+	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, d.toJS(v)); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
 	}
@@ -511,10 +549,11 @@ func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
 }
 
 func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
-	p, err := d.prog.program(src, false)
+	p, touch, err := d.prog.program(src, false)
 	if err != nil {
 		return nil, d.sourceErr(where, src, err)
 	}
+	d.inc.touch(touch)
 	v, err := d.run(p)
 	if err != nil {
 		return nil, d.sourceErr(where, src, err)
@@ -523,10 +562,11 @@ func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
 }
 
 func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
-	p, err := d.prog.program(location, true)
+	p, touch, err := d.prog.program(location, true)
 	if err != nil {
 		return d.sourceErr(where, location, err)
 	}
+	d.inc.touch(touch)
 	f, err := d.run(p)
 	if err != nil {
 		return d.sourceErr(where, location, err)
@@ -545,6 +585,7 @@ func (d *ecmaDatamodel) Script(s *scxml.Script) error {
 	if err := d.prog.scrErrs[s.ID]; err != nil {
 		return fmt.Errorf("%s:%d:%d: <script>: %w", d.file, s.Pos.Line, s.Pos.Col, err)
 	}
+	d.inc.touch(&d.prog.touch.script[s.ID])
 	if _, err := d.run(d.prog.scripts[s.ID]); err != nil {
 		var ex *goja.Exception
 		if errors.As(err, &ex) {
@@ -558,7 +599,13 @@ func (d *ecmaDatamodel) Script(s *scxml.Script) error {
 // Foreach runs <foreach> (section 4.6) over a shallow copy of the array.
 // item and index are variables created when they do not exist yet.
 func (d *ecmaDatamodel) Foreach(f *scxml.Foreach, body func() error) error {
-	arr, err := d.eval(f.Array)
+	// item (and index) hold the array's elements in turn.
+	var item *unitTouch
+	if f.Item != nil {
+		item = &d.prog.touch.writes[f.Item.ID]
+	}
+	d.inc.touchStore(&d.prog.touch.writes[f.Array.ID], item)
+	arr, err := d.evalProgram(f.Array)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package interp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +36,11 @@ type scriptDecls struct {
 	// and 0.3 ms), hence the effort to avoid it.
 	globals []string
 	dynamic bool
+	// declared are the names the scripts declare at top level (var,
+	// function, let, const, class): variables of the document, as
+	// opposed to names that denote builtins, host objects or locals (see
+	// unitTouch.escapes).
+	declared map[string]bool
 }
 
 // globalNames fills d.globals and d.dynamic from doc's text.
@@ -53,52 +60,98 @@ func (d *scriptDecls) globalNames(doc *scxml.Document) {
 		}
 	}
 	scan := func(src string) {
-		for i := 0; i < len(src); {
-			c := src[i]
-			if c == '\'' || c == '"' { // a string literal names nothing
-				for i++; i < len(src) && src[i] != c; i++ {
-					if src[i] == '\\' {
-						i++
-					}
-				}
-				i++
-				continue
-			}
-			if !identStart(c) {
-				if c >= '0' && c <= '9' { // skip 1e5, 0x1F: not names
-					for i < len(src) && identPart(src[i]) {
-						i++
-					}
-					continue
-				}
-				i++
-				continue
-			}
-			j := i + 1
-			for j < len(src) && identPart(src[j]) {
-				j++
-			}
-			// A name preceded by a dot is a property, not a variable.
-			k := i - 1
-			for k >= 0 && (src[k] == ' ' || src[k] == '\t' || src[k] == '\n' || src[k] == '\r') {
-				k--
-			}
-			name := src[i:j]
-			switch name {
-			case "this", "globalThis", "eval", "Function", "with":
-				d.dynamic = true
-			}
-			if k < 0 || src[k] != '.' || (k > 0 && src[k-1] == '.') {
-				add(name)
-			}
-			i = j
+		if reachesGlobal(src) {
+			d.dynamic = true
 		}
+		identifiers(src, add)
 	}
 	for _, e := range doc.Exprs {
 		scan(e.Source)
 	}
 	for _, sc := range doc.Scripts {
 		scan(sc.Source)
+	}
+	// Custom actions evaluate their attributes (and maybe children):
+	// which of them are code only the extension knows, so all of it
+	// counts.
+	for _, c := range doc.CustomElements() {
+		scan(c.XML)
+	}
+}
+
+// reachesGlobal reports whether src may reach the global object without
+// naming the variables it touches: this, globalThis, eval, Function and
+// with do, and so does any .constructor chain (({}).constructor.constructor
+// is Function), even spelled as a string. Only a name computed at run time
+// ("constr" + "uctor") escapes this test.
+func reachesGlobal(src string) bool {
+	if strings.Contains(src, "constructor") {
+		return true
+	}
+	found := false
+	identifiers(src, func(name string) {
+		switch name {
+		case "this", "globalThis", "eval", "Function", "with":
+			found = true
+		}
+	})
+	return found
+}
+
+// identifiers calls fn with every identifier of src that can name a
+// variable: string literals are skipped, and so are names after a dot
+// (properties) and keys of object literals. Over-approximating is safe (comments, template text,
+// keywords and parameters come out too); missing a name is not.
+func identifiers(src string, fn func(name string)) {
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c == '\'' || c == '"' { // a string literal names nothing
+			for i++; i < len(src) && src[i] != c; i++ {
+				if src[i] == '\\' {
+					i++
+				}
+			}
+			i++
+			continue
+		}
+		if !identStart(c) {
+			if c >= '0' && c <= '9' { // skip 1e5, 0x1F: not names
+				for i < len(src) && identPart(src[i]) {
+					i++
+				}
+				continue
+			}
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(src) && identPart(src[j]) {
+			j++
+		}
+		// A name preceded by a dot is a property, not a variable (but
+		// one after a spread, ...x, is a variable).
+		k := i - 1
+		for k >= 0 && (src[k] == ' ' || src[k] == '\t' || src[k] == '\n' || src[k] == '\r') {
+			k--
+		}
+		if k >= 0 && src[k] == '.' && (k == 0 || src[k-1] != '.') {
+			i = j
+			continue
+		}
+		// Nor is a key in an object literal ({k: v} or , k: v): a ternary's
+		// middle comes after '?', a shorthand {k} has no colon.
+		if k >= 0 && (src[k] == '{' || src[k] == ',') {
+			n := j
+			for n < len(src) && (src[n] == ' ' || src[n] == '\t' || src[n] == '\n' || src[n] == '\r') {
+				n++
+			}
+			if n < len(src) && src[n] == ':' && (n+1 == len(src) || src[n+1] != ':') {
+				i = j
+				continue
+			}
+		}
+		fn(src[i:j])
+		i = j
 	}
 }
 
@@ -114,7 +167,7 @@ type lexicalName struct {
 }
 
 func collectDecls(doc *scxml.Document) scriptDecls {
-	d := scriptDecls{functions: map[string]bool{}}
+	d := scriptDecls{functions: map[string]bool{}, declared: map[string]bool{}}
 	seen := map[string]bool{}
 	for _, sc := range doc.Scripts {
 		prog, err := parser.ParseFile(nil, "", sc.Source, 0)
@@ -146,6 +199,7 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 			}
 		}
 		lexical := func(name, token string) {
+			d.declared[name] = true
 			if !seen[name] {
 				seen[name] = true
 				d.lexical = append(d.lexical, lexicalName{name: name, token: token})
@@ -154,6 +208,9 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 		for _, st := range prog.Body {
 			switch st := st.(type) {
 			case *ast.FunctionDeclaration:
+				if st.Function != nil && st.Function.Name != nil {
+					d.declared[string(st.Function.Name.Name)] = true
+				}
 				fn(st.Function)
 			case *ast.ClassDeclaration:
 				// A class declaration binds like let: restored as
@@ -164,6 +221,9 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 				}
 			case *ast.VariableStatement:
 				for _, b := range st.List {
+					if id, ok := b.Target.(*ast.Identifier); ok {
+						d.declared[string(id.Name)] = true
+					}
 					fn(b.Initializer)
 				}
 			case *ast.LexicalDeclaration:
@@ -182,13 +242,35 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 // exporter turns goja values into Values, numbering objects so that shared
 // and cyclic references survive.
 type exporter struct {
-	d        *ecmaDatamodel
-	objects  map[*goja.Object]int
-	objProt  *goja.Object
-	arrProt  *goja.Object
-	dateProt *goja.Object
-	ownDesc  goja.Callable // Object.getOwnPropertyDescriptor
-	bad      []string
+	d       *ecmaDatamodel
+	objects map[*goja.Object]int
+	next    int // number of the next object; cached variables skip theirs
+	bad     []string
+	// starts[i] is the number of the first object of the i-th variable
+	// exported; impure[i] is set when that variable reached an object
+	// met before (shared or cyclic): its encoding then depends on the
+	// others', and it is not cached.
+	starts []int
+	impure []bool
+}
+
+// number gives obj the next object number.
+func (x *exporter) number(obj *goja.Object) {
+	if x.objects == nil {
+		x.objects = map[*goja.Object]int{}
+	}
+	x.objects[obj] = x.next
+	x.next++
+}
+
+// ref notes that the current variable refers to object id.
+func (x *exporter) ref(id int) {
+	cur := len(x.starts) - 1
+	x.impure[cur] = true
+	owner, _ := slices.BinarySearch(x.starts, id+1)
+	if owner > 0 {
+		x.impure[owner-1] = true
+	}
 }
 
 // Encodings that Value's fields cannot express on their own, marked with
@@ -207,88 +289,222 @@ const (
 
 var mapType = reflect.TypeOf(map[string]any(nil))
 
-// dateProto returns Date.prototype, looked up on first use.
-func (x *exporter) dateProto() *goja.Object {
-	if x.dateProt == nil {
-		x.dateProt = x.d.proto("Date")
+// The prototypes and the descriptor function the exporter needs are looked
+// up on first use, once per session: looking one up makes goja build it
+// (Object's constructor alone is a few KB), and a session whose variables
+// are all strings and numbers needs none of them.
+
+func (x *exporter) objectProto() *goja.Object {
+	if x.d.snap.objProt == nil {
+		x.d.snap.objProt = x.d.vm.NewObject().Prototype()
 	}
-	return x.dateProt
+	return x.d.snap.objProt
+}
+
+func (x *exporter) arrayProto() *goja.Object {
+	if x.d.snap.arrProt == nil {
+		x.d.snap.arrProt = x.d.proto("Array")
+	}
+	return x.d.snap.arrProt
+}
+
+func (x *exporter) dateProto() *goja.Object {
+	if x.d.snap.dateProt == nil {
+		x.d.snap.dateProt = x.d.proto("Date")
+	}
+	return x.d.snap.dateProt
+}
+
+// descriptor returns Object.getOwnPropertyDescriptor(obj, key).
+func (x *exporter) descriptor(obj *goja.Object, key string) (goja.Value, error) {
+	d := x.d
+	if d.snap.ownDesc == nil {
+		f, ok := goja.AssertFunction(d.vm.Get("Object").ToObject(d.vm).Get("getOwnPropertyDescriptor"))
+		if !ok {
+			return nil, errors.New("datamodel: Object.getOwnPropertyDescriptor is not a function")
+		}
+		d.snap.ownDesc = f
+	}
+	return d.snap.ownDesc(goja.Undefined(), obj, d.vm.ToValue(key))
 }
 
 // proto returns the prototype of a builtin constructor of the session's
-// runtime. Looking one up makes goja build it, so Date is looked up only
-// when a Date is met (see exporter.dateProto).
+// runtime.
 func (d *ecmaDatamodel) proto(ctor string) *goja.Object {
 	return d.vm.Get(ctor).ToObject(d.vm).Get("prototype").ToObject(d.vm)
 }
 
+// exportVars exports the document's variables for a snapshot: the ones
+// the code run since the last snapshot may have changed, and the others
+// from the cache (ecma_incremental.go). With Options.VerifySnapshots it
+// also exports everything afresh and fails if the two differ.
 func (d *ecmaDatamodel) exportVars() ([]Var, error) {
-	vm := d.vm
-	if d.snap.ownDesc == nil {
-		// Once per session: every snapshot needs them.
-		ownDesc, ok := goja.AssertFunction(vm.Get("Object").ToObject(vm).Get("getOwnPropertyDescriptor"))
-		if !ok {
-			return nil, errors.New("datamodel: Object.getOwnPropertyDescriptor is not a function")
+	vars, err := d.export(false)
+	if err != nil || !d.verify {
+		return vars, err
+	}
+	full, err := d.export(true)
+	if err != nil {
+		return nil, fmt.Errorf("verify snapshot: %w", err)
+	}
+	if err := sameVars(vars, full); err != nil {
+		return nil, fmt.Errorf("verify snapshot: incremental export differs from a full one (a change the datamodel did not track): %w", err)
+	}
+	return vars, nil
+}
+
+// sameVars compares two exports by their encodings.
+func sameVars(inc, full []Var) error {
+	if len(inc) != len(full) {
+		names := func(vs []Var) []string {
+			var out []string
+			for _, v := range vs {
+				out = append(out, v.Name)
+			}
+			return out
 		}
-		d.snap.ownDesc, d.snap.objProt, d.snap.arrProt = ownDesc, d.proto("Object"), d.proto("Array")
+		return fmt.Errorf("variables %v, want %v", names(inc), names(full))
 	}
-	x := &exporter{
-		d:       d,
-		objects: map[*goja.Object]int{},
-		objProt: d.snap.objProt,
-		arrProt: d.snap.arrProt,
-		ownDesc: d.snap.ownDesc,
+	for i := range inc {
+		a, err := encodeVar(&inc[i])
+		if inc[i].raw != nil {
+			a = inc[i].raw
+		}
+		if err != nil {
+			return err
+		}
+		b, err := encodeVar(&full[i])
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(a, b) {
+			av, _ := inc[i].value()
+			return fmt.Errorf("variable %s: %+v, want %+v", full[i].Name, av, full[i].Value)
+		}
 	}
+	return nil
+}
+
+// exportName is a variable a snapshot exports.
+type exportName struct {
+	js      string // the variable
+	varName string // its Var.Name ("let x" for a lexical binding)
+	index   int    // in scriptDecls.globals; -1 when not cacheable
+}
+
+// export exports the variables; full ignores (and leaves alone) the cache.
+func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
+	vm := d.vm
+	c := &d.inc
+	x := &exporter{d: d, starts: c.starts[:0], impure: c.impure[:0]}
+	defer func() { c.starts, c.impure = x.starts, x.impure }()
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state
 	// encodes the same way.
-	var names []string
+	names := c.names[:0]
+	defer func() { c.names = names }()
 	global := vm.GlobalObject()
-	if d.prog.decls.dynamic {
-		names = global.Keys()
+	dynamic := d.prog.decls.dynamic || c.dynamic
+	if dynamic {
+		for _, k := range global.Keys() {
+			names = append(names, exportName{k, k, -1})
+		}
 	} else {
 		// Only the enumerable own properties among the names the document
 		// can create, in the order of its text: a restored session
 		// creates them in that order, so its snapshots encode the same.
-		for _, name := range d.prog.decls.globals {
-			if global.Get(name) == nil {
+		for i, n := range d.prog.decls.globals {
+			if global.Get(n) == nil {
 				continue // the common case, answered without running JS
 			}
-			if d.ownGlobals[name] {
+			if d.ownGlobals[n] {
 				// Once an own enumerable property, always one while it
 				// exists: assignment keeps a property's attributes.
-				names = append(names, name)
+				names = append(names, exportName{n, n, i})
 				continue
 			}
-			desc, err := x.ownDesc(goja.Undefined(), global, vm.ToValue(name))
+			if c.warm && c.notOwn.has(i) && !c.touched.has(i) {
+				continue // a builtin or host object, as last time
+			}
+			desc, err := x.descriptor(global, n)
 			if err != nil {
-				return nil, fmt.Errorf("datamodel: global %s: %w", name, err)
+				return nil, fmt.Errorf("datamodel: global %s: %w", n, err)
 			}
 			if desc, ok := desc.(*goja.Object); !ok || !desc.Get("enumerable").ToBoolean() {
-				continue // inherited, or a builtin
+				c.notOwn.set(i) // inherited, or a builtin
+				continue
 			}
+			c.notOwn.unset(i)
 			if d.ownGlobals == nil {
 				d.ownGlobals = map[string]bool{}
 			}
-			d.ownGlobals[name] = true
-			names = append(names, name)
+			d.ownGlobals[n] = true
+			names = append(names, exportName{n, n, i})
 		}
-	}
-	var vars []Var
-	for _, name := range names {
-		vars = append(vars, Var{Name: name, Value: x.value(name, global.Get(name))})
 	}
 	for _, l := range d.prog.decls.lexical {
-		v := vm.Get(l.name)
-		if v == nil {
+		if vm.Get(l.name) == nil {
 			continue // declared by a script that has not run
 		}
-		vars = append(vars, Var{Name: l.token + " " + l.name, Value: x.value(l.name, v)})
+		i, ok := d.prog.touch.index[l.name]
+		if !ok || dynamic {
+			i = -1
+		}
+		names = append(names, exportName{l.name, l.token + " " + l.name, i})
+	}
+	useCache := !full && !dynamic
+	vars := make([]Var, 0, len(names))
+	fresh := c.fresh[:0]
+	defer func() { c.fresh = fresh }()
+	for _, n := range names {
+		x.starts = append(x.starts, x.next)
+		x.impure = append(x.impure, false)
+		if useCache && n.index >= 0 && c.reusable(n.index) {
+			e := &c.entries[n.index]
+			vars = append(vars, Var{Name: n.varName, raw: e.raw})
+			fresh = append(fresh, false)
+			c.reused++
+			x.next += e.objs
+			continue
+		}
+		vars = append(vars, Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
+		fresh = append(fresh, true)
+		if !full {
+			c.exported++
+		}
 	}
 	if len(x.bad) > 0 {
+		if !full {
+			c.warm = false // export everything next time
+		}
 		return nil, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), ErrNotRestorable)
 	}
+	if !useCache {
+		return vars, nil
+	}
+	for i, n := range names {
+		if !fresh[i] || n.index < 0 {
+			continue
+		}
+		e := &c.entries[n.index]
+		*e = cachedVar{}
+		if x.impure[i] || c.escaped.has(n.index) {
+			continue
+		}
+		raw, err := encodeVar(&vars[i])
+		if err != nil {
+			return nil, err
+		}
+		end := x.next
+		if i+1 < len(x.starts) {
+			end = x.starts[i+1]
+		}
+		*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[i]}
+		vars[i].raw = raw
+	}
+	c.touched.clear()
+	c.warm = true
 	return vars, nil
 }
 
@@ -332,6 +548,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		}
 	}
 	if id, seen := x.objects[obj]; seen {
+		x.ref(id)
 		return Value{Kind: KindRef, Int: int64(id)}
 	}
 	switch obj.ExportType() {
@@ -356,13 +573,13 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		if len(obj.Symbols()) > 0 {
 			return x.reject(path, "a function with symbol-keyed properties")
 		}
-		x.objects[obj] = len(x.objects)
+		x.number(obj)
 		return Value{Kind: KindFunction, Str: src}
 	case "Date":
 		if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
 			break
 		}
-		x.objects[obj] = len(x.objects)
+		x.number(obj)
 		t, _ := obj.Export().(time.Time)
 		ms := float64(t.UnixNano()) / 1e6
 		if f, ok := x.callNumber(obj, "getTime"); ok {
@@ -370,7 +587,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		}
 		return Value{Kind: KindDate, Float: ms}
 	case "Array":
-		if obj.Prototype() != x.arrProt {
+		if obj.Prototype() != x.arrayProto() {
 			break
 		}
 		return x.array(path, obj)
@@ -380,7 +597,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		// object is one whose own properties are all enumerable data
 		// properties with string keys and that exports as a map (Go
 		// values wrapped as objects and proxies do not).
-		if obj.Prototype() != x.objProt || obj.ExportType() != mapType {
+		if obj.Prototype() != x.objectProto() || obj.ExportType() != mapType {
 			break
 		}
 		keys := obj.Keys()
@@ -392,7 +609,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 				return x.reject(path+"."+k, "an accessor property (getter or setter)")
 			}
 		}
-		x.objects[obj] = len(x.objects)
+		x.number(obj)
 		out := Value{Kind: KindObject, Keys: keys, Items: make([]Value, len(keys))}
 		for i, k := range keys {
 			out.Items[i] = x.value(path+"."+k, obj.Get(k))
@@ -407,11 +624,11 @@ func (x *exporter) value(path string, v goja.Value) Value {
 func (x *exporter) domNode(path string, obj *goja.Object) Value {
 	n := obj.Export().(*domObj).n
 	if n.typ == domDocument {
-		x.objects[obj] = len(x.objects)
+		x.number(obj)
 		return Value{Kind: KindXML, Str: n.doc.source}
 	}
 	doc := x.value(path+".ownerDocument", n.doc.root.object())
-	x.objects[obj] = len(x.objects)
+	x.number(obj)
 	return Value{Kind: KindXML, Int: int64(n.index), Items: []Value{doc}}
 }
 
@@ -435,7 +652,7 @@ func (x *exporter) array(path string, obj *goja.Object) Value {
 	if n-int64(len(keys)) > maxArrayHoles {
 		return x.reject(path, "a sparse array of length %d with %d elements (at most %d holes are restorable)", n, len(keys), maxArrayHoles)
 	}
-	x.objects[obj] = len(x.objects)
+	x.number(obj)
 	out := Value{Kind: KindArray, Items: make([]Value, n)}
 	for i := int64(0); i < n; i++ {
 		k := strconv.FormatInt(i, 10)
@@ -452,7 +669,7 @@ func (x *exporter) array(path string, obj *goja.Object) Value {
 // (reading it would run code, and restoring the value read would turn it
 // into a data property).
 func (x *exporter) isAccessor(obj *goja.Object, k string) bool {
-	desc, err := x.ownDesc(goja.Undefined(), obj, x.d.vm.ToValue(k))
+	desc, err := x.descriptor(obj, k)
 	if err != nil {
 		return true
 	}
@@ -489,7 +706,11 @@ func (d *ecmaDatamodel) importVars(vars []Var) (err error) {
 	}()
 	im := &importer{d: d}
 	for _, v := range vars {
-		val, err := im.value(v.Value)
+		value, err := v.value()
+		if err != nil {
+			return err
+		}
+		val, err := im.value(value)
 		if err != nil {
 			return fmt.Errorf("variable %s: %w", v.Name, err)
 		}

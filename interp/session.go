@@ -88,6 +88,12 @@ type Options struct {
 	// null datamodel ignores them.
 	// default: none
 	Globals map[string]any
+	// VerifySnapshots makes every Snapshot also export the whole
+	// datamodel afresh and fail if the incremental export (which reuses
+	// the encoding of variables no code touched since the last
+	// snapshot) differs. For tests and replays: it doubles the cost.
+	// default: false
+	VerifySnapshots bool
 }
 
 const (
@@ -205,6 +211,7 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
+		dm.verify = opts.VerifySnapshots
 		s.dm, s.ecma = dm, dm
 	} else {
 		s.dm = nullDatamodel{in: s.in}

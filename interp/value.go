@@ -1,5 +1,11 @@
 package interp
 
+import (
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
 // ValueKind is the kind of a portable datamodel Value.
 type ValueKind uint8
 
@@ -37,4 +43,36 @@ type Value struct {
 type Var struct {
 	Name  string `msgpack:"n"`
 	Value Value  `msgpack:"v"`
+
+	// raw, when set, is the Var already encoded (an incremental
+	// snapshot reuses the encoding of variables that did not change);
+	// Value is then left empty.
+	raw []byte
+}
+
+// varFields is Var without its methods, for the encoder.
+type varFields Var
+
+// EncodeMsgpack implements msgpack.CustomEncoder: a Var with a cached
+// encoding is written as those bytes.
+func (v *Var) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if v.raw != nil {
+		// The encoder writes through to its writer: no state to keep.
+		_, err := enc.Writer().Write(v.raw)
+		return err
+	}
+	return enc.Encode((*varFields)(v))
+}
+
+// value returns v.Value, decoding the cached encoding when that is all v
+// holds.
+func (v *Var) value() (Value, error) {
+	if v.raw == nil {
+		return v.Value, nil
+	}
+	var f varFields
+	if err := msgpack.Unmarshal(v.raw, &f); err != nil {
+		return Value{}, fmt.Errorf("variable %s: cached encoding: %w", v.Name, err)
+	}
+	return f.Value, nil
 }

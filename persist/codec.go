@@ -3,20 +3,41 @@ package persist
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// snapshotEncoder is an encoder with its buffer, reused: growing a fresh
+// buffer to a snapshot's size was a quarter of the bytes a checkpoint
+// allocated.
+type snapshotEncoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+var snapshotEncoders = sync.Pool{New: func() any {
+	e := &snapshotEncoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}}
+
 // EncodeSnapshot encodes an interpreter snapshot with msgpack.
 func EncodeSnapshot(snap *interp.Snapshot) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	enc.UseCompactInts(true)
-	if err := enc.Encode(snap); err != nil {
+	e := snapshotEncoders.Get().(*snapshotEncoder)
+	defer func() {
+		if e.buf.Cap() <= 64<<10 { // not a rare huge snapshot's buffer
+			snapshotEncoders.Put(e)
+		}
+	}()
+	e.buf.Reset()
+	e.enc.Reset(&e.buf)
+	e.enc.UseCompactInts(true)
+	if err := e.enc.Encode(snap); err != nil {
 		return nil, fmt.Errorf("persist: encode snapshot of session %s: %w", snap.SessionID, err)
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(e.buf.Bytes()), nil
 }
 
 // DecodeSnapshot decodes what EncodeSnapshot wrote. Event data decodes to

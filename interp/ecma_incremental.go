@@ -1,0 +1,339 @@
+package interp
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/orsgo/engine/scxml"
+)
+
+// Incremental snapshots. Exporting goja values is most of the cost of a
+// checkpoint, and a macrostep of a routing document changes one or two of
+// its variables. So the datamodel records which top-level names the code
+// it ran may have changed ("touched"), and the exporter re-exports only
+// those, reusing the encoding of the others from the previous snapshot.
+// The text of each expression and script is scanned once per document for
+// the names it mentions. What makes that sound:
+//
+//   - Code that can reach the global object without naming variables
+//     (this, eval, Function, .constructor) turns the cache off for the
+//     document (scriptDecls.dynamic); so does foreign code an extension
+//     evaluates, for the session that ran it.
+//   - A value expression whose result is not stored in the datamodel (a
+//     cond, a <log>, a <send> parameter) and that contains no assignment,
+//     call or template touches nothing: it reads.
+//   - The document's functions can run from any code (calls, and
+//     implicitly through valueOf, toString and getters), so the names
+//     mentioned by code that defines functions count as touched by every
+//     evaluation.
+//   - Aliasing: an object reachable from two variables changes through
+//     either. A variable whose export met a shared or cyclic object is not
+//     cached. An object becomes shared only through code that names both
+//     variables, or through a container that is not a variable (a builtin
+//     such as Math, a host object, _ioprocessors, a function's locals):
+//     the names in stored code that also names such a container are
+//     "escaped" and re-exported by every snapshot of the session from then
+//     on, and so are all names of such code when the document's
+//     functions name containers.
+//
+// Options.VerifySnapshots checks all of it at run time against a full
+// export (the W3C suite and the fixtures run with it).
+
+// bitset is a set of indices into scriptDecls.globals.
+type bitset []uint64
+
+func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b bitset) set(i int)      { b[i>>6] |= 1 << (i & 63) }
+func (b bitset) unset(i int)    { b[i>>6] &^= 1 << (i & 63) }
+func (b bitset) or(c bitset) {
+	for i := range c {
+		b[i] |= c[i]
+	}
+}
+func (b bitset) clear() {
+	for i := range b {
+		b[i] = 0
+	}
+}
+func (b bitset) empty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unitTouch is what running one piece of code may change.
+type unitTouch struct {
+	names   bitset
+	escapes bool // names may now alias objects held outside variables
+	// foreign is set for code that names something the document's text
+	// does not: the exporter cannot know its globals by name.
+	foreign bool
+}
+
+// touchTable is the per-document analysis, shared by its sessions.
+type touchTable struct {
+	index  map[string]int // scriptDecls.globals -> bit
+	words  int
+	reads  []unitTouch // by Expr.ID: evaluated for a value that is not stored
+	writes []unitTouch // by Expr.ID: stored, or a location written to
+	script []unitTouch // by Script.ID
+	// funcs is what the document's functions may touch: part of every
+	// other touch already; kept for names written by Go (data, foreach).
+	funcs unitTouch
+}
+
+// systemNames are the system variables of section 5.10 and In(): not in
+// scriptDecls.globals, never the document's.
+var systemNames = map[string]bool{"_event": true, "_sessionid": true, "_name": true, "_ioprocessors": true, "In": true}
+
+// exemptNames never hold a datamodel object another variable could share.
+var exemptNames = map[string]bool{"undefined": true, "NaN": true, "Infinity": true, "_event": true, "_sessionid": true, "_name": true}
+
+func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
+	t := &touchTable{index: make(map[string]int, len(decls.globals))}
+	for i, n := range decls.globals {
+		t.index[n] = i
+	}
+	t.words = (len(decls.globals) + 63) / 64
+	variables := map[string]bool{}
+	for n := range decls.declared {
+		variables[n] = true
+	}
+	for _, st := range doc.States {
+		for _, data := range st.Data {
+			variables[data.ID] = true
+		}
+	}
+	for _, e := range doc.Exprs {
+		if (e.Attr == "item" || e.Attr == "index") && isIdentifier(strings.TrimSpace(e.Source)) {
+			variables[strings.TrimSpace(e.Source)] = true
+		}
+	}
+	// scan gives the names src mentions and whether it mentions a
+	// container (a name that is not a variable of the document).
+	scan := func(src string) unitTouch {
+		u := unitTouch{names: make(bitset, t.words)}
+		identifiers(src, func(name string) {
+			if i, ok := t.index[name]; ok {
+				u.names.set(i)
+			} else if !reservedWords[name] && !systemNames[name] {
+				u.foreign = true
+			}
+			if !variables[name] && !reservedWords[name] && !exemptNames[name] {
+				u.escapes = true
+			}
+		})
+		return u
+	}
+	t.funcs = unitTouch{names: make(bitset, t.words)}
+	addFuncs := func(src string, u unitTouch) {
+		if definesFunctions(src) {
+			t.funcs.names.or(u.names)
+			t.funcs.escapes = t.funcs.escapes || u.escapes
+		}
+	}
+	t.writes = make([]unitTouch, len(doc.Exprs))
+	t.reads = make([]unitTouch, len(doc.Exprs))
+	for i, e := range doc.Exprs {
+		t.writes[i] = scan(e.Source)
+		addFuncs(e.Source, t.writes[i])
+	}
+	t.script = make([]unitTouch, len(doc.Scripts))
+	for i, s := range doc.Scripts {
+		t.script[i] = scan(s.Source)
+		addFuncs(s.Source, t.script[i])
+	}
+	// Every piece of code may run the document's functions; when those
+	// name containers, any variable code passes them may be stashed.
+	withFuncs := func(u unitTouch) unitTouch {
+		u.names.or(t.funcs.names)
+		u.escapes = u.escapes || t.funcs.escapes
+		return u
+	}
+	for i, e := range doc.Exprs {
+		if readOnly(e.Source) {
+			r := unitTouch{names: make(bitset, t.words), foreign: t.writes[i].foreign}
+			t.reads[i] = withFuncs(r)
+		} else {
+			t.reads[i] = withFuncs(t.writes[i])
+		}
+		t.writes[i] = withFuncs(t.writes[i])
+	}
+	for i := range t.script {
+		t.script[i] = withFuncs(t.script[i])
+	}
+	return t
+}
+
+// scanSource analyses code from outside the expression table (a custom
+// action's attribute) the way newTouchTable analyses the document's.
+func (t *touchTable) scanSource(src string) unitTouch {
+	u := unitTouch{names: make(bitset, t.words)}
+	identifiers(src, func(name string) {
+		if i, ok := t.index[name]; ok {
+			u.names.set(i)
+		} else if !reservedWords[name] && !systemNames[name] {
+			u.foreign = true
+		}
+	})
+	// Conservative: such code may stash anything it names.
+	u.escapes = true
+	u.names.or(t.funcs.names)
+	u.foreign = u.foreign || reachesGlobal(src)
+	return u
+}
+
+// readOnly reports whether a value expression can only read: no
+// assignment (=, op=, ++, --, delete), no call or construction, no
+// tagged template. Comparisons (==, !=, <=, >=) and arrows are told apart
+// from assignments; anything unclear counts as a write.
+func readOnly(src string) bool {
+	if strings.ContainsAny(src, "(`") || strings.Contains(src, "++") || strings.Contains(src, "--") {
+		return false
+	}
+	for i := 0; i < len(src); i++ {
+		if src[i] != '=' {
+			continue
+		}
+		if i+1 < len(src) && (src[i+1] == '=' || src[i+1] == '>') {
+			i++ // ==, === (skipped together), =>
+			if src[i] == '>' {
+				return false
+			}
+			continue
+		}
+		if i == 0 {
+			return false
+		}
+		switch p := src[i-1]; p {
+		case '=', '!':
+		case '<', '>':
+			if i >= 2 && src[i-2] == p { // <<=, >>=, >>>=
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	ro := true
+	identifiers(src, func(name string) {
+		switch name {
+		case "new", "delete", "yield", "await", "import", "function", "class":
+			ro = false
+		}
+	})
+	return ro
+}
+
+// definesFunctions reports whether src may create a function: a function
+// or class keyword, an arrow, or a method or accessor (") {").
+func definesFunctions(src string) bool {
+	if strings.Contains(src, "function") || strings.Contains(src, "=>") || strings.Contains(src, "class") {
+		return true
+	}
+	for i := 0; i < len(src); i++ {
+		if src[i] != ')' {
+			continue
+		}
+		j := i + 1
+		for j < len(src) && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+			j++
+		}
+		if j < len(src) && src[j] == '{' {
+			return true
+		}
+	}
+	return false
+}
+
+// varCache is a session's record of what changed since its last snapshot
+// and of the encodings it can reuse.
+type varCache struct {
+	touched bitset
+	escaped bitset
+	// notOwn are the names the last export found not to be variables
+	// (builtins, host objects): not asked again until touched.
+	notOwn bitset
+	// dynamic is set once foreign code ran: from then on the session's
+	// snapshots list the global object's keys and export everything.
+	dynamic bool
+	// warm is false until the first export, and after a failed one.
+	warm    bool
+	entries []cachedVar // by index in scriptDecls.globals
+	// Scratch space of export, kept between snapshots.
+	names         []exportName
+	fresh, impure []bool
+	starts        []int
+	// reused and exported count variables taken from the cache and
+	// exported afresh, over the session's life.
+	reused, exported int
+}
+
+type cachedVar struct {
+	ok   bool
+	raw  []byte // the Var as EncodeSnapshot writes it
+	objs int    // objects numbered inside it (see exporter.number)
+}
+
+func (c *varCache) init(t *touchTable) {
+	c.touched = make(bitset, t.words)
+	c.escaped = make(bitset, t.words)
+	c.notOwn = make(bitset, t.words)
+	c.entries = make([]cachedVar, len(t.index))
+	if t.funcs.escapes {
+		c.escaped.or(t.funcs.names)
+	}
+}
+
+// touch records that u ran (or is about to: an interrupted script may
+// have changed things before it stopped).
+func (c *varCache) touch(u *unitTouch) {
+	c.touched.or(u.names)
+	if u.escapes {
+		c.escaped.or(u.names)
+	}
+	if u.foreign {
+		c.dynamic = true
+	}
+}
+
+// touchStore records a store of the value of code from into the variable
+// named name (or the location loc): they may alias now.
+func (c *varCache) touchStore(from, loc *unitTouch) {
+	if from != nil {
+		c.touch(from)
+	}
+	if loc != nil {
+		c.touch(loc)
+		if from != nil && (from.escapes || loc.escapes) {
+			c.escaped.or(from.names)
+			c.escaped.or(loc.names)
+		}
+	}
+}
+
+// reusable reports whether the cached encoding of global i is current.
+func (c *varCache) reusable(i int) bool {
+	return c.warm && c.entries[i].ok && !c.touched.has(i) && !c.escaped.has(i)
+}
+
+// encodeVar encodes v exactly as persist.EncodeSnapshot encodes it inside
+// a snapshot (compact integers), so that the bytes can be reused as they
+// are.
+func encodeVar(v *Var) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	enc.Reset(&buf)
+	enc.UseCompactInts(true)
+	if err := enc.Encode((*varFields)(v)); err != nil {
+		return nil, fmt.Errorf("encode variable %s: %w", v.Name, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,229 @@
+package interp_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/orsgo/engine/interp"
+)
+
+// incrementalCase is a document whose state s handles events e1, e2, ...
+// with the given executable content; every snapshot taken after each
+// event must equal a full export (Options.VerifySnapshots).
+type incrementalCase struct {
+	name   string
+	data   string   // <data> elements
+	script string   // top-level <script> body, if any
+	steps  []string // executable content for e1, e2, ...
+	// minReused is the least number of variables the snapshots must have
+	// taken from the cache: the cache must work, not only be safe.
+	minReused int
+}
+
+var incrementalCases = []incrementalCase{
+	{
+		name: "counter and untouched object",
+		data: `<data id="call" expr="({ani: '1', dnis: '2'})"/><data id="n" expr="0"/><data id="str" expr="'x'"/>`,
+		steps: []string{
+			`<assign location="n" expr="n + 1"/>`,
+			`<log expr="call.ani + str"/><assign location="n" expr="n + 1"/>`,
+			`<if cond="call.dnis == '2'"><assign location="str" expr="'y'"/></if>`,
+			`<assign location="call.ani" expr="'9'"/>`,
+		},
+		minReused: 4,
+	},
+	{
+		name: "alias made by assignment, mutated through either name later",
+		data: `<data id="a" expr="({v: 1})"/><data id="b" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="b" expr="a"/>`,
+			`<assign location="b.x" expr="1"/>`,
+			`<assign location="a.y" expr="2"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b" expr="({})"/>`,
+			`<assign location="a.z" expr="3"/>`,
+		},
+	},
+	{
+		name: "alias passed through a builtin (Math) as a container",
+		data: `<data id="a" expr="({v: 1})"/><data id="b" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="Math.stash" expr="a"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b" expr="Math.stash"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b.x" expr="1"/>`,
+			`<assign location="a.y" expr="2"/>`,
+		},
+	},
+	{
+		name: "alias passed through _ioprocessors",
+		data: `<data id="a" expr="({v: 1})"/><data id="b" expr="null"/>`,
+		steps: []string{
+			`<script>_ioprocessors.keep = a;</script>`,
+			`<assign location="b" expr="_ioprocessors.keep"/>`,
+			`<assign location="b.x" expr="1"/>`,
+		},
+	},
+	{
+		name:   "function that changes a global it names",
+		data:   `<data id="count" expr="0"/><data id="other" expr="'o'"/>`,
+		script: `function bump() { count = count + 1; return count; }`,
+		steps: []string{
+			`<log expr="bump()"/>`,
+			`<if cond="bump() > 0"><log expr="other"/></if>`,
+			`<assign location="other" expr="'p'"/>`,
+		},
+	},
+	{
+		name:   "function that stashes its argument in a container",
+		data:   `<data id="a" expr="({v: 1})"/><data id="b" expr="null"/>`,
+		script: `function keep(o) { JSON.kept = o; } function back() { return JSON.kept; }`,
+		steps: []string{
+			`<script>keep(a);</script>`,
+			`<assign location="b" expr="back()"/>`,
+			`<assign location="b.x" expr="1"/>`,
+			`<assign location="a.y" expr="2"/>`,
+		},
+	},
+	{
+		name: "cycle",
+		data: `<data id="a" expr="({})"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="a.self" expr="a"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="a.z" expr="1"/>`,
+		},
+	},
+	{
+		name: "condition and log with side effects",
+		data: `<data id="n" expr="0"/><data id="m" expr="0"/>`,
+		steps: []string{
+			`<if cond="n++ &gt; 5"><log expr="'never'"/></if>`,
+			`<log expr="m += 2"/>`,
+			`<if cond="(m = m * 10) &lt; 0"><log expr="'never'"/></if>`,
+		},
+	},
+	{
+		name: "global created, deleted and created again by scripts",
+		data: `<data id="n" expr="0"/>`,
+		steps: []string{
+			`<script>late = {k: 1};</script>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<script>delete late;</script>`,
+			`<script>late = [1, 2];</script>`,
+		},
+	},
+	{
+		name:   "let binding",
+		script: `let box = {q: 0}; const fixed = [1];`,
+		data:   `<data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="box.q" expr="box.q + 1"/>`,
+			`<script>fixed.push(2);</script>`,
+		},
+	},
+	{
+		name: "foreach item aliases the array's elements",
+		data: `<data id="arr" expr="[{i: 0}, {i: 1}]"/><data id="it" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<foreach array="arr" item="it"><log expr="it.i"/></foreach>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="it.i" expr="42"/>`,
+		},
+	},
+	{
+		name: "code that reaches the global object (this)",
+		data: `<data id="n" expr="0"/>`,
+		steps: []string{
+			`<script>this.hidden = {h: 1};</script>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<script>this.hidden.h = 2;</script>`,
+		},
+	},
+	{
+		name: "event data kept across macrosteps",
+		data: `<data id="call" expr="null"/><data id="seen" expr="[]"/>`,
+		steps: []string{
+			`<assign location="call" expr="_event.data"/>`,
+			`<script>seen.push(_event.name);</script>`,
+			`<assign location="call.extra" expr="_event.name"/>`,
+		},
+	},
+}
+
+// TestIncrementalLateBinding: with late binding, <data> gets its value
+// when its state is first entered, after earlier snapshots saw it
+// undefined.
+func TestIncrementalLateBinding(t *testing.T) {
+	m := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" binding="late" initial="a">
+  <datamodel><data id="n" expr="0"/></datamodel>
+  <state id="a"><transition event="go" target="b"/><transition event="inc"><assign location="n" expr="n + 1"/></transition></state>
+  <state id="b">
+    <datamodel><data id="late" expr="({k: 'v'})"/></datamodel>
+    <transition event="inc"><assign location="n" expr="n + 1"/></transition>
+  </state>
+</scxml>`)
+	s := startSession(t, m, "late", interp.Options{Host: &recHost{}, VerifySnapshots: true})
+	for _, ev := range []string{"inc", "inc", "go", "inc"} {
+		if _, err := s.Snapshot(); err != nil {
+			t.Fatalf("before %s: %v", ev, err)
+		}
+		s.Enqueue(interp.Event{Name: ev, Type: interp.External})
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIncrementalSnapshotsMatchFullExport(t *testing.T) {
+	for _, c := range incrementalCases {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(`<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">`)
+			fmt.Fprintf(&b, "<datamodel>%s</datamodel>", c.data)
+			if c.script != "" {
+				fmt.Fprintf(&b, "<script>%s</script>", c.script)
+			}
+			b.WriteString(`<state id="s">`)
+			for i, step := range c.steps {
+				fmt.Fprintf(&b, `<transition event="e%d">%s</transition>`, i+1, step)
+			}
+			b.WriteString(`</state></scxml>`)
+			m := compileDoc(t, b.String())
+			host := &recHost{}
+			s := startSession(t, m, "inc", interp.Options{Host: host, VerifySnapshots: true})
+			// The first snapshot is a full export; each later one must
+			// equal a full export although it reuses untouched variables.
+			encodeSnap(t, s)
+			for i := range c.steps {
+				s.Enqueue(interp.Event{Name: fmt.Sprintf("e%d", i+1), Type: interp.External, Data: map[string]any{"k": i}})
+				if err := s.Run(); err != nil {
+					t.Fatalf("e%d: %v", i+1, err)
+				}
+				if !s.Running() {
+					t.Fatalf("e%d: session ended", i+1)
+				}
+				if _, err := s.Snapshot(); err != nil {
+					t.Fatalf("snapshot after e%d: %v", i+1, err)
+				}
+			}
+			// A restored session carries on from the last snapshot with
+			// the same variables.
+			r := restoreBytes(t, m, "inc", encodeSnap(t, s), interp.Options{Host: host, VerifySnapshots: true})
+			if got, want := encodeSnap(t, r), encodeSnap(t, s); string(got) != string(want) {
+				t.Errorf("restored session snapshots differently")
+			}
+			reused, exported := interp.SnapshotCacheStats(s)
+			t.Logf("%d variables reused, %d exported", reused, exported)
+			if reused < c.minReused {
+				t.Errorf("%d variables taken from the cache, want at least %d", reused, c.minReused)
+			}
+		})
+	}
+}
