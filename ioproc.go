@@ -41,6 +41,28 @@ type TargetChecker interface {
 	CheckTarget(target string) error
 }
 
+// LocalResolver is implemented by an IOProcessor that can tell that a
+// target is one of the addresses it serves for a session of this engine,
+// and build, without its transport, the event that session would receive.
+// The engine asks it before Send and, when the engine runs that session,
+// delivers the event in process, in order with the sender's other sends:
+// into the sender's own external queue during the <send> when the sender
+// addresses itself (W3C test 201: it precedes a later <send> to itself),
+// otherwise queued for the other session the way an SCXML send between
+// sessions is. For any other target, or a session the engine does not
+// run, Send is called as usual.
+//
+// ResolveLocal is called while the sending session is held: it must not
+// block on the network nor call back into the engine.
+type LocalResolver interface {
+	// ResolveLocal reports whether target addresses a session of this
+	// engine (ok), which one, and the event it would receive for ev (ev
+	// as Send would be given it, origin included). A non-nil error means
+	// the send cannot succeed by any path (its data cannot be encoded,
+	// say): it becomes error.communication in the sending session.
+	ResolveLocal(target string, ev Event) (sessionID string, in Event, ok bool, err error)
+}
+
 func (e *Engine) processorFor(typ string) IOProcessor {
 	for _, p := range e.opts.IOProcessors {
 		for _, t := range p.Types() {
@@ -85,6 +107,15 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 	sid, ev, target := from.ID(), msg.Event, msg.Target
 	ev.Origin = p.Location(sid)
 	ev.OriginType = p.Types()[0]
+	if lr, ok := p.(LocalResolver); ok {
+		id, in, local, err := lr.ResolveLocal(target, ev)
+		if err != nil {
+			return fmt.Errorf("send type %q: %w", msg.Type, err)
+		}
+		if local && e.deliverLocal(from, id, in) {
+			return nil
+		}
+	}
 	e.goAsync(func(ctx context.Context) {
 		if err := p.Send(ctx, sid, target, ev); err != nil {
 			e.onErrorID(sid, err)
@@ -92,6 +123,33 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 		}
 	})
 	return nil
+}
+
+// deliverLocal delivers ev, which an I/O processor resolved to session id
+// of this engine, in process. It reports false when the engine runs no
+// such session.
+func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
+	e.mu.Lock()
+	to := e.sessions[id]
+	e.mu.Unlock()
+	if to == nil {
+		return false
+	}
+	if id == from.ID() {
+		// The sender itself, held by this goroutine in the middle of its
+		// macrostep: straight into its external queue, behind what it
+		// queued before and ahead of what it queues after, as a <send>
+		// to "#_scxml_<own id>" would be. (An invoked child's id is
+		// <parent id>.<invokeid>: it equals no top-level session's
+		// unless an embedder chose such an id.)
+		from.Enqueue(ev)
+		return true
+	}
+	// Another session: as Dispatch posts an SCXML send, processed in
+	// order once the sender's macrostep is over.
+	to.post(ev)
+	e.markRunnable(to)
+	return true
 }
 
 // goAsync runs f on its own goroutine, counted by Quiesce.

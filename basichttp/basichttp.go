@@ -10,9 +10,15 @@
 // object of their parameters, JSON bodies (Content-Type application/json)
 // their parsed value, anything else a string. _event.raw holds the request
 // as received.
+//
+// A <send> to an address this processor serves for a session of its own
+// engine is delivered in process (see Options.DisableLoopback): the event
+// is the one ServeHTTP would make of the request Send would post, and it
+// keeps its place among the sender's other sends.
 package basichttp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -51,6 +57,24 @@ type Options struct {
 	// Listener, when set, is used instead of listening on Addr.
 	// default: nil
 	Listener net.Listener
+	// DisableLoopback posts every <send> over HTTP, even to an address
+	// this processor serves for a session of its own engine (scheme http,
+	// the host:port Location publishes, path /scxml/<id> of a session the
+	// engine runs).
+	//
+	// By default such a send is delivered in process: the event is the
+	// one ServeHTTP would make of the request Send would post (name,
+	// data, origin, origintype, and _event.raw as the request would
+	// arrive from Client), but it needs no connection, cannot time out,
+	// and keeps its place among the sender's sends. A session that sends
+	// to its own location finds the event in its external queue before
+	// anything it sends itself afterwards (W3C test 201); another session
+	// receives it in order with the SCXML events it is sent. Over HTTP
+	// the event arrives whenever the round trip ends. Disable it to make
+	// such sends go through the network anyway, through a proxy or a
+	// RoundTripper of Client's that must see them, say.
+	// default: false (in-process delivery)
+	DisableLoopback bool
 }
 
 // Processor is the Basic HTTP Event I/O Processor. Create it with New and
@@ -134,34 +158,22 @@ func (p *Processor) Close() error {
 	return err
 }
 
+var (
+	_ engine.IOProcessor   = (*Processor)(nil)
+	_ engine.TargetChecker = (*Processor)(nil)
+	_ engine.LocalResolver = (*Processor)(nil)
+)
+
 // ServeHTTP turns a POST into an external event.
 func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sid, ok := strings.CutPrefix(r.URL.Path, pathPrefix)
-	if !ok || sid == "" {
-		http.Error(w, "not an SCXML session address", http.StatusNotFound)
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "use POST", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
+	sid, ev, status, err := inbound(r)
 	if err != nil {
-		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
-	if len(body) > maxBodySize {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	ev, err := decode(r, body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	ev.Origin = r.Header.Get(originHdr)
-	ev.OriginType = Type
 	if err := p.eng.Send(r.Context(), sid, ev); err != nil {
 		if errors.Is(err, engine.ErrNoSession) {
 			http.Error(w, err.Error(), http.StatusNotFound)
@@ -171,6 +183,33 @@ func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// inbound is the receiving end of a request, shared by ServeHTTP and
+// in-process delivery so that both make the same event: the session the
+// request addresses and its event, or the HTTP status and reason of a
+// refusal.
+func inbound(r *http.Request) (sessionID string, ev engine.Event, status int, err error) {
+	sid, ok := strings.CutPrefix(r.URL.Path, pathPrefix)
+	if !ok || sid == "" {
+		return "", ev, http.StatusNotFound, errors.New("not an SCXML session address")
+	}
+	if r.Method != http.MethodPost {
+		return "", ev, http.StatusMethodNotAllowed, errors.New("use POST")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
+	if err != nil {
+		return "", ev, http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
+	}
+	if len(body) > maxBodySize {
+		return "", ev, http.StatusRequestEntityTooLarge, errors.New("body too large")
+	}
+	if ev, err = decode(r, body); err != nil {
+		return "", ev, http.StatusBadRequest, err
+	}
+	ev.Origin = r.Header.Get(originHdr)
+	ev.OriginType = Type
+	return sid, ev, http.StatusOK, nil
 }
 
 func decode(r *http.Request, body []byte) (engine.Event, error) {
@@ -260,13 +299,100 @@ func (p *Processor) CheckTarget(target string) error {
 	return nil
 }
 
-// Send implements engine.IOProcessor: it POSTs ev to target. Key-value
-// data (namelist, <param>) is form-encoded with the event name in
-// _scxmleventname; string <content> is sent url-encoded as the body; other
-// content as JSON.
+// Send implements engine.IOProcessor: it POSTs ev to target (see request).
 func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Event) error {
-	if err := p.CheckTarget(target); err != nil {
+	req, err := p.request(ctx, target, ev)
+	if err != nil {
 		return err
+	}
+	resp, err := p.opts.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("basichttp: post %q to %s: %w", ev.Name, target, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodySize))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("basichttp: post %q to %s: %s", ev.Name, target, resp.Status)
+	}
+	return nil
+}
+
+// ResolveLocal implements engine.LocalResolver. Unless DisableLoopback, a
+// target on this processor's own address (scheme http, the host:port
+// Location publishes) with a session path resolves to that session and
+// to the event ServeHTTP would make of the request Send would post, as
+// that request would arrive (see received). Other targets, and paths of
+// no session, are not local: Send posts them and the listener answers.
+func (p *Processor) ResolveLocal(target string, ev engine.Event) (string, engine.Event, bool, error) {
+	if p.opts.DisableLoopback || p.eng == nil {
+		return "", engine.Event{}, false, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "http" || !strings.EqualFold(u.Host, p.Addr()) {
+		return "", engine.Event{}, false, nil
+	}
+	req, err := p.request(context.Background(), target, ev)
+	if err != nil {
+		return "", engine.Event{}, false, err
+	}
+	r, err := p.received(req)
+	if err != nil {
+		return "", engine.Event{}, false, fmt.Errorf("basichttp: post %q to %s: %w", ev.Name, target, err)
+	}
+	sid, in, status, err := inbound(r)
+	switch {
+	case status == http.StatusNotFound:
+		return "", engine.Event{}, false, nil
+	case err != nil:
+		return "", engine.Event{}, false, fmt.Errorf("basichttp: post %q to %s: %d %s: %w", ev.Name, target, status, http.StatusText(status), err)
+	}
+	return sid, in, true, nil
+}
+
+// received is req as this processor's listener would read it once Client
+// sent it: with what http.Client adds (basic auth from the URL's user
+// info, the cookies of its Jar) and what net/http's Transport adds
+// (Accept-Encoding: gzip unless DisableCompression, Connection: close
+// with DisableKeepAlives), written by Request.Write and parsed by
+// ReadRequest, the code the client and the server run on the wire. What a
+// RoundTripper of another kind would change is not seen.
+func (p *Processor) received(req *http.Request) (*http.Request, error) {
+	c := p.opts.Client
+	if u := req.URL.User; u != nil {
+		pw, _ := u.Password()
+		req.SetBasicAuth(u.Username(), pw)
+	}
+	if c.Jar != nil {
+		for _, ck := range c.Jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+	}
+	t, _ := c.Transport.(*http.Transport)
+	if c.Transport == nil {
+		t, _ = http.DefaultTransport.(*http.Transport)
+	}
+	if t != nil {
+		if !t.DisableCompression {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		if t.DisableKeepAlives {
+			req.Header.Set("Connection", "close")
+		}
+	}
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, err
+	}
+	return http.ReadRequest(bufio.NewReader(&b))
+}
+
+// request is the POST that carries ev to target. Key-value data
+// (namelist, <param>) is form-encoded with the event name in
+// _scxmleventname; string <content> is sent url-encoded as the body; other
+// content as JSON. The sender's location goes in X-Scxml-Origin.
+func (p *Processor) request(ctx context.Context, target string, ev engine.Event) (*http.Request, error) {
+	if err := p.CheckTarget(target); err != nil {
+		return nil, err
 	}
 	u, _ := url.Parse(target)
 	var (
@@ -290,7 +416,7 @@ func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Eve
 	default:
 		b, err := json.Marshal(d)
 		if err != nil {
-			return fmt.Errorf("basichttp: event %q data: %w", ev.Name, err)
+			return nil, fmt.Errorf("basichttp: event %q data: %w", ev.Name, err)
 		}
 		body, ct = string(b), "application/json"
 		if ev.Name != "" {
@@ -301,22 +427,13 @@ func (p *Processor) Send(ctx context.Context, from, target string, ev engine.Eve
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("basichttp: %w", err)
+		return nil, fmt.Errorf("basichttp: %w", err)
 	}
 	req.Header.Set("Content-Type", ct)
 	if ev.Origin != "" {
 		req.Header.Set(originHdr, ev.Origin)
 	}
-	resp, err := p.opts.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("basichttp: post %q to %s: %w", ev.Name, target, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodySize))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("basichttp: post %q to %s: %s", ev.Name, target, resp.Status)
-	}
-	return nil
+	return req, nil
 }
 
 // formValue is a form parameter's text: strings as they are, anything else

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,23 +19,50 @@ import (
 )
 
 // rig is an engine with a Basic HTTP processor on loopback, recording the
-// <log> output of its sessions.
+// <log> output of its sessions and counting the connections its listener
+// accepts.
 type rig struct {
 	t    *testing.T
 	e    *engine.Engine
 	p    *basichttp.Processor
+	ln   *countingListener
 	mu   sync.Mutex
 	logs map[string][]string // by session: "label=value"
 	errs []string
 }
 
-func newRig(t *testing.T) *rig {
+// countingListener counts accepted connections: zero means nothing
+// reached the processor over the network.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+func newRig(t *testing.T) *rig { return newRigWith(t, basichttp.Options{}) }
+
+// newRigWith builds a rig whose processor has opts, listening on a free
+// port of 127.0.0.1 through a countingListener.
+func newRigWith(t *testing.T, opts basichttp.Options) *rig {
 	t.Helper()
-	p, err := basichttp.New(basichttp.Options{Addr: "127.0.0.1:0"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, p: p, logs: map[string][]string{}}
+	cl := &countingListener{Listener: ln}
+	opts.Listener = cl
+	p, err := basichttp.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, p: p, ln: cl, logs: map[string][]string{}}
 	r.e, err = engine.New(engine.Options{
 		IOProcessors: []engine.IOProcessor{p},
 		Log: func(sid, label string, v any) {
@@ -404,9 +432,16 @@ func TestOutbound(t *testing.T) {
 }
 
 // TestRoundTrip: one session posts to another's location, which answers
-// to _event.origin; both go through the loopback listener.
+// to _event.origin: in process by default, over the listener with
+// DisableLoopback.
 func TestRoundTrip(t *testing.T) {
-	r := newRig(t)
+	for _, disable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DisableLoopback=%v", disable), func(t *testing.T) { testRoundTrip(t, disable) })
+	}
+}
+
+func testRoundTrip(t *testing.T, disableLoopback bool) {
+	r := newRigWith(t, basichttp.Options{DisableLoopback: disableLoopback})
 	r.start("b", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
 <state id="wait">
   <transition event="ping" cond="_event.data.n === '7'" target="done">
@@ -427,6 +462,9 @@ func TestRoundTrip(t *testing.T) {
 	r.waitFor("pong", func() bool { return a.Final() != "" })
 	if a.Final() != "pass" {
 		t.Errorf("a ended in %q, logs %q, errors %q", a.Final(), r.logsOf("a"), r.errs)
+	}
+	if n := r.ln.n.Load(); disableLoopback != (n > 0) {
+		t.Errorf("DisableLoopback %v, but the listener accepted %d connections", disableLoopback, n)
 	}
 }
 
@@ -529,5 +567,228 @@ func TestCloseStopsListening(t *testing.T) {
 	if resp, err := c.Post(p.Location("x"), "text/plain", strings.NewReader("x")); err == nil {
 		resp.Body.Close()
 		t.Errorf("still serving after Close: %s", resp.Status)
+	}
+}
+
+// orderDoc sends itself basichttp and SCXML events alternately in one
+// onentry, logs each event it receives and ends after the fourth.
+const orderDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<datamodel><data id="n" expr="0"/></datamodel>
+<state id="wait">
+  <onentry>
+    <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" targetexpr="_ioprocessors['basichttp']['location']" event="e1"/>
+    <send event="e2"/>
+    <send type="basichttp" targetexpr="_ioprocessors.basichttp.location" event="e3"><param name="p" expr="'v'"/></send>
+    <send event="e4"/>
+  </onentry>
+  <transition event="*" cond="n &lt; 3"><log label="ev" expr="_event.name"/><assign location="n" expr="n + 1"/></transition>
+  <transition event="*" target="done"><log label="ev" expr="_event.name"/></transition>
+</state>
+<final id="done"/>
+</scxml>`
+
+// TestLoopbackSelfOrder: a Basic HTTP send of a session to its own
+// location is in its external queue before the SCXML sends that follow
+// it (W3C test 201), and never touches the network.
+func TestLoopbackSelfOrder(t *testing.T) {
+	r := newRig(t)
+	s := r.start("self", orderDoc)
+	// In order, and already processed when Start returns: the events were
+	// queued during the <send>s themselves.
+	want := []string{"ev=e1", "ev=e2", "ev=e3", "ev=e4"}
+	if got := r.logsOf("self"); strings.Join(got, " ") != strings.Join(want, " ") || s.Final() != "done" {
+		t.Errorf("logged %q (final %q), want %q at once; errors %q", got, s.Final(), want, r.errs)
+	}
+	if n := r.ln.n.Load(); n != 0 {
+		t.Errorf("the listener accepted %d connections, want none", n)
+	}
+}
+
+// TestLoopbackDisabled: with DisableLoopback the same sends go over HTTP,
+// and so arrive after the SCXML ones (today's behaviour without the
+// option, and what W3C test 201 does not expect).
+func TestLoopbackDisabled(t *testing.T) {
+	r := newRigWith(t, basichttp.Options{DisableLoopback: true})
+	s := r.start("self", orderDoc)
+	r.waitFor("four events", func() bool { return s.Final() != "" })
+	got := r.logsOf("self")
+	if len(got) != 4 || got[0] != "ev=e2" || got[1] != "ev=e4" ||
+		!(got[2] == "ev=e1" && got[3] == "ev=e3" || got[2] == "ev=e3" && got[3] == "ev=e1") {
+		t.Errorf("logged %q, want e2 e4 then e1 and e3 over HTTP", got)
+	}
+	if n := r.ln.n.Load(); n == 0 {
+		t.Errorf("the listener accepted no connection: the sends did not go over HTTP")
+	}
+}
+
+// TestLoopbackOtherSession: a Basic HTTP send to another session of the
+// engine is queued for it in order with the SCXML sends between them.
+func TestLoopbackOtherSession(t *testing.T) {
+	r := newRig(t)
+	r.start("dst", echoDoc)
+	dst := r.p.Location("dst")
+	src := r.start("src", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry>
+    <send type="basichttp" target="`+dst+`" event="a"><param name="k" expr="'v'"/></send>
+    <send target="#_scxml_dst" event="b"/>
+    <send type="basichttp" target="`+dst+`" event="c"><content>text</content></send>
+  </onentry>
+  <transition event="*" target="fail"><log label="ev" expr="_event.name"/></transition>
+</state>
+<final id="fail"/>
+</scxml>`)
+	// Start returns once the events it routed to dst are processed.
+	want := []string{
+		`ev=a|{"k":"v"}|` + basichttp.Type,
+		`ev=b|undefined|` + scxmlType,
+		`ev=c|"text"|` + basichttp.Type,
+	}
+	if got := r.logsOf("dst"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("dst logged %q, want %q", got, want)
+	}
+	if src.Final() != "" {
+		t.Errorf("src ended in %q: logs %q, errors %q", src.Final(), r.logsOf("src"), r.errs)
+	}
+	if n := r.ln.n.Load(); n != 0 {
+		t.Errorf("the listener accepted %d connections, want none", n)
+	}
+}
+
+const scxmlType = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+
+// TestLoopbackSameEventAsHTTP: an event delivered in process has the
+// fields (name, type, sendid, origin, origintype, invokeid, raw, data)
+// of the one the same send delivers over HTTP, here posted by a second
+// processor that is not open on the engine.
+func TestLoopbackSameEventAsHTTP(t *testing.T) {
+	r := newRig(t)
+	r.start("dst", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<script><![CDATA[
+function canon(v) {
+  if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
+  if (v && typeof v === "object") return "{" + Object.keys(v).sort().map(function (k) { return JSON.stringify(k) + ":" + canon(v[k]) }).join(",") + "}";
+  return v === undefined ? "undefined" : JSON.stringify(v);
+}
+]]></script>
+<state id="wait">
+  <transition event="*"><log label="ev" expr="[_event.name, _event.type, _event.sendid, _event.origin, _event.origintype, _event.invokeid, _event.raw, _event.data].map(canon).join('|')"/></transition>
+</state>
+</scxml>`)
+	dst := r.p.Location("dst")
+	r.start("src", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry>
+    <send id="s1" type="basichttp" target="`+dst+`" event="form.ev"><param name="a" expr="'x y&amp;z'"/><param name="n" expr="42"/></send>
+    <send id="s2" type="basichttp" target="`+dst+`" event="text.ev"><content>some text &amp; more</content></send>
+    <send id="s3" type="basichttp" target="`+dst+`" event="json.ev"><content expr="({d: {v: null}, k: [1, 'two']})"/></send>
+    <send id="s4" type="basichttp" target="`+dst+`"><content>bare</content></send>
+  </onentry>
+</state>
+</scxml>`)
+	loop := r.logsOf("dst")
+	if len(loop) != 4 {
+		t.Fatalf("in process: dst logged %q, want 4 events at once; errors %q", loop, r.errs)
+	}
+	if n := r.ln.n.Load(); n != 0 {
+		t.Fatalf("in process: the listener accepted %d connections, want none", n)
+	}
+
+	// The same sends, as the engine hands them to Send, over HTTP.
+	client, err := basichttp.New(basichttp.Options{DisableLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	origin := r.p.Location("src")
+	for _, ev := range []engine.Event{
+		{Name: "form.ev", SendID: "s1", Data: map[string]any{"a": "x y&z", "n": int64(42)}},
+		{Name: "text.ev", SendID: "s2", Data: "some text & more"},
+		{Name: "json.ev", SendID: "s3", Data: map[string]any{"d": map[string]any{"v": nil}, "k": []any{int64(1), "two"}}},
+		{SendID: "s4", Data: "bare"},
+	} {
+		ev.Origin, ev.OriginType = origin, basichttp.Type
+		if err := client.Send(context.Background(), "src", dst, ev); err != nil {
+			t.Fatalf("HTTP send %q: %v", ev.Name, err)
+		}
+	}
+	if n := r.ln.n.Load(); n == 0 {
+		t.Fatalf("over HTTP: the listener accepted no connection")
+	}
+	all := r.logsOf("dst")
+	if len(all) != 8 {
+		t.Fatalf("dst logged %d events, want 8: %q", len(all), all)
+	}
+	for i, http := range all[4:] {
+		if loop[i] != http {
+			t.Errorf("event %d differs\nin process: %q\nover HTTP:  %q", i+1, loop[i], http)
+		}
+	}
+	// And they are what the HTTP path makes: a spot check of each field.
+	wantPrefix := `ev="form.ev"|"external"|undefined|"` + origin + `"|"` + basichttp.Type + `"|undefined|"POST /scxml/dst HTTP/1.1\r\n`
+	if !strings.HasPrefix(loop[0], wantPrefix) || !strings.HasSuffix(loop[0], `\r\n\r\n_scxmleventname=form.ev&a=x+y%26z&n=42"|{"a":"x y&z","n":"42"}`) {
+		t.Errorf("form event %q", loop[0])
+	}
+	if !strings.HasPrefix(loop[3], `ev="HTTP.POST"|`) || !strings.HasSuffix(loop[3], `|"bare"`) {
+		t.Errorf("nameless event %q", loop[3])
+	}
+}
+
+// TestLoopbackRefused: a request the listener would refuse (a body over
+// 1 MiB) gives error.communication at once, without the network.
+func TestLoopbackRefused(t *testing.T) {
+	r := newRig(t)
+	s := r.start("big", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry><send id="s1" type="basichttp" targetexpr="_ioprocessors.basichttp.location" event="big"><content expr="new Array(1100000).join('a')"/></send></onentry>
+  <transition event="error.communication" cond="_event.sendid === 's1'" target="pass"/>
+  <transition event="*" target="fail"><log label="ev" expr="_event.name"/></transition>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+	if s.Final() != "pass" {
+		t.Errorf("final %q, want pass at once; logs %q", s.Final(), r.logsOf("big"))
+	}
+	if n := r.ln.n.Load(); n != 0 {
+		t.Errorf("the listener accepted %d connections, want none", n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.errs) != 1 || !strings.Contains(r.errs[0], "413") {
+		t.Errorf("OnError heard %q, want the 413", r.errs)
+	}
+}
+
+// TestLoopbackNotLocal: an address of ours that names no session of the
+// engine, or no session at all, still goes over HTTP, where the listener
+// answers 404: error.communication.
+func TestLoopbackNotLocal(t *testing.T) {
+	r := newRig(t)
+	for i, target := range []string{r.p.Location("nobody"), "http://" + r.p.Addr() + "/other/path"} {
+		id := fmt.Sprintf("nl-%d", i)
+		s := r.start(id, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+<state id="wait">
+  <onentry><send id="s1" type="basichttp" target="`+target+`" event="lost"/></onentry>
+  <transition event="error.communication" cond="_event.sendid === 's1'" target="pass"/>
+  <transition event="*" target="fail"/>
+</state>
+<final id="pass"/><final id="fail"/>
+</scxml>`)
+		r.waitFor("error.communication", func() bool { return s.Final() != "" })
+		if s.Final() != "pass" {
+			t.Errorf("%s: final %q", target, s.Final())
+		}
+		r.mu.Lock()
+		heard := false
+		for _, e := range r.errs {
+			heard = heard || strings.HasPrefix(e, id+" error.communication") && strings.Contains(e, "404 Not Found")
+		}
+		if !heard {
+			t.Errorf("%s: OnError did not hear the listener's 404: %q", target, r.errs)
+		}
+		r.mu.Unlock()
+	}
+	if r.ln.n.Load() == 0 {
+		t.Errorf("no send went over HTTP")
 	}
 }
