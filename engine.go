@@ -306,10 +306,15 @@ type Session struct {
 	created time.Time
 	// subs mirrors the interpreter session's subscriptions, for Publish.
 	subs subsPtr
+	// children is the directory of its running invoked children, for
+	// addressing them by id; kidBuf is noteChildren's scratch (s.mu).
+	children childrenPtr
+	kidBuf   []*interp.Session
 
-	inboxMu sync.Mutex
-	inbox   []Event
-	queued  bool // in e.runnable
+	inboxMu    sync.Mutex
+	inbox      []Event
+	childInbox []childEvent // events for its invoked children
+	queued     bool         // in e.runnable
 
 	done chan struct{}
 
@@ -369,12 +374,23 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 }
 
 // Send delivers ev to the session with the given id and processes it.
+//
+// The id may be that of an SCXML session invoked by a session of the
+// engine, at any depth: "<parent id>.<invokeid>", its _sessionid. The
+// event goes to the child's external queue and is processed by its
+// top-level session's macrostep, on the caller's goroutine, as the
+// child's other events are; Send returns when that macrostep completed.
+// Publish, PostInvoke, Broadcast and <send target="#_scxml_<id>"> reach
+// children the same way, while they run. Session (and Post, Cancel and
+// the other Session methods) know top-level sessions only: a child is
+// cancelled by its parent.
 func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
-	e.mu.Lock()
-	s := e.sessions[sessionID]
-	e.mu.Unlock()
+	s, kid := e.route(sessionID)
 	if s == nil {
 		return fmt.Errorf("engine: send %q to %s: %w", ev.Name, sessionID, ErrNoSession)
+	}
+	if kid != nil {
+		return s.sendChild(ctx, kid.id, ev)
 	}
 	return s.Send(ctx, ev)
 }
@@ -490,9 +506,14 @@ func (e *Engine) process(s *Session) error {
 	s.inboxMu.Lock()
 	inbox := s.inbox
 	s.inbox = s.spare
+	kids := s.childInbox
+	s.childInbox = nil
 	s.inboxMu.Unlock()
 	for _, ev := range inbox {
 		s.sess.Enqueue(ev)
+	}
+	for _, k := range kids {
+		s.sess.EnqueueChild(k.to, k.ev) // dropped if the child ended since
 	}
 	// Keep no event data alive, nor a burst's large buffer.
 	clear(inbox)
@@ -518,6 +539,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	if cerr := e.checkpoint(s); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
+	e.noteChildren(s)
 	if !s.sess.Running() {
 		if s.timer != nil {
 			s.timer.Stop()
@@ -610,13 +632,15 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 		return fmt.Errorf("send target %q: %w", msg.Target, interp.ErrInvalidTarget)
 	}
 	e := h.e
-	e.mu.Lock()
-	to := e.sessions[id]
-	e.mu.Unlock()
+	to, kid := e.route(id)
 	if to == nil {
 		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
 	}
-	to.post(msg.Event)
+	if kid != nil {
+		to.postChild(kid.id, msg.Event)
+	} else {
+		to.post(msg.Event)
+	}
 	e.markRunnable(to)
 	return nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,12 +28,14 @@ type Extension struct {
 	Namespace string
 	// Actions run its custom executable content, by element local name
 	// (<q:submit> in Namespace runs Actions["submit"]). A session that
-	// runs any of them subscribes to EventPrefix.
+	// runs any of them subscribes to EventPrefix; so does an invoked
+	// SCXML child, under its own session id (see Engine.Send).
 	Actions map[string]interp.Action
 	// Object returns the members of the extension's host object for one
 	// session: Go functions and values, converted by goja. It is called
 	// when a session is created or restored, so functions may close over
-	// the session id; host objects are never snapshotted.
+	// the session id (an invoked SCXML child gets its own object, for its
+	// own id); host objects are never snapshotted.
 	Object func(sessionID string) map[string]any
 	// Invokers run the invoke types the extension owns, by the value of
 	// <invoke type>.
@@ -50,7 +53,12 @@ type Extension struct {
 // Invoker runs an invoke type for an extension (see Extension.Invokers).
 // Its methods are called while the invoking session is being processed:
 // they must not call Send or Start on the engine (Post, PostInvoke and
-// Publish are safe), and should return quickly.
+// Publish are safe), and should return quickly. The invoking session may
+// be an invoked SCXML child: sessionID is then the child's own id, which
+// PostInvoke and Publish take (see Engine.Send), and Cancel is called
+// when the child's invoking state exits or the child ends, cancelled by
+// its parent included. Cancel is not called once the service sent
+// done.invoke.<invokeID>.
 type Invoker interface {
 	// Invoke starts the service for the session. An error makes the
 	// session raise error.execution.
@@ -172,15 +180,33 @@ func (e *Engine) subscribing(ext *Extension, act interp.Action) interp.Action {
 
 // noteSubscriptions copies the subscriptions of an interpreter session
 // into its engine session, where Publish reads them without the session's
-// lock. Called from inside the session's processing, or at resume.
+// lock: those of a top-level session into its subs, those of an invoked
+// child into its top-level session's directory of children (which it
+// rebuilds). Called from inside the session's processing, or at resume.
 func (e *Engine) noteSubscriptions(is *interp.Session) {
+	root := rootOf(is)
 	e.mu.Lock()
-	s := e.sessions[is.ID()]
+	s := e.sessions[root.ID()]
 	e.mu.Unlock()
-	if s != nil {
+	if s == nil {
+		// A child its parent cancelled, running its onexit handlers:
+		// it can no longer be reached.
+		return
+	}
+	if root == is {
 		subs := is.Subscriptions()
 		s.subs.Store(&subs)
 	}
+	s.setChildren(root.AppendChildren(nil))
+}
+
+// rootOf returns the top-level session is runs in (is itself when it is
+// one, or a child its parent cancelled).
+func rootOf(is *interp.Session) *interp.Session {
+	for p := is.Parent(); p != nil; p = is.Parent() {
+		is = p
+	}
+	return is
 }
 
 // globals returns the host objects of one session.
@@ -241,35 +267,54 @@ func (e *Engine) Extension(name string) (*Extension, error) {
 // asynchronously like Post: the name must start with the extension's
 // EventPrefix (ErrNotOwned) and the session must have subscribed to it
 // (ErrNotSubscribed). Extensions call it when their service answers.
+//
+// sessionID may name an invoked SCXML child (see Engine.Send for how
+// children are addressed): a child subscribes when it runs one of the
+// extension's actions, and the event is processed by its top-level
+// session's macrostep machinery, as the child's other events are.
 func (e *Engine) Publish(extension, sessionID string, ev Event) error {
 	ext, err := e.owned(extension, ev.Name)
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	s := e.sessions[sessionID]
-	e.mu.Unlock()
-	if s == nil {
+	s, kid := e.route(sessionID)
+	switch {
+	case s == nil:
 		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNoSession)
-	}
-	if !s.subscribed(ext.EventPrefix) {
+	case kid == nil && !s.subscribed(ext.EventPrefix), kid != nil && !kid.subscribed(ext.EventPrefix):
 		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNotSubscribed)
+	case kid != nil:
+		e.postChild(s, kid.id, ev)
+		return nil
 	}
 	return e.Post(sessionID, ev)
 }
 
 // Broadcast delivers an event of the named extension to every session
-// subscribed to it and returns how many it reached.
+// subscribed to it, invoked SCXML children included, and returns how many
+// it reached.
 func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
 	ext, err := e.owned(extension, ev.Name)
 	if err != nil {
 		return 0, err
 	}
+	type childTarget struct {
+		s  *Session
+		id string
+	}
+	var kids []childTarget
 	e.mu.Lock()
 	targets := make([]*Session, 0, len(e.sessions))
 	for _, s := range e.sessions {
 		if s.subscribed(ext.EventPrefix) {
 			targets = append(targets, s)
+		}
+		if d := s.children.Load(); d != nil {
+			for i := range d.kids {
+				if k := &d.kids[i]; k.subscribed(ext.EventPrefix) {
+					kids = append(kids, childTarget{s, k.id})
+				}
+			}
 		}
 	}
 	e.mu.Unlock()
@@ -278,6 +323,10 @@ func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
 		if e.Post(s.id, ev) == nil {
 			n++
 		}
+	}
+	for _, k := range kids {
+		e.postChild(k.s, k.id, ev)
+		n++
 	}
 	return n, nil
 }
@@ -296,9 +345,20 @@ func (e *Engine) owned(extension, name string) (*Extension, error) {
 // PostInvoke delivers an event from an invoked service to the session
 // that invoked it (its InvokeID set, so that <finalize> runs), like Post.
 // An event named "done.invoke.<invokeID>" ends the invocation.
+//
+// sessionID is the one Invoker.Invoke was given, which names an invoked
+// SCXML child when the child invoked the service (see Engine.Send).
 func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
 	ev.InvokeID = invokeID
 	ev.Type = interp.External
+	s, kid := e.route(sessionID)
+	switch {
+	case s == nil:
+		return fmt.Errorf("engine: post %q from invocation %q to %s: %w", ev.Name, invokeID, sessionID, ErrNoSession)
+	case kid != nil:
+		e.postChild(s, kid.id, ev)
+		return nil
+	}
 	return e.Post(sessionID, ev)
 }
 
@@ -321,12 +381,18 @@ func (s *Session) Subscriptions() []string {
 }
 
 // Invoke implements interp.Invoker for the engine's host: extensions'
-// invoke types.
+// invoke types, for top-level sessions and invoked children alike (from
+// is the invoking session; a child's id addresses it, see Engine.Send).
 func (h host) Invoke(from *interp.Session, req *interp.InvokeRequest) error {
 	ivk := h.e.ext.invokers[req.Type]
 	if ivk == nil {
 		known := slices.Sorted(maps.Keys(h.e.ext.invokers))
 		return fmt.Errorf("invoke type %q (the engine runs SCXML and %v): %w", req.Type, known, interp.ErrUnsupportedType)
+	}
+	if from.Parent() != nil {
+		// A child started in this macrostep is not in its top-level
+		// session's directory yet, and the service may answer at once.
+		h.e.noteSubscriptions(from)
 	}
 	return ivk.Invoke(from.ID(), req)
 }
@@ -350,7 +416,158 @@ func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool
 	return true, ivk.Event(from.ID(), id, msg.Event)
 }
 
-var _ interp.Invoker = host{}
+// Globals implements interp.GlobalsHost: an invoked child's host objects
+// are made for the child's own session id.
+func (h host) Globals(sessionID string) map[string]any { return h.e.globals(sessionID) }
+
+var (
+	_ interp.Invoker     = host{}
+	_ interp.GlobalsHost = host{}
+)
 
 // subsPtr is the engine session's copy of its subscriptions.
 type subsPtr = atomic.Pointer[[]string]
+
+// Invoked children. An SCXML session invoked by another runs inside its
+// top-level engine session (package interp) under an id of its own,
+// "<parent id>.<invokeid>" at every depth. The engine keeps, per
+// top-level session, a directory of its running children with their
+// subscriptions (childDir), so that Send, Publish, PostInvoke,
+// Broadcast and #_scxml_<id> targets reach a child by its id; the events
+// wait in the top-level session's childInbox and are enqueued to the
+// child when the top-level session is processed, whose macrostep runs
+// the child's work as it runs all of its children's.
+
+// childDir lists the running invoked children of one top-level session,
+// parents before their children. It is replaced, never modified, so that
+// Publish reads it without the session's lock.
+type childDir struct {
+	kids []childEntry
+}
+
+type childEntry struct {
+	id   string
+	subs []string
+	// is tells noteChildren whether the tree changed; read under the
+	// session's lock only.
+	is *interp.Session
+}
+
+// childrenPtr is the engine session's directory of children; nil when it
+// has none.
+type childrenPtr = atomic.Pointer[childDir]
+
+// childEvent is an event for an invoked child, waiting in its top-level
+// session's childInbox.
+type childEvent struct {
+	to string
+	ev Event
+}
+
+func (d *childDir) find(id string) *childEntry {
+	if d == nil {
+		return nil
+	}
+	for i := range d.kids {
+		if d.kids[i].id == id {
+			return &d.kids[i]
+		}
+	}
+	return nil
+}
+
+func (k *childEntry) subscribed(prefix string) bool {
+	return slices.ContainsFunc(k.subs, func(sub string) bool { return strings.HasPrefix(prefix, sub) })
+}
+
+// setChildren makes kids (from interp.Session.AppendChildren) the
+// session's directory of children.
+func (s *Session) setChildren(kids []*interp.Session) {
+	if len(kids) == 0 {
+		if s.children.Load() != nil {
+			s.children.Store(nil)
+		}
+		return
+	}
+	d := &childDir{kids: make([]childEntry, len(kids))}
+	for i, c := range kids {
+		d.kids[i] = childEntry{id: c.ID(), subs: c.Subscriptions(), is: c}
+	}
+	s.children.Store(d)
+}
+
+// noteChildren brings the session's directory of children up to date
+// after a macrostep: children started or ended, or a tree restored from
+// a snapshot (subscriptions changed only by actions, which noted them).
+// s.mu held. For a session that has and had no children it is inlined
+// and allocates nothing.
+func (e *Engine) noteChildren(s *Session) {
+	s.kidBuf = s.sess.AppendChildren(s.kidBuf[:0])
+	if len(s.kidBuf) == 0 && s.children.Load() == nil {
+		return
+	}
+	s.syncChildren()
+}
+
+func (s *Session) syncChildren() {
+	d := s.children.Load()
+	same := d != nil && len(d.kids) == len(s.kidBuf)
+	for i := 0; same && i < len(d.kids); i++ {
+		same = d.kids[i].is == s.kidBuf[i]
+	}
+	if !same {
+		s.setChildren(s.kidBuf)
+	}
+	clear(s.kidBuf) // hold no ended session
+}
+
+// route finds the engine session an event for sessionID goes to: the
+// top-level session of that id (kid nil), or the top-level session
+// running the invoked child of that id (whose id starts with the
+// top-level session's, then a dot). s is nil when neither runs.
+func (e *Engine) route(sessionID string) (s *Session, kid *childEntry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.sessions[sessionID]; s != nil {
+		return s, nil
+	}
+	for i := 1; i < len(sessionID); i++ {
+		if sessionID[i] != '.' {
+			continue
+		}
+		if s := e.sessions[sessionID[:i]]; s != nil {
+			if kid := s.children.Load().find(sessionID); kid != nil {
+				return s, kid
+			}
+		}
+	}
+	return nil, nil
+}
+
+// postChild queues ev for the child id of s and has s processed on
+// another goroutine, like Post.
+func (e *Engine) postChild(s *Session, id string, ev Event) {
+	s.postChild(id, ev)
+	e.markRunnable(s)
+	e.goAsync(func(context.Context) { e.drain() })
+}
+
+func (s *Session) postChild(id string, ev Event) {
+	s.inboxMu.Lock()
+	s.childInbox = append(s.childInbox, childEvent{to: id, ev: ev})
+	s.inboxMu.Unlock()
+}
+
+// sendChild is Session.Send for the child id of s.
+func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ev.Type == interp.Internal || ev.Type == interp.Platform {
+		ev.Type = interp.External
+	}
+	s.postChild(id, ev)
+	err := s.e.process(s)
+	s.e.drain()
+	return err
+}

@@ -18,7 +18,16 @@ import (
 // snapshot of the parent contains the child's. Nothing about a child lives
 // outside its parent, so a recovered session resumes its children too.
 //
-// Other invoke types are run by the Host, if it implements Invoker.
+// Other invoke types are run by the Host, if it implements Invoker; a
+// child's invocations of such types go to its parent's Host (see
+// childHost), so an embedder's services serve children as they serve
+// top-level sessions.
+//
+// A child is a session of its own: its id is its parent's id, a dot and
+// the invokeid ("<parent id>.<invokeid>", at every depth), so the id of a
+// child names the top-level session it runs in. An embedder delivers
+// events to a child through the top-level session (EnqueueChild), whose
+// Step runs them as it runs every child's work.
 
 // Invoke types that name the SCXML processor (6.4.1, C.1).
 var scxmlInvokeTypes = map[string]bool{
@@ -41,6 +50,14 @@ type Invoker interface {
 	// CancelInvoke stops the service of the given type: its state was
 	// exited (6.4.5), or the session ended.
 	CancelInvoke(from *Session, invokeID, typ string)
+}
+
+// GlobalsHost is implemented by a Host whose host objects are made for
+// one session (Options.Globals holding functions that close over the
+// session id): an invoked SCXML child gets Globals(<child id>) instead of
+// its parent's Globals, when created and when restored.
+type GlobalsHost interface {
+	Globals(sessionID string) map[string]any
 }
 
 // InvokeRequest is an <invoke> with everything evaluated.
@@ -232,9 +249,8 @@ func (m *Machine) childMachine(src []byte, file string) (*Machine, error) {
 }
 
 func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
-	opts := s.opts
-	opts.Host = childHost{parent: s}
-	child, err := m.NewSession(s.id+"."+iv.id, opts)
+	id := s.id + "." + iv.id
+	child, err := m.NewSession(id, s.childOptions(s.opts, id))
 	if err != nil {
 		return nil, err
 	}
@@ -242,10 +258,54 @@ func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
 	return child, nil
 }
 
+// childOptions are the options of the child with the given id: its
+// parent's (opts), with a childHost, and the host objects the Host makes
+// for the child, if it makes them per session (GlobalsHost).
+func (s *Session) childOptions(opts Options, id string) Options {
+	opts.Host = childHost{parent: s}
+	if g, ok := s.host.(GlobalsHost); ok {
+		opts.Globals = g.Globals(id)
+	}
+	return opts
+}
+
 // childHost routes what a child sends: to its parent (#_parent or the
 // parent's #_scxml_ address) straight into the parent's external queue,
-// anything else through the parent's Host.
+// anything else through the parent's Host. The child's invocations of
+// types other than SCXML go to the parent's Host too (Invoker), with the
+// child as the invoking session.
 type childHost struct{ parent *Session }
+
+// Invoke implements Invoker: the parent's Host runs the service for the
+// child.
+func (h childHost) Invoke(from *Session, req *InvokeRequest) error {
+	ivk, ok := h.parent.host.(Invoker)
+	if !ok {
+		return fmt.Errorf("type %q: %w", req.Type, ErrUnsupportedType)
+	}
+	return ivk.Invoke(from, req)
+}
+
+// CancelInvoke implements Invoker. h.parent is the session that created
+// the child, even once it cancelled the child (child.parent is nil then).
+func (h childHost) CancelInvoke(from *Session, invokeID, typ string) {
+	if ivk, ok := h.parent.host.(Invoker); ok {
+		ivk.CancelInvoke(from, invokeID, typ)
+	}
+}
+
+// Globals implements GlobalsHost for the child's own children.
+func (h childHost) Globals(sessionID string) map[string]any {
+	if g, ok := h.parent.host.(GlobalsHost); ok {
+		return g.Globals(sessionID)
+	}
+	return h.parent.opts.Globals
+}
+
+var (
+	_ Invoker     = childHost{}
+	_ GlobalsHost = childHost{}
+)
 
 func (h childHost) Dispatch(from *Session, msg *Message) error {
 	p := h.parent
@@ -337,7 +397,9 @@ func (s *Session) cancelInvokes(st *scxml.State) {
 		if iv.child != nil {
 			iv.child.parent = nil
 			iv.child.Cancel()
-		} else if ivk, ok := s.host.(Invoker); ok {
+		} else if ivk, ok := s.host.(Invoker); ok && !iv.done {
+			// A service that sent done.invoke has ended: nothing to
+			// cancel.
 			ivk.CancelInvoke(s, iv.id, iv.typ)
 		}
 	}
@@ -438,9 +500,7 @@ func (s *Session) restoreInvocations(recs []InvokeRecord, opts Options) error {
 			if err != nil {
 				return fmt.Errorf("interp: restore session %s: invoke %s: %w", s.id, rec.InvokeID, err)
 			}
-			copts := opts
-			copts.Host = childHost{parent: s}
-			child, err := m.Restore(rec.Child, copts)
+			child, err := m.Restore(rec.Child, s.childOptions(opts, rec.Child.SessionID))
 			if err != nil {
 				return fmt.Errorf("interp: restore session %s: invoke %s: %w", s.id, rec.InvokeID, err)
 			}
@@ -450,4 +510,61 @@ func (s *Session) restoreInvocations(recs []InvokeRecord, opts Options) error {
 		s.invocations = append(s.invocations, iv)
 	}
 	return nil
+}
+
+// Parent returns the session that invoked s and runs it: nil for a
+// top-level session, and for a child its parent cancelled.
+func (s *Session) Parent() *Session { return s.parent }
+
+// AppendChildren appends to dst the running SCXML sessions s invoked,
+// directly or through its children, parents before their children, in
+// invocation order, and returns the extended slice (dst itself, with
+// nothing appended, when there is none).
+func (s *Session) AppendChildren(dst []*Session) []*Session {
+	if len(s.invocations) == 0 {
+		return dst // inlined: a macrostep without invocations pays nothing
+	}
+	return s.appendChildren(dst)
+}
+
+func (s *Session) appendChildren(dst []*Session) []*Session {
+	for _, iv := range s.invocations {
+		if c := iv.child; c != nil && c.running {
+			dst = append(dst, c)
+			dst = c.appendChildren(dst)
+		}
+	}
+	return dst
+}
+
+// Child returns the running SCXML session with the given id that s
+// invoked, directly or through its children; nil when there is none.
+func (s *Session) Child(id string) *Session {
+	for _, iv := range s.invocations {
+		c := iv.child
+		if c == nil || !c.running {
+			continue
+		}
+		if c.id == id {
+			return c
+		}
+		if len(id) > len(c.id) && id[len(c.id)] == '.' && strings.HasPrefix(id, c.id) {
+			if d := c.Child(id); d != nil {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+// EnqueueChild appends ev to the external queue of the running child
+// (see Child) with the given id, to be processed by s's next Step as the
+// child's own events are; it reports whether there was such a child.
+func (s *Session) EnqueueChild(id string, ev Event) bool {
+	c := s.Child(id)
+	if c == nil {
+		return false
+	}
+	c.Enqueue(ev)
+	return true
 }

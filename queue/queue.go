@@ -19,6 +19,13 @@
 // ready) lives here, not in sessions: like the real ACD of a contact
 // centre, it is outside the engine, and a session resumed on another node
 // keeps its subscription, not its place in a queue.
+//
+// An invoked SCXML child uses it as a top-level session does: it queues
+// under its own session id ("<parent id>.<invokeid>"), which Publish and
+// PostInvoke address (see engine.Engine.Send), and its events are
+// processed by its top-level session. A child cancelled while it waits
+// leaves the queue if its onexit runs <queue:cancel/>; otherwise the ACD
+// drops its call when an agent comes, as for any session that ended.
 package queue
 
 import (
