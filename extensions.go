@@ -416,13 +416,17 @@ func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool
 	return true, ivk.Event(from.ID(), id, msg.Event)
 }
 
-// Globals implements interp.GlobalsHost: an invoked child's host objects
+// Globals implements interp.SessionHost: an invoked child's host objects
 // are made for the child's own session id.
 func (h host) Globals(sessionID string) map[string]any { return h.e.globals(sessionID) }
 
+// IOProcessors implements interp.SessionHost: an invoked child has
+// locations of its own (a Basic HTTP POST to it reaches it through Post).
+func (h host) IOProcessors(sessionID string) map[string]string { return h.e.ioLocations(sessionID) }
+
 var (
 	_ interp.Invoker     = host{}
-	_ interp.GlobalsHost = host{}
+	_ interp.SessionHost = host{}
 )
 
 // subsPtr is the engine session's copy of its subscriptions.

@@ -129,9 +129,12 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 // of this engine, in process. It reports false when the engine runs no
 // such session.
 func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
-	e.mu.Lock()
-	to := e.sessions[id]
-	e.mu.Unlock()
+	if strings.HasPrefix(id, rootOf(from).ID()+".") {
+		// A child of the sender's own tree, maybe invoked in this very
+		// macrostep: not in the directory until the macrostep ends.
+		e.noteSubscriptions(from)
+	}
+	to, kid := e.route(id)
 	if to == nil {
 		return false
 	}
@@ -139,14 +142,17 @@ func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
 		// The sender itself, held by this goroutine in the middle of its
 		// macrostep: straight into its external queue, behind what it
 		// queued before and ahead of what it queues after, as a <send>
-		// to "#_scxml_<own id>" would be. (An invoked child's id is
-		// <parent id>.<invokeid>: it equals no top-level session's
-		// unless an embedder chose such an id.)
+		// to "#_scxml_<own id>" would be (an invoked child included).
 		from.Enqueue(ev)
 		return true
 	}
 	// Another session: as Dispatch posts an SCXML send, processed in
 	// order once the sender's macrostep is over.
+	if kid != nil {
+		to.postChild(kid.id, ev)
+		e.markRunnable(to)
+		return true
+	}
 	to.post(ev)
 	e.markRunnable(to)
 	return true
@@ -166,13 +172,15 @@ func (e *Engine) goAsync(f func(ctx context.Context)) {
 // the engine's callbacks (an extension's action, a host function, an
 // I/O processor's Send) without deadlocking on the session.
 func (e *Engine) Post(sessionID string, ev Event) error {
-	e.mu.Lock()
-	s := e.sessions[sessionID]
-	e.mu.Unlock()
+	s, kid := e.route(sessionID)
 	if s == nil {
 		return fmt.Errorf("engine: post %q to %s: %w", ev.Name, sessionID, ErrNoSession)
 	}
-	s.post(ev)
+	if kid != nil {
+		s.postChild(kid.id, ev)
+	} else {
+		s.post(ev)
+	}
 	e.markRunnable(s)
 	e.goAsync(func(context.Context) { e.drain() })
 	return nil

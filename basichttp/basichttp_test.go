@@ -792,3 +792,60 @@ func TestLoopbackNotLocal(t *testing.T) {
 		t.Errorf("no send went over HTTP")
 	}
 }
+
+// childDoc invokes an SCXML child that has a Basic HTTP location of its
+// own: the child tells its parent that location, the parent sends "ping"
+// to it over Basic HTTP, and the child answers "pong" to the parent's
+// location the same way.
+const childDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="run">
+<datamodel><data id="kid" expr="''"/></datamodel>
+<state id="run">
+  <invoke id="k" type="scxml">
+    <param name="parent" expr="_ioprocessors['basichttp'].location"/>
+    <content>
+      <scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="c">
+        <datamodel><data id="parent" expr="''"/></datamodel>
+        <state id="c">
+          <onentry>
+            <send event="hello" target="#_parent" namelist="_sessionid"><param name="loc" expr="_ioprocessors['basichttp'].location"/></send>
+          </onentry>
+          <transition event="ping" target="end">
+            <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" targetexpr="parent" event="pong"><param name="origintype" expr="_event.origintype"/></send>
+          </transition>
+        </state>
+        <final id="end"/>
+      </scxml>
+    </content>
+  </invoke>
+  <transition event="hello">
+    <log label="child" expr="_event.data._sessionid + ' at ' + _event.data.loc"/>
+    <assign location="kid" expr="_event.data.loc"/>
+    <send type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor" targetexpr="kid" event="ping"/>
+  </transition>
+  <transition event="pong" target="done"><log label="pong" expr="_event.data.origintype"/></transition>
+</state>
+<final id="done"/>
+</scxml>`
+
+// TestInvokedChildLocation: an invoked child has a Basic HTTP location of
+// its own (its session id, <parent>.<invokeid>), reachable in process and
+// over HTTP.
+func TestInvokedChildLocation(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DisableLoopback=%v", disable), func(t *testing.T) {
+			r := newRigWith(t, basichttp.Options{DisableLoopback: disable})
+			s := r.start("parent", childDoc)
+			r.waitFor("the pong", func() bool { return s.Final() != "" })
+			want := []string{
+				"child=parent.k at " + r.p.Location("parent.k"),
+				"pong=" + basichttp.Type,
+			}
+			if got := r.logsOf("parent"); strings.Join(got, " ") != strings.Join(want, " ") || s.Final() != "done" {
+				t.Errorf("logged %q (final %q), want %q; errors %q", got, s.Final(), want, r.errs)
+			}
+			if n := r.ln.n.Load(); disable != (n > 0) {
+				t.Errorf("DisableLoopback=%v: the listener accepted %d connections", disable, n)
+			}
+		})
+	}
+}

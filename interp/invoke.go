@@ -52,12 +52,14 @@ type Invoker interface {
 	CancelInvoke(from *Session, invokeID, typ string)
 }
 
-// GlobalsHost is implemented by a Host whose host objects are made for
-// one session (Options.Globals holding functions that close over the
-// session id): an invoked SCXML child gets Globals(<child id>) instead of
-// its parent's Globals, when created and when restored.
-type GlobalsHost interface {
+// SessionHost is implemented by a Host whose session options depend on the
+// session id: host objects that close over it (Options.Globals), and the
+// _ioprocessors locations (Options.IOProcessors), which name it. An
+// invoked SCXML child gets the ones made for its own id instead of its
+// parent's, when created and when restored.
+type SessionHost interface {
 	Globals(sessionID string) map[string]any
+	IOProcessors(sessionID string) map[string]string
 }
 
 // InvokeRequest is an <invoke> with everything evaluated.
@@ -260,11 +262,13 @@ func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
 
 // childOptions are the options of the child with the given id: its
 // parent's (opts), with a childHost, and the host objects the Host makes
-// for the child, if it makes them per session (GlobalsHost).
+// and I/O processor locations the Host makes for the child, if it makes
+// them per session (SessionHost).
 func (s *Session) childOptions(opts Options, id string) Options {
 	opts.Host = childHost{parent: s}
-	if g, ok := s.host.(GlobalsHost); ok {
+	if g, ok := s.host.(SessionHost); ok {
 		opts.Globals = g.Globals(id)
+		opts.IOProcessors = g.IOProcessors(id)
 	}
 	return opts
 }
@@ -294,17 +298,25 @@ func (h childHost) CancelInvoke(from *Session, invokeID, typ string) {
 	}
 }
 
-// Globals implements GlobalsHost for the child's own children.
+// Globals implements SessionHost for the child's own children.
 func (h childHost) Globals(sessionID string) map[string]any {
-	if g, ok := h.parent.host.(GlobalsHost); ok {
+	if g, ok := h.parent.host.(SessionHost); ok {
 		return g.Globals(sessionID)
 	}
 	return h.parent.opts.Globals
 }
 
+// IOProcessors implements SessionHost for the child's own children.
+func (h childHost) IOProcessors(sessionID string) map[string]string {
+	if g, ok := h.parent.host.(SessionHost); ok {
+		return g.IOProcessors(sessionID)
+	}
+	return h.parent.opts.IOProcessors
+}
+
 var (
 	_ Invoker     = childHost{}
-	_ GlobalsHost = childHost{}
+	_ SessionHost = childHost{}
 )
 
 func (h childHost) Dispatch(from *Session, msg *Message) error {
