@@ -159,11 +159,14 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 		ro("_sessionid", vm.ToValue(sys.SessionID)),
 		ro("_name", name),
 		ro("_ioprocessors", ioprocs),
-		ro("In", vm.ToValue(func(id string) bool { return in(id) })),
+		// Native signatures (FunctionCall): goja calls them without
+		// reflection, and every condition with In() or read of _event
+		// goes through them.
+		ro("In", vm.ToValue(func(c goja.FunctionCall) goja.Value { return vm.ToValue(in(c.Argument(0).String())) })),
 		// _event is an accessor without setter: reading builds the object
 		// lazily, and strict-mode writes (assign) fail as section 5.10
 		// requires.
-		g.DefineAccessorProperty("_event", vm.ToValue(d.getEvent), nil, goja.FLAG_FALSE, goja.FLAG_FALSE),
+		g.DefineAccessorProperty("_event", vm.ToValue(func(goja.FunctionCall) goja.Value { return d.getEvent() }), nil, goja.FLAG_FALSE, goja.FLAG_FALSE),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("interp: set up system variables: %w", err)

@@ -9,31 +9,38 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// snapshotEncoder is an encoder with its buffer, reused: growing a fresh
-// buffer to a snapshot's size was a quarter of the bytes a checkpoint
-// allocated.
-type snapshotEncoder struct {
+// pooledEncoder is a msgpack encoder with its buffer, reused: growing a
+// fresh buffer to a snapshot's size was a quarter of the bytes a
+// checkpoint allocated. Encoders use compact integers.
+type pooledEncoder struct {
 	buf bytes.Buffer
 	enc *msgpack.Encoder
 }
 
-var snapshotEncoders = sync.Pool{New: func() any {
-	e := &snapshotEncoder{}
+var encoders = sync.Pool{New: func() any {
+	e := &pooledEncoder{}
 	e.enc = msgpack.NewEncoder(&e.buf)
 	return e
 }}
 
-// EncodeSnapshot encodes an interpreter snapshot with msgpack.
-func EncodeSnapshot(snap *interp.Snapshot) ([]byte, error) {
-	e := snapshotEncoders.Get().(*snapshotEncoder)
-	defer func() {
-		if e.buf.Cap() <= 64<<10 { // not a rare huge snapshot's buffer
-			snapshotEncoders.Put(e)
-		}
-	}()
+func getEncoder() *pooledEncoder {
+	e := encoders.Get().(*pooledEncoder)
 	e.buf.Reset()
 	e.enc.Reset(&e.buf)
 	e.enc.UseCompactInts(true)
+	return e
+}
+
+func putEncoder(e *pooledEncoder) {
+	if e.buf.Cap() <= 64<<10 { // not a rare huge snapshot's buffer
+		encoders.Put(e)
+	}
+}
+
+// EncodeSnapshot encodes an interpreter snapshot with msgpack.
+func EncodeSnapshot(snap *interp.Snapshot) ([]byte, error) {
+	e := getEncoder()
+	defer putEncoder(e)
 	if err := e.enc.Encode(snap); err != nil {
 		return nil, fmt.Errorf("persist: encode snapshot of session %s: %w", snap.SessionID, err)
 	}

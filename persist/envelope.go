@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -53,22 +54,29 @@ func crc32Sum(head, body []byte) uint32 {
 	return crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, body)
 }
 
-// encodeRecord wraps rec in the envelope.
+// encodeRecord wraps rec in the envelope. The header and the payload are
+// written into one pooled buffer (see snapshotEncoder) and copied out
+// once.
 func encodeRecord(rec *Record) ([]byte, error) {
-	body, err := msgpack.Marshal(&payload{
+	e := getEncoder()
+	defer putEncoder(e)
+	var head [headerLen]byte
+	e.buf.Write(head[:]) // filled in below, once the payload's length is known
+	err := e.enc.Encode(&payload{
 		SessionID: rec.SessionID, Node: rec.Node, Type: rec.Type, Data: rec.Data,
 		Doc: rec.Doc, DocHash: rec.DocHash[:], Created: unixMilli(rec.Created), Updated: unixMilli(rec.Updated),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("persist: encode session %s: %w", rec.SessionID, err)
 	}
-	b := make([]byte, headerLen, headerLen+len(body))
+	b := e.buf.Bytes()
+	body := b[headerLen:]
 	copy(b, magic)
 	b[4] = formatVersion
 	binary.BigEndian.PutUint64(b[offSeq:], rec.Seq)
 	binary.BigEndian.PutUint32(b[offLen:], uint32(len(body)))
 	binary.BigEndian.PutUint32(b[offCRC:], crc32Sum(b[:offCRC], body))
-	return append(b, body...), nil
+	return bytes.Clone(b), nil
 }
 
 // recordSeq returns the Seq of an encoded record of the current format,
