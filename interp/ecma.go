@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
 
 	"github.com/orsgo/engine/scxml"
 )
@@ -21,12 +23,17 @@ type ecmaPrograms struct {
 	file    string
 	values  []*goja.Program // by Expr.ID
 	valErrs []error
-	assigns []*goja.Program // by Expr.ID, for location expressions: evaluates to function(v)
-	asgErrs []error
-	scripts []*goja.Program // by Script.ID
-	scrErrs []error
-	decls   scriptDecls
-	touch   *touchTable // what each piece of code may change (ecma_incremental.go)
+	// literals holds, by Expr.ID, the value of an expression that is a
+	// string, number, boolean or null literal ('VIP_Agents', 0): routing
+	// documents assign many, and running a program costs more than the
+	// value. Primitive goja values belong to no runtime.
+	literals []goja.Value
+	assigns  []*goja.Program // by Expr.ID, for location expressions: evaluates to function(v)
+	asgErrs  []error
+	scripts  []*goja.Program // by Script.ID
+	scrErrs  []error
+	decls    scriptDecls
+	touch    *touchTable // what each piece of code may change (ecma_incremental.go)
 
 	// extra holds programs compiled on demand from sources outside the
 	// expression table (custom actions' attributes), by kind and source:
@@ -69,13 +76,14 @@ var locationAttrs = map[string]bool{"location": true, "idlocation": true, "item"
 
 func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 	p := &ecmaPrograms{
-		file:    doc.File,
-		values:  make([]*goja.Program, len(doc.Exprs)),
-		valErrs: make([]error, len(doc.Exprs)),
-		assigns: make([]*goja.Program, len(doc.Exprs)),
-		asgErrs: make([]error, len(doc.Exprs)),
-		scripts: make([]*goja.Program, len(doc.Scripts)),
-		scrErrs: make([]error, len(doc.Scripts)),
+		file:     doc.File,
+		values:   make([]*goja.Program, len(doc.Exprs)),
+		valErrs:  make([]error, len(doc.Exprs)),
+		literals: make([]goja.Value, len(doc.Exprs)),
+		assigns:  make([]*goja.Program, len(doc.Exprs)),
+		asgErrs:  make([]error, len(doc.Exprs)),
+		scripts:  make([]*goja.Program, len(doc.Scripts)),
+		scrErrs:  make([]error, len(doc.Scripts)),
 	}
 	name := doc.File
 	if name == "" {
@@ -87,6 +95,9 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 		// The newline keeps a trailing // comment from swallowing the paren.
 		src := strings.TrimRight(strings.TrimSpace(e.Source), ";")
 		p.values[i], p.valErrs[i] = goja.Compile(name, "("+src+"\n)", false)
+		if p.valErrs[i] == nil {
+			p.literals[i] = literal(src)
+		}
 		if locationAttrs[e.Attr] {
 			src := "(function($scxml$v){'use strict';(" + src + "\n)=$scxml$v;})"
 			p.assigns[i], p.asgErrs[i] = goja.Compile(name, src, false)
@@ -99,6 +110,50 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 	p.decls.globalNames(doc)
 	p.touch = newTouchTable(doc, &p.decls)
 	return p
+}
+
+// literalRuntime makes the values of literals; the values it makes are
+// primitives, usable in any runtime.
+var literalRuntime = sync.OnceValue(goja.New)
+
+// literal returns the value of src when it is a primitive literal without
+// escapes, else nil.
+func literal(src string) goja.Value {
+	prog, err := parser.ParseFile(nil, "", "("+src+"\n)", 0)
+	if err != nil || len(prog.Body) != 1 {
+		return nil
+	}
+	st, ok := prog.Body[0].(*ast.ExpressionStatement)
+	if !ok {
+		return nil
+	}
+	var x any
+	switch e := st.Expression.(type) {
+	case *ast.StringLiteral:
+		if strings.ContainsRune(e.Literal, '\\') {
+			return nil // an escape may make a lone surrogate: leave it to goja
+		}
+		x = e.Value.String()
+	case *ast.NumberLiteral:
+		switch n := e.Value.(type) {
+		case int64:
+			if n > 1<<53 || n < -(1<<53) {
+				return nil
+			}
+			x = n
+		case float64:
+			x = n
+		default:
+			return nil // a BigInt
+		}
+	case *ast.BooleanLiteral:
+		x = e.Value
+	case *ast.NullLiteral:
+		return goja.Null()
+	default:
+		return nil
+	}
+	return literalRuntime().ToValue(x)
 }
 
 // ecmaDatamodel is the ECMAScript datamodel of section B.2 for one session:
@@ -259,6 +314,9 @@ func (d *ecmaDatamodel) eval(e *scxml.Expr) (goja.Value, error) {
 }
 
 func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
+	if v := d.prog.literals[e.ID]; v != nil {
+		return v, nil
+	}
 	if err := d.prog.valErrs[e.ID]; err != nil {
 		return nil, d.exprErr(e, err)
 	}

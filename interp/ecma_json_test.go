@@ -66,3 +66,30 @@ func TestParseJSONMatchesJSONParse(t *testing.T) {
 		}
 	}
 }
+
+// literal folds only primitive literals, to the value goja computes.
+func TestLiteralFolding(t *testing.T) {
+	vm := goja.New()
+	for src, folds := range map[string]bool{
+		`'VIP_Agents'`: true, `"x y"`: true, `''`: true, `0`: true, `1.5`: true, `1e3`: true, `0x10`: true,
+		`true`: true, `false`: true, `null`: true, `9007199254740992`: true,
+		`'a\nb'`: false, `'\uD800'`: false, `9007199254740993`: false, `1n`: false, `-1`: false,
+		`x`: false, `'a' + 'b'`: false, `undefined`: false, `[1]`: false, `({})`: false,
+	} {
+		v := literal(src)
+		if (v != nil) != folds {
+			t.Errorf("literal(%s) = %v, want folded: %v", src, v, folds)
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		want, err := vm.RunString("(" + src + ")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.StrictEquals(want) || v.ExportType() != want.ExportType() {
+			t.Errorf("literal(%s) = %v (%v), goja gives %v (%v)", src, v, v.ExportType(), want, want.ExportType())
+		}
+	}
+}

@@ -130,6 +130,7 @@ type RedisStore struct {
 	wg      sync.WaitGroup
 	saves   atomic.Uint64
 	batches atomic.Uint64
+	bytes   atomic.Uint64
 	stop    chan struct{} // closed by Close: ends the sweeper
 }
 
@@ -224,6 +225,7 @@ func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
 		r.mu.RUnlock()
 		r.saves.Add(1)
 		r.batches.Add(1)
+		r.bytes.Add(uint64(len(b)))
 		return r.write(ctx, []*saveReq{q})[0]
 	}
 	select {
@@ -297,6 +299,9 @@ func (r *RedisStore) commit() {
 		}
 		r.saves.Add(uint64(len(live)))
 		r.batches.Add(1)
+		for _, q := range live {
+			r.bytes.Add(uint64(len(q.value)))
+		}
 		// The batch serves many callers: no one caller's cancellation
 		// stops it; the client's timeouts bound it.
 		for i, err := range r.write(context.Background(), live) {
@@ -600,11 +605,14 @@ type RedisStats struct {
 	// Batches is how many pipelined round trips sent them: Saves/Batches
 	// is the mean group-commit batch size.
 	Batches uint64
+	// Bytes is the size of the records those Saves sent, envelope
+	// included: Bytes/Saves is the mean checkpoint size.
+	Bytes uint64
 }
 
 // Stats returns the store's counters.
 func (r *RedisStore) Stats() RedisStats {
-	return RedisStats{Saves: r.saves.Load(), Batches: r.batches.Load()}
+	return RedisStats{Saves: r.saves.Load(), Batches: r.batches.Load(), Bytes: r.bytes.Load()}
 }
 
 // Close implements Store: it waits for the committers to send the Saves
