@@ -28,7 +28,7 @@ type ecmaPrograms struct {
 	// documents assign many, and running a program costs more than the
 	// value. Primitive goja values belong to no runtime.
 	literals []goja.Value
-	assigns  []*goja.Program // by Expr.ID, for location expressions: evaluates to function(v)
+	assigns  []*goja.Program // by Expr.ID, for location expressions: stores assignSlot there
 	asgErrs  []error
 	scripts  []*goja.Program // by Script.ID
 	scrErrs  []error
@@ -63,7 +63,7 @@ func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, *unitTou
 	t := strings.TrimRight(strings.TrimSpace(src), ";")
 	code := "(" + t + "\n)"
 	if assign {
-		code = "(function($scxml$v){'use strict';(" + t + "\n)=$scxml$v;})"
+		code = assignCode(t)
 	}
 	prog, err := goja.Compile(p.file, code, false)
 	v, _ := p.extra.LoadOrStore(k, &extraProgram{prog, err, p.touch.scanSource(src)})
@@ -99,8 +99,7 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 			p.literals[i] = literal(src)
 		}
 		if locationAttrs[e.Attr] {
-			src := "(function($scxml$v){'use strict';(" + src + "\n)=$scxml$v;})"
-			p.assigns[i], p.asgErrs[i] = goja.Compile(name, src, false)
+			p.assigns[i], p.asgErrs[i] = goja.Compile(name, assignCode(src), false)
 		}
 	}
 	for i, s := range doc.Scripts {
@@ -110,6 +109,17 @@ func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
 	p.decls.globalNames(doc)
 	p.touch = newTouchTable(doc, &p.decls)
 	return p
+}
+
+// assignSlot is the global through which a value reaches the program
+// that stores it at a location: one program per location shared by all
+// sessions, instead of a function object per location and session (2.4 KB
+// of a routing session's heap). Strict, so that an undeclared location is
+// an error (section 5.4), not a new global.
+const assignSlot = "$scxml$v"
+
+func assignCode(location string) string {
+	return "'use strict';(" + location + "\n)=" + assignSlot
 }
 
 // literalRuntime makes the values of literals; the values it makes are
@@ -166,7 +176,6 @@ type ecmaDatamodel struct {
 	event    *Event
 	eventVal goja.Value // _event built on first read of each event
 
-	assignFns []goja.Callable // by Expr.ID, built on first use
 	// ownGlobals caches the document globals the exporter found to be own
 	// enumerable properties of the global object (see exportVars).
 	ownGlobals map[string]bool
@@ -191,7 +200,7 @@ type ecmaDatamodel struct {
 
 func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
 	vm := goja.New()
-	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file, assignFns: make([]goja.Callable, len(prog.values))}
+	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file}
 	d.inc.init(prog.touch)
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
@@ -214,6 +223,7 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 		ro("_sessionid", vm.ToValue(sys.SessionID)),
 		ro("_name", name),
 		ro("_ioprocessors", ioprocs),
+		g.DefineDataProperty(assignSlot, goja.Undefined(), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_FALSE),
 		// Native signatures (FunctionCall): goja calls them without
 		// reflection, and every condition with In() or read of _event
 		// goes through them.
@@ -245,17 +255,6 @@ func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
 		}
 	}()
 	return d.vm.RunProgram(p)
-}
-
-func (d *ecmaDatamodel) call(fn goja.Callable, args ...goja.Value) (v goja.Value, err error) {
-	d.enter()
-	defer d.leave()
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("ecmascript runtime failure: %v", r)
-		}
-	}()
-	return fn(goja.Undefined(), args...)
 }
 
 func (d *ecmaDatamodel) enter() {
@@ -528,39 +527,31 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 	return err
 }
 
-func (d *ecmaDatamodel) assignFn(loc *scxml.Expr) (goja.Callable, error) {
-	if fn := d.assignFns[loc.ID]; fn != nil {
-		return fn, nil
-	}
+func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
+	d.inc.touch(&d.prog.touch.writes[loc.ID])
 	if err := d.prog.asgErrs[loc.ID]; err != nil {
-		return nil, d.exprErr(loc, err)
+		return d.exprErr(loc, err)
 	}
 	p := d.prog.assigns[loc.ID]
 	if p == nil {
-		return nil, d.exprErr(loc, errors.New("not a location expression"))
+		return d.exprErr(loc, errors.New("not a location expression"))
 	}
-	v, err := d.run(p)
-	if err != nil {
-		return nil, d.exprErr(loc, err)
-	}
-	fn, ok := goja.AssertFunction(v)
-	if !ok {
-		return nil, d.exprErr(loc, errors.New("not a location expression"))
-	}
-	d.assignFns[loc.ID] = fn
-	return fn, nil
-}
-
-func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
-	d.inc.touch(&d.prog.touch.writes[loc.ID])
-	fn, err := d.assignFn(loc)
-	if err != nil {
-		return err
-	}
-	if _, err := d.call(fn, v); err != nil {
+	if err := d.runAssign(p, v); err != nil {
 		return d.exprErr(loc, err)
 	}
 	return nil
+}
+
+// runAssign runs a program made by assignCode with v in the slot, and
+// empties the slot: it must keep nothing alive.
+func (d *ecmaDatamodel) runAssign(p *goja.Program, v goja.Value) error {
+	g := d.vm.GlobalObject()
+	if err := g.Set(assignSlot, v); err != nil {
+		return err
+	}
+	_, err := d.run(p)
+	_ = g.Set(assignSlot, goja.Undefined())
+	return err
 }
 
 func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
@@ -628,15 +619,7 @@ func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
 		return d.sourceErr(where, location, err)
 	}
 	d.inc.touch(touch)
-	f, err := d.run(p)
-	if err != nil {
-		return d.sourceErr(where, location, err)
-	}
-	fn, ok := goja.AssertFunction(f)
-	if !ok {
-		return d.sourceErr(where, location, errors.New("not a location expression"))
-	}
-	if _, err := d.call(fn, d.toJS(v)); err != nil {
+	if err := d.runAssign(p, d.toJS(v)); err != nil {
 		return d.sourceErr(where, location, err)
 	}
 	return nil
