@@ -125,16 +125,19 @@ func (r *rig) waitFor(what string, cond func() bool) {
 	}
 }
 
-// echoDoc logs every event it receives as name|data-as-JSON|origintype,
-// object keys sorted (the order of event data keys is not specified).
-const echoDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
-<script><![CDATA[
+// canonScript defines canon(v): v as JSON with object keys sorted (the
+// order of event data keys is not specified).
+const canonScript = `<script><![CDATA[
 function canon(v) {
   if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
   if (v && typeof v === "object") return "{" + Object.keys(v).sort().map(function (k) { return JSON.stringify(k) + ":" + canon(v[k]) }).join(",") + "}";
   return v === undefined ? "undefined" : JSON.stringify(v);
 }
-]]></script>
+]]></script>`
+
+// echoDoc logs every event it receives as name|data-as-JSON|origintype.
+const echoDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
+` + canonScript + `
 <state id="wait">
   <transition event="*"><log label="ev" expr="_event.name + '|' + canon(_event.data) + '|' + _event.origintype"/></transition>
 </state>
@@ -664,13 +667,7 @@ const scxmlType = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
 func TestLoopbackSameEventAsHTTP(t *testing.T) {
 	r := newRig(t)
 	r.start("dst", `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="wait">
-<script><![CDATA[
-function canon(v) {
-  if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
-  if (v && typeof v === "object") return "{" + Object.keys(v).sort().map(function (k) { return JSON.stringify(k) + ":" + canon(v[k]) }).join(",") + "}";
-  return v === undefined ? "undefined" : JSON.stringify(v);
-}
-]]></script>
+`+canonScript+`
 <state id="wait">
   <transition event="*"><log label="ev" expr="[_event.name, _event.type, _event.sendid, _event.origin, _event.origintype, _event.invokeid, _event.raw, _event.data].map(canon).join('|')"/></transition>
 </state>

@@ -78,11 +78,15 @@ type unitTouch struct {
 
 // touchTable is the per-document analysis, shared by its sessions.
 type touchTable struct {
-	index  map[string]int // scriptDecls.globals -> bit
-	words  int
-	reads  []unitTouch // by Expr.ID: evaluated for a value that is not stored
-	writes []unitTouch // by Expr.ID: stored, or a location written to
-	script []unitTouch // by Script.ID
+	index map[string]int // scriptDecls.globals -> bit
+	// variables are the names the document declares (data, var,
+	// function, let, const, class, foreach item and index): anything
+	// else it names is a container.
+	variables map[string]bool
+	words     int
+	reads     []unitTouch // by Expr.ID: evaluated for a value that is not stored
+	writes    []unitTouch // by Expr.ID: stored, or a location written to
+	script    []unitTouch // by Script.ID
 	// funcs is what the document's functions may touch: part of every
 	// other touch already; kept for names written by Go (data, foreach).
 	funcs unitTouch
@@ -115,20 +119,10 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 			variables[strings.TrimSpace(e.Source)] = true
 		}
 	}
-	// scan gives the names src mentions and whether it mentions a
-	// container (a name that is not a variable of the document).
+	t.variables = variables
 	scan := func(src string) unitTouch {
-		u := unitTouch{names: make(bitset, t.words)}
-		identifiers(src, func(name string) {
-			if i, ok := t.index[name]; ok {
-				u.names.set(i)
-			} else if !reservedWords[name] && !systemNames[name] {
-				u.foreign = true
-			}
-			if !variables[name] && !reservedWords[name] && !exemptNames[name] {
-				u.escapes = true
-			}
-		})
+		u, containers := t.scan(src)
+		u.escapes = containers
 		return u
 	}
 	t.funcs = unitTouch{names: make(bitset, t.words)}
@@ -171,17 +165,31 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 	return t
 }
 
+// scan gives the names src mentions, whether it names something the
+// document's text does not (foreign), and whether it mentions a container:
+// a name that is not a variable of the document.
+func (t *touchTable) scan(src string) (u unitTouch, containers bool) {
+	u.names = make(bitset, t.words)
+	identifiers(src, func(name string) {
+		if reservedWords[name] {
+			return
+		}
+		if i, ok := t.index[name]; ok {
+			u.names.set(i)
+		} else if !systemNames[name] {
+			u.foreign = true
+		}
+		if !t.variables[name] && !exemptNames[name] {
+			containers = true
+		}
+	})
+	return u, containers
+}
+
 // scanSource analyses code from outside the expression table (a custom
 // action's attribute) the way newTouchTable analyses the document's.
 func (t *touchTable) scanSource(src string) unitTouch {
-	u := unitTouch{names: make(bitset, t.words)}
-	identifiers(src, func(name string) {
-		if i, ok := t.index[name]; ok {
-			u.names.set(i)
-		} else if !reservedWords[name] && !systemNames[name] {
-			u.foreign = true
-		}
-	})
+	u, _ := t.scan(src)
 	// Conservative: such code may stash anything it names.
 	u.escapes = true
 	u.names.or(t.funcs.names)

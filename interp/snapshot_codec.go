@@ -53,6 +53,22 @@ func (w *fieldWriter) any(k string, v any) {
 	}
 }
 
+// encodeArray writes items with their own encoders.
+func encodeArray[T any, P interface {
+	*T
+	msgpack.CustomEncoder
+}](enc *msgpack.Encoder, items []T) error {
+	if err := enc.EncodeArrayLen(len(items)); err != nil {
+		return err
+	}
+	for i := range items {
+		if err := P(&items[i]).EncodeMsgpack(enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func count(present ...bool) int {
 	n := 0
 	for _, p := range present {
@@ -110,22 +126,10 @@ func (s *Snapshot) EncodeMsgpack(enc *msgpack.Encoder) error {
 		w.any("cur", s.Current)
 	}
 	if len(s.Delayed) > 0 && w.key("dl") {
-		if w.err = enc.EncodeArrayLen(len(s.Delayed)); w.err == nil {
-			for i := range s.Delayed {
-				if w.err = s.Delayed[i].EncodeMsgpack(enc); w.err != nil {
-					break
-				}
-			}
-		}
+		w.err = encodeArray(enc, s.Delayed)
 	}
 	if len(s.Vars) > 0 && w.key("vars") {
-		if w.err = enc.EncodeArrayLen(len(s.Vars)); w.err == nil {
-			for i := range s.Vars {
-				if w.err = s.Vars[i].EncodeMsgpack(enc); w.err != nil {
-					break
-				}
-			}
-		}
+		w.err = encodeArray(enc, s.Vars)
 	}
 	if len(s.Invocation) > 0 {
 		w.any("invk", s.Invocation)
@@ -188,13 +192,7 @@ func (v *Value) EncodeMsgpack(enc *msgpack.Encoder) error {
 		}
 	}
 	if len(v.Items) > 0 && w.key("it") {
-		if w.err = enc.EncodeArrayLen(len(v.Items)); w.err == nil {
-			for i := range v.Items {
-				if w.err = v.Items[i].EncodeMsgpack(enc); w.err != nil {
-					break
-				}
-			}
-		}
+		w.err = encodeArray(enc, v.Items)
 	}
 	return w.err
 }

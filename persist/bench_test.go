@@ -120,14 +120,5 @@ func BenchmarkRedisClusterSave(b *testing.B) {
 	if s := st.Stats(); s.Batches > 0 {
 		b.ReportMetric(float64(s.Saves)/float64(s.Batches), "saves/batch")
 	}
-	if b.N < 10000 {
-		return // too short a run to compare with anything
-	}
-	rps, err := rc.SetThroughput(size)
-	if err != nil {
-		b.Logf("%v (no comparison)", err)
-		return
-	}
-	b.ReportMetric(rps, "redis-benchmark-SET/s")
-	b.ReportMetric(100*rate/rps, "%-of-SET")
+	rc.CompareWithSet(b, size, rate, 10000)
 }

@@ -381,6 +381,24 @@ func Slot(key string) int {
 	return int(crc) % 16384
 }
 
+// CompareWithSet reports, for a benchmark that wrote rate records of size
+// bytes per second into the cluster, what redis-benchmark measures for SET
+// of that size against it (redis-benchmark-SET/s) and the benchmark's
+// share of it (%-of-SET), the yardstick. Runs shorter than
+// minRuns ops compare nothing.
+func (c *RedisCluster) CompareWithSet(b *testing.B, size int, rate float64, minRuns int) {
+	if b.N < minRuns {
+		return
+	}
+	rps, err := c.SetThroughput(size)
+	if err != nil {
+		b.Logf("%v (no comparison)", err)
+		return
+	}
+	b.ReportMetric(rps, "redis-benchmark-SET/s")
+	b.ReportMetric(100*rate/rps, "%-of-SET")
+}
+
 // SetThroughput runs redis-benchmark against the cluster: SET of size-byte
 // values (-d), 200,000 requests over 100,000 keys, 50 clients, no
 // pipelining (its defaults), and returns the SETs per second it measured:
