@@ -176,13 +176,13 @@ type ecmaDatamodel struct {
 	event    *Event
 	eventVal goja.Value // _event built on first read of each event
 
-	// ownGlobals caches the document globals the exporter found to be own
-	// enumerable properties of the global object (see exportVars).
-	ownGlobals map[string]bool
+	// hosts are the host objects (Options.Globals): globals that are never
+	// the document's variables.
+	hosts map[string]any
 	// snap holds what every snapshot of the session needs from its
 	// runtime, looked up on the first one.
 	snap struct {
-		ownDesc                    goja.Callable
+		ownDesc, propEnum          goja.Callable
 		objProt, arrProt, dateProt *goja.Object
 	}
 	dom *domState // built on first use of a DOM (xmldom.go)
@@ -236,6 +236,7 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 	if err != nil {
 		return nil, fmt.Errorf("interp: set up system variables: %w", err)
 	}
+	d.hosts = sys.Globals
 	for name, v := range sys.Globals {
 		if err := ro(name, vm.ToValue(v)); err != nil {
 			return nil, fmt.Errorf("interp: option Globals[%q]: %w", name, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -268,16 +269,15 @@ type varCache struct {
 	// notOwn are the names the last export found not to be variables
 	// (builtins, host objects): not asked again until touched.
 	notOwn bitset
+	// own are the names found to be own enumerable properties of the
+	// global object: variables of the document for as long as they exist.
+	own bitset
 	// dynamic is set once foreign code ran: from then on the session's
 	// snapshots list the global object's keys and export everything.
 	dynamic bool
 	// warm is false until the first export, and after a failed one.
 	warm    bool
 	entries []cachedVar // by index in scriptDecls.globals
-	// Scratch space of export, kept between snapshots.
-	names         []exportName
-	fresh, impure []bool
-	starts        []int
 	// reused and exported count variables taken from the cache and
 	// exported afresh, over the session's life.
 	reused, exported int
@@ -293,6 +293,7 @@ func (c *varCache) init(t *touchTable) {
 	c.touched = make(bitset, t.words)
 	c.escaped = make(bitset, t.words)
 	c.notOwn = make(bitset, t.words)
+	c.own = make(bitset, t.words)
 	c.entries = make([]cachedVar, len(t.index))
 	if t.funcs.escapes {
 		c.escaped.or(t.funcs.names)
@@ -335,13 +336,29 @@ func (c *varCache) reusable(i int) bool {
 // a snapshot (compact integers), so that the bytes can be reused as they
 // are.
 func encodeVar(v *Var) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := msgpack.GetEncoder()
-	defer msgpack.PutEncoder(enc)
-	enc.Reset(&buf)
-	enc.UseCompactInts(true)
-	if err := enc.Encode((*varFields)(v)); err != nil {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.buf.Reset()
+	s.enc.Reset(&s.buf)
+	s.enc.UseCompactInts(true)
+	if err := s.enc.Encode((*varFields)(v)); err != nil {
 		return nil, fmt.Errorf("encode variable %s: %w", v.Name, err)
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(s.buf.Bytes()), nil // kept by the cache: no spare capacity
 }
+
+// scratch is the working memory of an export, pooled rather than kept by
+// each session between its snapshots.
+type scratch struct {
+	names         []exportName
+	fresh, impure []bool
+	starts        []int
+	buf           bytes.Buffer
+	enc           *msgpack.Encoder
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	s := &scratch{}
+	s.enc = msgpack.NewEncoder(&s.buf)
+	return s
+}}

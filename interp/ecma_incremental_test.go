@@ -227,3 +227,44 @@ func TestIncrementalSnapshotsMatchFullExport(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotVariablesAmongBuiltins: the names a snapshot exports are
+// the document's variables, whatever builtins the document also names or
+// replaces: an assignment to a builtin keeps it a builtin (not
+// enumerable), a builtin deleted and made again is a variable, and a
+// host object never is one.
+func TestSnapshotVariablesAmongBuiltins(t *testing.T) {
+	m := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">
+  <datamodel><data id="n" expr="Math.floor(2.5)"/></datamodel>
+  <state id="s">
+    <transition event="e1"><script>Math = 5; made = parseInt('7'); host.k = 1;</script></transition>
+    <transition event="e2"><script>delete JSON; JSON = {x: 1};</script></transition>
+  </state>
+</scxml>`)
+	s := startSession(t, m, "b", interp.Options{Host: &recHost{}, VerifySnapshots: true, Globals: map[string]any{"host": map[string]any{}}})
+	names := func() []string {
+		snap, err := s.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range snap.Vars {
+			out = append(out, v.Name)
+		}
+		return out
+	}
+	for _, step := range []struct {
+		event string
+		want  string
+	}{{"", "n"}, {"e1", "n made"}, {"e2", "n made JSON"}} {
+		if step.event != "" {
+			s.Enqueue(interp.Event{Name: step.event, Type: interp.External})
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := strings.Join(names(), " "); got != step.want {
+			t.Errorf("after %q: variables %q, want %q", step.event, got, step.want)
+		}
+	}
+}

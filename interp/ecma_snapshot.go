@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,6 +37,16 @@ type scriptDecls struct {
 	// and 0.3 ms), hence the effort to avoid it.
 	globals []string
 	dynamic bool
+	// accessors is set when the document's code may define getters or
+	// setters (literal get/set, defineProperty, create, Reflect, Proxy,
+	// or code reaching the global object): only then does the exporter
+	// check every property it exports for one.
+	accessors bool
+	// protoAccess is set when the document's code may reach
+	// Object.prototype (and so give the global object inherited
+	// properties): the exporter then asks the runtime which names are
+	// its own enumerable properties instead of knowing it from the text.
+	protoAccess bool
 	// declared are the names the scripts declare at top level (var,
 	// function, let, const, class): variables of the document, as
 	// opposed to names that denote builtins, host objects or locals (see
@@ -63,6 +74,12 @@ func (d *scriptDecls) globalNames(doc *scxml.Document) {
 		if reachesGlobal(src) {
 			d.dynamic = true
 		}
+		if d.dynamic || mayDefineAccessors(src) {
+			d.accessors = true
+		}
+		if d.dynamic || mayReachPrototypes(src) {
+			d.protoAccess = true
+		}
 		identifiers(src, add)
 	}
 	for _, e := range doc.Exprs {
@@ -77,6 +94,51 @@ func (d *scriptDecls) globalNames(doc *scxml.Document) {
 	for _, c := range doc.CustomElements() {
 		scan(c.XML)
 	}
+}
+
+// mayDefineAccessors reports whether src may give an object a getter or a
+// setter: a get or set before a property name in a literal, or a builtin
+// that defines properties from descriptors.
+func mayDefineAccessors(src string) bool {
+	for _, s := range []string{"defineProperty", "defineProperties", "create", "__define", "Reflect", "Proxy"} {
+		if strings.Contains(src, s) {
+			return true
+		}
+	}
+	found := false
+	for i := 0; i+3 < len(src) && !found; i++ {
+		if (src[i] != 'g' && src[i] != 's') || src[i+1:i+3] != "et" || (i > 0 && identPart(src[i-1])) {
+			continue
+		}
+		j := i + 3
+		if j < len(src) && identPart(src[j]) {
+			continue // getX, settings: another name
+		}
+		for j < len(src) && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+			j++
+		}
+		if j == len(src) {
+			break
+		}
+		switch c := src[j]; {
+		case c == '[' || c == '\'' || c == '"': // get [k](, get'x'(
+			found = true
+		case j > i+3 && (identStart(c) || c >= '0' && c <= '9'): // get name(
+			found = true
+		}
+	}
+	return found
+}
+
+// mayReachPrototypes reports whether src may reach a builtin prototype
+// (and change what every object inherits).
+func mayReachPrototypes(src string) bool {
+	for _, s := range []string{"prototype", "__proto__", "getPrototypeOf", "Reflect"} {
+		if strings.Contains(src, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // reachesGlobal reports whether src may reach the global object without
@@ -328,6 +390,40 @@ func (x *exporter) descriptor(obj *goja.Object, key string) (goja.Value, error) 
 	return d.snap.ownDesc(goja.Undefined(), obj, d.vm.ToValue(key))
 }
 
+// builtinGlobals are the properties a session's global object has before
+// the document runs: its own (builtins) and those it inherits from
+// Object.prototype.
+var builtinGlobals = sync.OnceValue(func() map[string]bool {
+	vm := goja.New()
+	m := map[string]bool{}
+	for _, o := range []*goja.Object{vm.GlobalObject(), vm.NewObject().Prototype()} {
+		for _, n := range o.GetOwnPropertyNames() {
+			m[n] = true
+		}
+	}
+	return m
+})
+
+// ownEnumerable reports whether obj has an own enumerable property key
+// (Object.prototype.propertyIsEnumerable: a method of the prototype every
+// object has, where getOwnPropertyDescriptor would build Object's
+// constructor).
+func (x *exporter) ownEnumerable(obj *goja.Object, key string) (bool, error) {
+	d := x.d
+	if d.snap.propEnum == nil {
+		f, ok := goja.AssertFunction(x.objectProto().Get("propertyIsEnumerable"))
+		if !ok {
+			return false, errors.New("datamodel: Object.prototype.propertyIsEnumerable is not a function")
+		}
+		d.snap.propEnum = f
+	}
+	v, err := d.snap.propEnum(obj, d.vm.ToValue(key))
+	if err != nil {
+		return false, err
+	}
+	return v.ToBoolean(), nil
+}
+
 // proto returns the prototype of a builtin constructor of the session's
 // runtime.
 func (d *ecmaDatamodel) proto(ctor string) *goja.Object {
@@ -396,14 +492,17 @@ type exportName struct {
 func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 	vm := d.vm
 	c := &d.inc
-	x := &exporter{d: d, starts: c.starts[:0], impure: c.impure[:0]}
-	defer func() { c.starts, c.impure = x.starts, x.impure }()
+	sc := scratchPool.Get().(*scratch)
+	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0]}
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state
 	// encodes the same way.
-	names := c.names[:0]
-	defer func() { c.names = names }()
+	names := sc.names[:0]
+	defer func() {
+		sc.starts, sc.impure, sc.names = x.starts, x.impure, names
+		scratchPool.Put(sc)
+	}()
 	global := vm.GlobalObject()
 	dynamic := d.prog.decls.dynamic || c.dynamic
 	if dynamic {
@@ -418,28 +517,36 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 			if global.Get(n) == nil {
 				continue // the common case, answered without running JS
 			}
-			if d.ownGlobals[n] {
+			if c.own.has(i) {
 				// Once an own enumerable property, always one while it
 				// exists: assignment keeps a property's attributes.
 				names = append(names, exportName{n, n, i})
 				continue
 			}
-			if c.warm && c.notOwn.has(i) && !c.touched.has(i) {
-				continue // a builtin or host object, as last time
+			if _, host := d.hosts[n]; host {
+				continue // non-configurable: never one of the document's
 			}
-			desc, err := x.descriptor(global, n)
+			if !d.prog.decls.protoAccess && !builtinGlobals()[n] {
+				// Not a builtin, and not inherited from an Object.prototype
+				// the document cannot reach: the document's code made it,
+				// as a var, a <data> or an assignment, all enumerable.
+				c.own.set(i)
+				names = append(names, exportName{n, n, i})
+				continue
+			}
+			if c.warm && c.notOwn.has(i) && !c.touched.has(i) {
+				continue // a builtin, as last time
+			}
+			own, err := x.ownEnumerable(global, n)
 			if err != nil {
 				return nil, fmt.Errorf("datamodel: global %s: %w", n, err)
 			}
-			if desc, ok := desc.(*goja.Object); !ok || !desc.Get("enumerable").ToBoolean() {
+			if !own {
 				c.notOwn.set(i) // inherited, or a builtin
 				continue
 			}
 			c.notOwn.unset(i)
-			if d.ownGlobals == nil {
-				d.ownGlobals = map[string]bool{}
-			}
-			d.ownGlobals[n] = true
+			c.own.set(i)
 			names = append(names, exportName{n, n, i})
 		}
 	}
@@ -455,8 +562,8 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 	}
 	useCache := !full && !dynamic
 	vars := make([]Var, 0, len(names))
-	fresh := c.fresh[:0]
-	defer func() { c.fresh = fresh }()
+	fresh := sc.fresh[:0]
+	defer func() { sc.fresh = fresh }()
 	for _, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
@@ -669,6 +776,9 @@ func (x *exporter) array(path string, obj *goja.Object) Value {
 // (reading it would run code, and restoring the value read would turn it
 // into a data property).
 func (x *exporter) isAccessor(obj *goja.Object, k string) bool {
+	if !x.d.prog.decls.accessors && !x.d.inc.dynamic {
+		return false // no code of the session can make one
+	}
 	desc, err := x.descriptor(obj, k)
 	if err != nil {
 		return true
