@@ -29,7 +29,7 @@ var ErrNotPersisted = errors.New("engine: session has no checkpoint")
 var ErrCheckpoint = errors.New("engine: checkpoint not written")
 
 func (s *Session) persisted() bool {
-	return s.typ == Voice && s.sess.Machine().Document().Persist
+	return s.typ == Voice && s.m.Document().Persist
 }
 
 // checkpoint runs after a macrostep, s.mu held. It returns an error
@@ -63,6 +63,7 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
+			s.saved = false
 			return e.storeError(s.id, err)
 		}
 	}
@@ -73,22 +74,28 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
+		s.saved = false // never hibernated on an older record
 		return e.storeError(s.id, err)
 	}
+	s.saved = true
 	return nil
 }
 
 // Checkpoint writes the session's checkpoint again, now: after a call
 // failed with ErrCheckpoint, once the store is back, so that the session
 // does not wait for its next event to be persisted. It is a no-op for a
-// session that is not persisted.
+// session that is not persisted. A hibernated session is woken from its
+// record, which is then written again (refreshing its time to live).
 func (s *Session) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.sess.Running() {
+	if err := s.e.awake(s); err != nil {
+		return err
+	}
+	if s.sess == nil || !s.sess.Running() {
 		return nil
 	}
 	if s.e.opts.Store == nil || !s.persisted() {
@@ -112,13 +119,10 @@ func (e *Engine) encode(s *Session) ([]byte, error) {
 func (e *Engine) roundTrip(s *Session) []byte {
 	data, err := e.encode(s)
 	if err == nil {
-		var snap *interp.Snapshot
-		if snap, err = persist.DecodeSnapshot(s.id, data); err == nil {
-			var is *interp.Session
-			if is, err = s.sess.Machine().Restore(snap, e.sessionOptions(s.id)); err == nil {
-				s.sess = is
-				return data
-			}
+		var is *interp.Session
+		if is, err = e.restore(s.m, s.id, data); err == nil {
+			s.sess = is
+			return data
 		}
 	}
 	if s.err == nil {
@@ -134,6 +138,17 @@ func (e *Engine) storeError(id string, err error) error {
 		e.opts.OnStoreError(id, err)
 	}
 	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
+}
+
+// restore makes the interpreter session of id from its encoded snapshot
+// (a record's Data), for Resume, a wake from hibernation and
+// RestoreEveryStep.
+func (e *Engine) restore(m *interp.Machine, id string, data []byte) (*interp.Session, error) {
+	snap, err := persist.DecodeSnapshot(id, data)
+	if err != nil {
+		return nil, err
+	}
+	return m.Restore(snap, e.sessionOptions(id))
 }
 
 func (e *Engine) sessionOptions(id string) interp.Options {
@@ -177,19 +192,15 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 		return nil, fmt.Errorf("engine: resume %s: no Store configured: %w", rec.SessionID, ErrNotPersisted)
 	}
 	sessionID := rec.SessionID
-	snap, err := persist.DecodeSnapshot(sessionID, rec.Data)
-	if err != nil {
-		return nil, fmt.Errorf("engine: resume: %w", err)
-	}
 	m, err := e.Compile(doc)
 	if err != nil {
 		return nil, err
 	}
-	is, err := m.Restore(snap, e.sessionOptions(sessionID))
+	is, err := e.restore(m, sessionID, rec.Data)
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
-	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), done: make(chan struct{}), sess: is, seq: rec.Seq, created: rec.Created}
+	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, seq: rec.Seq, created: rec.Created}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -200,6 +211,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 		return nil, fmt.Errorf("engine: resume %s: %w", sessionID, ErrSessionExists)
 	}
 	e.sessions[sessionID] = s
+	e.armSweep(s)
 	e.mu.Unlock()
 	e.noteSubscriptions(is)
 	// The first macrostep saves the session under this node (or deletes

@@ -78,8 +78,9 @@ type Options struct {
 	// macrostep (see Resume).
 	// default: nil, no checkpoints
 	Store persist.Store
-	// OnStoreError is told when a checkpoint cannot be written or deleted;
-	// the session goes on.
+	// OnStoreError is told when a checkpoint cannot be written or
+	// deleted (the session goes on), or read back to wake a hibernated
+	// session (an error wrapping ErrWake).
 	// default: nil
 	OnStoreError func(sessionID string, err error)
 	// RestoreEveryStep replaces each session after each macrostep by one
@@ -116,6 +117,15 @@ type Options struct {
 	// element's file:line:col.
 	// default: false
 	IgnoreUnknownActions bool
+	// HibernateAfter is how long a persisted session whose last
+	// checkpoint was written may wait for an event before it is
+	// hibernated: dropped from memory but for a small handle, kept in
+	// Store, and woken from its record by its next event or timer (see
+	// Session.Hibernated). Without a Store nothing is hibernated. Keep
+	// it well under the store's record time to live: a session idle for
+	// longer has no record left to wake from.
+	// default: 0, never
+	HibernateAfter time.Duration
 }
 
 // NoScriptBudget disables the script watchdog.
@@ -154,6 +164,15 @@ type Engine struct {
 	// watched are the sessions the watchdog scans (see watch).
 	wdMu    sync.Mutex
 	watched []*Session
+
+	// Hibernation (hibernate.go): the sweep's timer (mu); hibArmed says
+	// a sweep is armed or running, hibMore that a session it may not
+	// have seen joined meanwhile (mu); its scratch (the sweep only); the
+	// count of hibernated sessions.
+	hibTimer          Timer
+	hibArmed, hibMore bool
+	hibScratch        []*Session
+	nhib              atomic.Int64
 }
 
 // New creates an engine.
@@ -169,6 +188,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.ScriptBudget < 0 && opts.ScriptBudget != NoScriptBudget {
 		return nil, fmt.Errorf("engine: option ScriptBudget: %v is negative (use NoScriptBudget)", opts.ScriptBudget)
+	}
+	if opts.HibernateAfter < 0 {
+		return nil, fmt.Errorf("engine: option HibernateAfter: %v is negative (0 never hibernates)", opts.HibernateAfter)
 	}
 	e := &Engine{
 		opts:     opts,
@@ -226,6 +248,10 @@ func (e *Engine) Close() error {
 	sessions := make([]*Session, 0, len(e.sessions))
 	for _, s := range e.sessions {
 		sessions = append(sessions, s)
+	}
+	if e.hibTimer != nil {
+		e.hibTimer.Stop()
+		e.hibTimer = nil
 	}
 	e.mu.Unlock()
 	for _, s := range sessions {
@@ -290,18 +316,27 @@ type StartOptions struct {
 }
 
 // Session is a handle on a session of the engine. It stays valid after the
-// session ended, to read how it ended.
+// session ended, to read how it ended, and while the session is
+// hibernated (see Hibernated).
 type Session struct {
 	e   *Engine
 	id  string
 	typ SessionType
+	m   *interp.Machine // its document's, shared; kept while hibernated
 
-	mu    sync.Mutex // serialises processing of the interpreter session
+	mu sync.Mutex // serialises processing of the interpreter session
+	// sess is the interpreter session; nil while hibernated (hib), or
+	// once waking it failed for good (the session then ended).
 	sess  *interp.Session
 	timer Timer
-	due   time.Time
-	err   error  // first engine-level failure (livelock, ...)
-	seq   uint64 // checkpoints written
+	due   time.Time // of its next delayed send, zero if none (or of a wake retry)
+	err   error     // first engine-level failure (livelock, ...)
+	seq   uint64    // checkpoints written
+	// last is when its last macrostep ran (the engine's clock), for the
+	// hibernation sweep; saved says that its last checkpoint was written.
+	last  time.Time
+	saved bool
+	hib   atomic.Bool // hibernated: written under mu
 	// created is when the session started (kept across resumes).
 	created time.Time
 	// subs mirrors the interpreter session's subscriptions, for Publish.
@@ -315,8 +350,11 @@ type Session struct {
 	inbox      []Event
 	childInbox []childEvent // events for its invoked children
 	queued     bool         // in e.runnable
-
-	done chan struct{}
+	// ended says the session ended (written under inboxMu); done, made
+	// by the first call to Done (most handles are never waited on: a
+	// channel costs 96 bytes), is closed then (inboxMu).
+	ended atomic.Bool
+	done  chan struct{}
 
 	// spare is the inbox process emptied last, reused as the next inbox; s.mu.
 	spare []Event
@@ -340,7 +378,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	if opts.ID == "" {
 		opts.ID = e.opts.NewID()
 	}
-	s := &Session{e: e, id: opts.ID, typ: opts.Type, done: make(chan struct{}), created: e.clock.Now()}
+	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
 	is, err := m.NewSession(opts.ID, e.sessionOptions(opts.ID))
 	if err != nil {
 		return nil, err
@@ -356,11 +394,13 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		return nil, fmt.Errorf("engine: start session %s: %w", opts.ID, ErrSessionExists)
 	}
 	e.sessions[opts.ID] = s
+	e.armSweep(s)
 	e.mu.Unlock()
 
 	s.mu.Lock()
 	e.enter(s)
-	err = is.Start(e.clock.Now())
+	s.last = e.clock.Now()
+	err = is.Start(s.last)
 	if err == nil {
 		// Events the initial macrostep sent to the session itself are
 		// processed now, as they would be had they arrived from outside.
@@ -390,6 +430,9 @@ func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
 		return fmt.Errorf("engine: send %q to %s: %w", ev.Name, sessionID, ErrNoSession)
 	}
 	if kid != nil {
+		if err := s.wakeUp(); err != nil { // as Session.Send does
+			return err
+		}
 		return s.sendChild(ctx, kid.id, ev)
 	}
 	return s.Send(ctx, ev)
@@ -411,7 +454,8 @@ func (e *Engine) Node() string { return e.opts.Node }
 // Store returns the store checkpoints go to (nil when none).
 func (e *Engine) Store() persist.Store { return e.opts.Store }
 
-// Sessions returns the number of running sessions.
+// Sessions returns the number of running sessions, hibernated ones
+// included (see Hibernated).
 func (e *Engine) Sessions() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -425,7 +469,9 @@ func (s *Session) ID() string { return s.id }
 func (s *Session) Type() SessionType { return s.typ }
 
 // Send delivers an external event to the session and processes it (with
-// any delayed sends that fell due) before returning.
+// any delayed sends that fell due) before returning. A hibernated session
+// is woken first; when it cannot be, the error wraps ErrWake and the
+// event was not delivered.
 func (s *Session) Send(ctx context.Context, ev Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -433,10 +479,11 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 	if ev.Type == interp.Internal || ev.Type == interp.Platform {
 		ev.Type = interp.External
 	}
-	select {
-	case <-s.done:
+	if s.ended.Load() {
 		return fmt.Errorf("engine: send %q to %s: session ended: %w", ev.Name, s.id, ErrNoSession)
-	default:
+	}
+	if err := s.wakeUp(); err != nil {
+		return err
 	}
 	s.post(ev)
 	err := s.e.process(s)
@@ -445,12 +492,36 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 }
 
 // Done is closed when the session has ended.
-func (s *Session) Done() <-chan struct{} { return s.done }
+func (s *Session) Done() <-chan struct{} {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.ended.Load() {
+			close(s.done)
+		}
+	}
+	return s.done
+}
 
-// Running reports whether the session still runs.
+// end marks the session ended, closing Done. e.mu is held.
+func (s *Session) end() {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
+	s.ended.Store(true)
+	if s.done != nil {
+		close(s.done)
+	}
+}
+
+// Running reports whether the session still runs (a hibernated session
+// does).
 func (s *Session) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sess == nil {
+		return s.hib.Load()
+	}
 	return s.sess.Running()
 }
 
@@ -458,14 +529,21 @@ func (s *Session) Running() bool {
 func (s *Session) Final() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sess == nil {
+		return "" // hibernated, so running; or lost (see Hibernated)
+	}
 	return s.sess.Final()
 }
 
 // Configuration returns the active atomic states in document order (the
-// states the session ended in, once it has ended).
+// states the session ended in, once it has ended). A hibernated session
+// is woken to answer; it returns nil if it cannot be (Err says why).
 func (s *Session) Configuration() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.e.awake(s) != nil || s.sess == nil {
+		return nil
+	}
 	return s.sess.Configuration()
 }
 
@@ -479,10 +557,17 @@ func (s *Session) Err() error {
 
 // Cancel ends the session, running the onexit handlers of its states,
 // and deletes its checkpoint (an error wrapping ErrCheckpoint when the
-// store could not).
+// store could not). A hibernated session is woken first (an error
+// wrapping ErrWake when it cannot be).
 func (s *Session) Cancel() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.e.awake(s); err != nil {
+		return err
+	}
+	if s.sess == nil {
+		return nil // lost while hibernated: it ended then
+	}
 	s.sess.Cancel()
 	return s.e.afterMacrostep(s, nil)
 }
@@ -494,11 +579,15 @@ func (s *Session) post(ev Event) {
 }
 
 // process runs everything the session has to do now: due timers, then the
-// events in its inbox, each as one macrostep.
+// events in its inbox, each as one macrostep. A hibernated session is
+// woken first.
 func (e *Engine) process(s *Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.sess.Running() {
+	if err := e.awake(s); err != nil {
+		return err
+	}
+	if s.sess == nil || !s.sess.Running() {
 		return nil
 	}
 	// Two inboxes take turns: posts go to one while the other, taken
@@ -523,7 +612,8 @@ func (e *Engine) process(s *Session) error {
 		s.spare = nil
 	}
 	e.enter(s)
-	s.sess.Advance(e.clock.Now())
+	s.last = e.clock.Now()
+	s.sess.Advance(s.last)
 	err := s.sess.Run()
 	e.leave(s)
 	return e.afterMacrostep(s, err)
@@ -541,30 +631,50 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	}
 	e.noteChildren(s)
 	if !s.sess.Running() {
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
-		}
-		e.unwatch(s)
-		e.mu.Lock()
-		if e.sessions[s.id] == s {
-			delete(e.sessions, s.id)
-			close(s.done)
-		}
-		e.mu.Unlock()
+		e.retire(s)
 		return err
 	}
+	e.armTimer(s)
+	return err
+}
+
+// retire forgets an ended session: its timer, its place in the
+// watchdog's set and in the engine. s.mu is held.
+func (e *Engine) retire(s *Session) {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	e.unwatch(s)
+	e.mu.Lock()
+	if e.sessions[s.id] == s {
+		delete(e.sessions, s.id)
+		s.end()
+	}
+	e.mu.Unlock()
+}
+
+// armTimer arms the session's timer for its next delayed send, if it has
+// one and the timer is not armed for it already. s.mu is held.
+func (e *Engine) armTimer(s *Session) {
 	due, ok := s.sess.NextDeadline()
 	if !ok {
 		if s.timer != nil {
 			s.timer.Stop()
 			s.timer = nil
 		}
-		return err
+		s.due = time.Time{}
+		return
 	}
 	if s.timer != nil && due.Equal(s.due) {
-		return err
+		return
 	}
+	e.armTimerAt(s, due)
+}
+
+// armTimerAt (re-)arms the session's timer to process it at due. s.mu is
+// held.
+func (e *Engine) armTimerAt(s *Session, due time.Time) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -579,10 +689,9 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		_ = e.process(s) // a failed checkpoint went to OnStoreError
+		_ = e.process(s) // a failed checkpoint or wake went to OnStoreError
 		e.drain()
 	})
-	return err
 }
 
 // drain processes sessions that received events from other sessions.

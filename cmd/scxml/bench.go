@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,7 @@ import (
 
 // benchResult is what scxml bench measures; with --json it is printed as
 // one object with exactly these fields. The checkpoint figures are 0
-// without a store.
+// without a store, the hibernated one without --hibernate-after.
 type benchResult struct {
 	MacrostepsPerS      float64 `json:"macrosteps_per_s"`
 	SendP50us           float64 `json:"send_p50_us"`
@@ -32,9 +33,14 @@ type benchResult struct {
 	HeapBytesPerSession float64 `json:"heap_bytes_per_session"`
 	CheckpointsPerS     float64 `json:"checkpoints_per_s"`
 	CheckpointBytes     float64 `json:"checkpoint_bytes"`
-	Sessions            int     `json:"sessions"`
-	Events              int     `json:"events"`
-	ElapsedS            float64 `json:"elapsed_s"`
+	// HibernatedHeapBytesPerSession is the live heap (HeapAlloc) of
+	// each hibernated session once the sessions went idle after the
+	// send phase: with them hibernated, minus once the engine was
+	// closed and dropped (the store's records count in neither).
+	HibernatedHeapBytesPerSession float64 `json:"hibernated_heap_bytes_per_session"`
+	Sessions                      int     `json:"sessions"`
+	Events                        int     `json:"events"`
+	ElapsedS                      float64 `json:"elapsed_s"`
 }
 
 // countingStore counts the checkpoints the engine writes and their size.
@@ -65,6 +71,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	perSession := fs.Int("events", 100, "events to send each session")
 	storeKind := fs.String("store", "", "checkpoint into a store: memory or redis (default: none, or the --config file's [persistence] type)")
 	configPath := fs.String("config", "", "ORS-style configuration `FILE` ([persistence], [orchestration]) for --store redis")
+	hibernateAfter := fs.Duration("hibernate-after", 0, "after the sends, let the sessions idle this `DURATION` (engine.Options.HibernateAfter; needs a store) and measure the heap of a hibernated session")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	// Flags may follow the document.
 	var docPath string
@@ -93,6 +100,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	case *perSession < 1:
 		fmt.Fprintf(stderr, "scxml bench: --events %d: must be at least 1\n", *perSession)
+		return 2
+	case *hibernateAfter < 0:
+		fmt.Fprintf(stderr, "scxml bench: --hibernate-after %v: must not be negative\n", *hibernateAfter)
 		return 2
 	}
 	switch *storeKind {
@@ -124,6 +134,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if *hibernateAfter > 0 && *storeKind == "" {
+		fmt.Fprintln(stderr, "scxml bench: --hibernate-after needs --store (only sessions with a checkpoint are hibernated)")
+		return 2
+	}
 	var store *countingStore
 	switch *storeKind {
 	case "memory":
@@ -138,7 +152,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := runBench(doc, benchOptions{
 		sessions: *sessions, events: *perSession, send: events, setup: setup,
-		store: store, cfg: cfg, warn: stderr,
+		store: store, cfg: cfg, warn: stderr, hibernateAfter: *hibernateAfter,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "scxml bench: %s: %v\n", docPath, err)
@@ -165,6 +179,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "checkpoints/s          %.0f (%s)\n", res.CheckpointsPerS, *storeKind)
 		fmt.Fprintf(stdout, "bytes/checkpoint       %.0f\n", res.CheckpointBytes)
 	}
+	if *hibernateAfter > 0 {
+		fmt.Fprintf(stdout, "heap bytes/hibernated  %.0f (after %v idle)\n", res.HibernatedHeapBytesPerSession, *hibernateAfter)
+	}
 	return 0
 }
 
@@ -185,21 +202,28 @@ type benchOptions struct {
 	store            *countingStore // or nil
 	cfg              *config.Config // or nil
 	warn             io.Writer      // told when sessions end early, or nil
+	// hibernateAfter, when set, lets the sessions idle after the send
+	// phase until they are hibernated, to measure them then.
+	hibernateAfter time.Duration
 }
 
 // runBench starts the sessions, sends the events from GOMAXPROCS
-// goroutines and measures. The clock never moves, so delayed sends never
-// fire: every macrostep is caused by one Send.
+// goroutines and measures. The clock never moves during the send phase,
+// so delayed sends never fire: every macrostep is caused by one Send.
+// With hibernateAfter it moves afterwards, until the sessions idled long
+// enough to be hibernated (delayed sends falling due meanwhile wake them).
 func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	var storeErrs atomic.Int64
 	var firstStoreErr atomic.Value
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	opts := engine.Options{
 		// The default script budget: the watchdog is part of the cost.
-		Clock: engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Clock: clock,
 		OnStoreError: func(_ string, err error) {
 			storeErrs.Add(1)
 			firstStoreErr.CompareAndSwap(nil, err)
 		},
+		HibernateAfter: o.hibernateAfter,
 	}
 	// Records go to this node's index: the configured node-id, or
 	// "bench", which no real node uses.
@@ -214,7 +238,12 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer eng.Close()
+	opts.Clock = nil // dropped with eng to measure hibernated sessions
+	defer func() {
+		if eng != nil {
+			eng.Close()
+		}
+	}()
 	if _, err := eng.Compile(doc); err != nil {
 		return nil, err
 	}
@@ -328,6 +357,40 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		fmt.Fprintf(o.warn, "scxml bench: warning: %d of %d sessions ended before their last event; %d Sends measured instead of %d\n", e, o.sessions, n, o.sessions*o.events)
 	}
 	slices.Sort(all)
+	var hibPerSession float64
+	ids := make([]string, len(ss)) // for the store's cleanup below
+	for i, s := range ss {
+		ids[i] = s.ID()
+	}
+	if o.hibernateAfter > 0 {
+		// Copies, so that the ids do not count as the engine's; and no
+		// handle of an ended session, which holds its last state.
+		for i := range ids {
+			ids[i] = strings.Clone(ids[i])
+		}
+		for i, s := range ss {
+			if !s.Running() {
+				ss[i] = nil
+			}
+		}
+		start := clock.Now()
+		for round := 0; eng.Hibernated() < eng.Sessions() && round < 10; round++ {
+			clock.Advance(o.hibernateAfter)
+		}
+		if n := storeErrs.Load(); n > 0 {
+			return nil, fmt.Errorf("%d checkpoints or wakes failed, the first: %v", n, firstStoreErr.Load())
+		}
+		hibernated, running := eng.Hibernated(), eng.Sessions()
+		if hibernated < running && o.warn != nil {
+			fmt.Fprintf(o.warn, "scxml bench: warning: only %d of %d running sessions hibernated (the clock moved %v); the figure is per hibernated session\n", hibernated, running, clock.Now().Sub(start))
+		}
+		if hibernated > 0 {
+			with := liveHeap()
+			eng.Close()
+			eng, ss, clock = nil, nil, nil
+			hibPerSession = (float64(with) - float64(liveHeap())) / float64(hibernated)
+		}
+	}
 	res := &benchResult{
 		MacrostepsPerS:      float64(n) / elapsed.Seconds(),
 		SendP50us:           micros(percentile(all, 50)),
@@ -338,6 +401,8 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		Sessions:            o.sessions,
 		Events:              o.events,
 		ElapsedS:            elapsed.Seconds(),
+
+		HibernatedHeapBytesPerSession: hibPerSession,
 	}
 	if o.store != nil {
 		saves := o.store.saves.Load()
@@ -346,8 +411,8 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 			res.CheckpointBytes = float64(o.store.bytes.Load()) / float64(saves)
 		}
 		// The bench's records must not outlive it in a shared Redis.
-		for _, s := range ss {
-			_ = o.store.Delete(ctx, opts.Node, s.ID())
+		for _, id := range ids {
+			_ = o.store.Delete(ctx, opts.Node, id)
 		}
 		if sw, ok := o.store.Store.(interface {
 			Sweep(context.Context) (int, error)
@@ -360,6 +425,15 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	}
 	runtime.KeepAlive(ss)
 	return res, nil
+}
+
+// liveHeap returns the bytes of live heap objects.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC() // the first leaves sync.Pool victims behind
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted d.

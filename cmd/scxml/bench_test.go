@@ -33,7 +33,7 @@ var routingArgs = []string{
 var benchFields = []string{
 	"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep",
 	"bytes_per_macrostep", "heap_bytes_per_session", "checkpoints_per_s",
-	"checkpoint_bytes", "sessions", "events", "elapsed_s",
+	"checkpoint_bytes", "hibernated_heap_bytes_per_session", "sessions", "events", "elapsed_s",
 }
 
 func runBenchCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -103,6 +103,28 @@ func TestBenchRoutingMemoryStore(t *testing.T) {
 	}
 	if r["checkpoint_bytes"] < 100 || r["checkpoint_bytes"] > 1<<20 {
 		t.Errorf("checkpoint_bytes = %v, want a routing snapshot's size", r["checkpoint_bytes"])
+	}
+}
+
+// With --hibernate-after the sessions idle after the send phase until
+// they are hibernated, and the heap each then holds is reported: a small
+// fraction of a live session's.
+func TestBenchHibernate(t *testing.T) {
+	r := benchJSON(t, append([]string{routingDoc, "--sessions", "200", "--events", "4", "--store", "memory", "--hibernate-after", "10s"}, routingArgs...)...)
+	checkSane(t, r, 200, 4)
+	hib := r["hibernated_heap_bytes_per_session"]
+	if !(hib > 0) || hib > 2048 || hib > r["heap_bytes_per_session"]/4 {
+		t.Errorf("hibernated_heap_bytes_per_session = %v, want > 0, at most 2 KB and a quarter of heap_bytes_per_session (%v)", hib, r["heap_bytes_per_session"])
+	}
+	t.Logf("heap per session: %.0f bytes live, %.0f bytes hibernated", r["heap_bytes_per_session"], hib)
+	code, out, errOut := runBenchCmd(t, "--sessions", "4", "--events", "5", "--store", "memory", "--hibernate-after", "1m", flatDoc, "--event", "t")
+	if code != 0 || !strings.Contains(out, "heap bytes/hibernated") || errOut != "" {
+		t.Errorf("human output: exit %d, output:\n%s%s", code, out, errOut)
+	}
+	// Without the flag the figure is 0 (not measured).
+	r = benchJSON(t, flatDoc, "--event", "t", "--sessions", "4", "--events", "5", "--store", "memory")
+	if r["hibernated_heap_bytes_per_session"] != 0 {
+		t.Errorf("without --hibernate-after: hibernated_heap_bytes_per_session = %v, want 0", r["hibernated_heap_bytes_per_session"])
 	}
 }
 
@@ -182,6 +204,9 @@ func TestBenchErrors(t *testing.T) {
 		{"bad event data", []string{flatDoc, "--event", "t={"}, 2, "not JSON"},
 		{"bad store", []string{flatDoc, "--event", "t", "--store", "disk"}, 2, `--store "disk"`},
 		{"redis without config", []string{flatDoc, "--event", "t", "--store", "redis"}, 2, "--config"},
+		{"hibernate without store", []string{flatDoc, "--event", "t", "--hibernate-after", "10s"}, 2, "--hibernate-after needs --store"},
+		{"negative hibernate", []string{flatDoc, "--event", "t", "--store", "memory", "--hibernate-after", "-1s"}, 2, "--hibernate-after -1s"},
+		{"bad hibernate", []string{flatDoc, "--event", "t", "--hibernate-after", "soon"}, 2, "-hibernate-after"},
 		{"missing document", []string{filepath.Join(dir, "none.scxml"), "--event", "t"}, 1, "none.scxml"},
 		{"unparseable document", []string{badDoc, "--event", "t"}, 1, badDoc + ":3:5:"},
 		{"bad config", []string{flatDoc, "--event", "t", "--config", badConfig}, 1, badConfig + ":2: [persistence] type:"},
