@@ -265,6 +265,7 @@ type ParseError struct {
 // maxQuoted bounds how much of a (possibly huge) input an error repeats.
 const maxQuoted = 80
 
+// Error implements error: the input (shortened) and what is wrong with it.
 func (e *ParseError) Error() string {
 	in := e.Input
 	if len(in) > maxQuoted {

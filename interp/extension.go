@@ -29,6 +29,7 @@ type ActionName struct {
 	Namespace, Local string
 }
 
+// String returns the name in Clark notation, {namespace}local.
 func (n ActionName) String() string { return "{" + n.Namespace + "}" + n.Local }
 
 // Action runs one custom executable content element. An error makes the

@@ -34,6 +34,7 @@ func init() {
 	msgpack.RegisterExt(xmlExtID, (*XML)(nil))
 }
 
+// String returns the markup.
 func (x *XML) String() string { return x.Source }
 
 // MarshalJSON encodes the markup as a JSON string.

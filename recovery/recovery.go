@@ -242,6 +242,7 @@ const (
 	Primary
 )
 
+// String returns "backup" or "primary".
 func (r Role) String() string {
 	switch r {
 	case Backup:
