@@ -9,6 +9,7 @@ import (
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/config"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -177,4 +178,35 @@ session-ttl = 3600
 	fmt.Println(e.Node(), e.Store() != nil)
 	// Output:
 	// ors1 true
+}
+
+// Hibernation: a voice session idle for HibernateAfter leaves memory and
+// lives on in the store; the next event (or its timer) wakes it where it
+// stood.
+func ExampleOptions_hibernateAfter() {
+	ctx := context.Background()
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Options{
+		Clock:          clock,
+		Store:          persist.NewMemory(persist.MemoryOptions{Now: clock.Now}),
+		HibernateAfter: time.Minute,
+	})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="queued">
+  <datamodel><data id="tries" expr="0"/></datamodel>
+  <state id="queued">
+    <transition event="retry"><assign location="tries" expr="tries + 1"/></transition>
+    <transition event="agent.ready" cond="tries == 1" target="connected"/>
+  </state>
+  <final id="connected"/>
+</scxml>`), nil)
+	s, _ := e.Start(ctx, doc, engine.StartOptions{Type: engine.Voice})
+	_ = s.Send(ctx, engine.Event{Name: "retry"})
+	clock.Advance(2 * time.Minute) // idle: hibernated at the next sweep
+	fmt.Println(s.Hibernated(), e.Hibernated())
+	_ = s.Send(ctx, engine.Event{Name: "agent.ready"}) // wakes it, tries is still 1
+	fmt.Println(s.Hibernated(), s.Final())
+	// Output:
+	// true 1
+	// false connected
 }
