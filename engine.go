@@ -80,7 +80,8 @@ type Options struct {
 	Store persist.Store
 	// OnStoreError is told when a checkpoint cannot be written or
 	// deleted (the session goes on), or read back to wake a hibernated
-	// session (an error wrapping ErrWake).
+	// session (an error wrapping ErrWake), or when the time to live of a
+	// hibernated session's record cannot be refreshed (ErrRefresh).
 	// default: nil
 	OnStoreError func(sessionID string, err error)
 	// RestoreEveryStep replaces each session after each macrostep by one
@@ -123,7 +124,8 @@ type Options struct {
 	// Store, and woken from its record by its next event or timer (see
 	// Session.Hibernated). Without a Store nothing is hibernated. Keep
 	// it well under the store's record time to live: a session idle for
-	// longer has no record left to wake from.
+	// longer has no record left to wake from. Once hibernated, its record
+	// is kept alive on a store that implements persist.Expirer.
 	// default: 0, never
 	HibernateAfter time.Duration
 }
@@ -336,6 +338,9 @@ type Session struct {
 	// hibernation sweep; saved says that its last checkpoint was written.
 	last  time.Time
 	saved bool
+	// fresh is when its record was last known written or refreshed
+	// (engine clock, Unix ns), for refreshing it while hibernated.
+	fresh atomic.Int64
 	hib   atomic.Bool // hibernated: written under mu
 	// created is when the session started (kept across resumes).
 	created time.Time
@@ -628,6 +633,8 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	}
 	if cerr := e.checkpoint(s); cerr != nil {
 		err = errors.Join(err, cerr)
+	} else if s.saved {
+		s.noteFresh(s.last) // written after s.last: its TTL runs from later
 	}
 	e.noteChildren(s)
 	if !s.sess.Running() {

@@ -31,7 +31,34 @@ import (
 // armed for the earliest moment a session can become idle (never sooner
 // than HibernateAfter/8 after the last sweep), and disarmed while no
 // session is a candidate. A macrostep only notes its time (Session.last)
-// and whether its checkpoint was written (Session.saved).
+// and whether its checkpoint was written (Session.saved and, if it was,
+// Session.fresh).
+//
+// A hibernated session lives in its record only, which expires unless it
+// is written again within the store's time to live, and a hibernated
+// session writes nothing. On a store that implements persist.Expirer the
+// same sweep keeps those records alive: it collects the hibernated
+// sessions whose record was last written or refreshed (Session.fresh)
+// TTL/2 ago or more and refreshes them, with their node's index and the
+// node registry, in one Expirer.Touch for this node; while hibernated
+// sessions exist it stays armed, and runs at least every TTL/4. So each
+// record is refreshed when between TTL/2 and 3/4 TTL old, leaving a
+// quarter of the TTL for a late sweep, and a Touch that failed (reported
+// to OnStoreError, wrapping ErrRefresh) is tried again at the next sweep,
+// before the record expires. Without hibernated sessions the sweep costs
+// nothing more than before (and is disarmed when no session is a
+// candidate either); on a store that does not implement Expirer (or
+// whose TTL is zero) there is nothing to do, and a session hibernated for
+// longer than the store keeps its record cannot be woken.
+//
+// A record that Touch reports gone (persist.ErrNotFound: deleted behind
+// the engine's back, or expired while the store could not be reached) is
+// treated as a failed wake treats it, at once rather than at the
+// session's next event or timer, which may be days away: the session can
+// never be woken, so it ends (Done is closed, Err wraps ErrWake and
+// persist.ErrNotFound, OnStoreError hears of it), and its routes,
+// subscriptions and timer go with it instead of lingering until a wake
+// fails.
 
 // ErrWake is wrapped by the error of a call that had to wake a hibernated
 // session and could not: its record could not be read, or is gone,
@@ -40,8 +67,17 @@ import (
 // (persist.ErrNotFound, ...). When the store could not be reached the
 // session stays hibernated and a later call tries again; otherwise it
 // ended: it leaves the engine (Done is closed) and Err returns the error.
-// OnStoreError hears of every failure.
+// OnStoreError hears of every failure. The sweep that refreshes
+// hibernated sessions' records ends a session whose record it finds gone
+// the same way, with an error wrapping ErrWake and persist.ErrNotFound.
 var ErrWake = errors.New("engine: hibernated session cannot be woken")
+
+// ErrRefresh is wrapped by the error OnStoreError hears when the time to
+// live of a hibernated session's record could not be refreshed
+// (persist.Expirer.Touch failed for it): the session stays hibernated and
+// the next sweep tries again. The error names the session and wraps the
+// store's.
+var ErrRefresh = errors.New("engine: hibernated session's record not refreshed")
 
 // wakeRetry is how long a hibernated session whose timer fell due waits
 // before trying again when its record could not be read.
@@ -70,10 +106,13 @@ func (e *Engine) armSweep(s *Session) {
 }
 
 // sweep hibernates the sessions that have been idle for HibernateAfter,
-// and arms itself again for the earliest moment another one can be.
+// refreshes the records of hibernated sessions that need it, and arms
+// itself again for the earliest moment another one can be idle, and at
+// most TTL/4 later while hibernated sessions' records need refreshing.
 func (e *Engine) sweep() {
 	after := e.opts.HibernateAfter
 	now := e.clock.Now()
+	x, ttl := e.expirer()
 	e.mu.Lock()
 	e.hibTimer = nil
 	if e.closed {
@@ -83,9 +122,14 @@ func (e *Engine) sweep() {
 	}
 	e.hibMore = false
 	scan := e.hibScratch[:0]
+	var touch []*Session // allocated only when a record needs refreshing
 	for _, s := range e.sessions {
-		if !s.hib.Load() && s.persisted() {
+		switch {
+		case !s.persisted(): // never hibernated
+		case !s.hib.Load():
 			scan = append(scan, s)
+		case x != nil && s.staleRecord(now, ttl):
+			touch = append(touch, s)
 		}
 	}
 	e.mu.Unlock()
@@ -97,19 +141,160 @@ func (e *Engine) sweep() {
 			if at.Before(next) {
 				next = at
 			}
+		} else if x != nil && s.hib.Load() && s.staleRecord(now, ttl) {
+			// Hibernated now, on a record older than its last wake (it
+			// woke for Configuration, say, and wrote nothing since).
+			touch = append(touch, s)
 		}
 		scan[i] = nil // hold no session until the next sweep
 	}
 	e.hibScratch = scan[:0]
+	if len(touch) > 0 {
+		e.refresh(x, touch, now)
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed || live == 0 && !e.hibMore {
+	refreshing := x != nil && e.nhib.Load() > 0
+	if e.closed || live == 0 && !e.hibMore && !refreshing {
 		// Nothing to watch: the next Start, Resume or wake arms it.
 		e.hibArmed, e.hibMore = false, false
 		return
 	}
-	e.hibTimer = e.clock.AfterFunc(max(next.Sub(now), after/8), e.sweep)
+	d := max(next.Sub(now), after/8)
+	if refreshing {
+		d = min(d, max(ttl/4, time.Millisecond))
+	}
+	e.hibTimer = e.clock.AfterFunc(d, e.sweep)
+}
+
+// expirer returns the store as a persist.Expirer and its TTL, or nil when
+// its records cannot be refreshed or do not expire.
+func (e *Engine) expirer() (persist.Expirer, time.Duration) {
+	x, ok := e.opts.Store.(persist.Expirer)
+	if !ok {
+		return nil, 0
+	}
+	if ttl := x.TTL(); ttl > 0 {
+		return x, ttl
+	}
+	return nil, 0
+}
+
+// noteFresh notes that the session's record was written or refreshed at
+// t or later, unless a later time is noted already.
+func (s *Session) noteFresh(t time.Time) {
+	n := t.UnixNano()
+	for {
+		old := s.fresh.Load()
+		if old >= n || s.fresh.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// staleRecord reports whether the session's record, last written or
+// refreshed at s.fresh, is half its time to live old or more at now.
+func (s *Session) staleRecord(now time.Time, ttl time.Duration) bool {
+	return now.UnixNano()-s.fresh.Load() >= int64(ttl/2)
+}
+
+// refresh refreshes the records of ss, hibernated sessions, in one Touch.
+// now, the sweep's time, is before the Touch: a record refreshed lives
+// until TTL after it at least. It takes no lock while the store works.
+func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
+	ids := make([]string, len(ss))
+	fresh := make([]int64, len(ss))
+	for i, s := range ss {
+		ids[i], fresh[i] = s.id, s.fresh.Load()
+	}
+	// The engine's context, as for a checkpoint: Close cancels it.
+	err := x.Touch(e.ctx, e.opts.Node, ids)
+	if err == nil {
+		for _, s := range ss {
+			s.noteFresh(now)
+		}
+		return
+	}
+	if e.ctx.Err() != nil {
+		return // closed meanwhile: nothing to retry
+	}
+	failed, other := touchErrors(err)
+	for i, s := range ss {
+		cause, named := failed[s.id]
+		switch {
+		case named && errors.Is(cause, persist.ErrNotFound):
+			e.loseRecord(s, fresh[i], cause)
+		case named:
+			e.refreshError(s, cause)
+		case other != nil:
+			// Its record may be refreshed, its index or the registry not:
+			// the next sweep tries again.
+			e.refreshError(s, other)
+		default:
+			s.noteFresh(now)
+		}
+	}
+}
+
+// touchErrors sorts the error of Expirer.Touch into the sessions it
+// names (*persist.SessionError) and the rest (nil if none), which may
+// concern any session: a session is known refreshed only if the rest is
+// nil and it is not named.
+func touchErrors(err error) (failed map[string]error, other error) {
+	failed = make(map[string]error)
+	var others []error
+	// outer is the outermost error since the last join, for its message.
+	var walk func(err, outer error)
+	walk = func(err, outer error) {
+		if outer == nil {
+			outer = err
+		}
+		switch u := err.(type) {
+		case *persist.SessionError:
+			failed[u.SessionID] = outer
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e, nil)
+			}
+		case interface{ Unwrap() error }:
+			if w := u.Unwrap(); w != nil {
+				walk(w, outer)
+			} else {
+				others = append(others, outer)
+			}
+		default:
+			others = append(others, outer)
+		}
+	}
+	walk(err, nil)
+	return failed, errors.Join(others...)
+}
+
+// refreshError reports a failed refresh of the record of s to
+// OnStoreError; s stays hibernated, and the next sweep tries again.
+func (e *Engine) refreshError(s *Session, cause error) {
+	if e.opts.OnStoreError != nil {
+		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
+	}
+}
+
+// loseRecord ends s, a hibernated session whose record Touch found gone,
+// as a wake that finds it gone would: see "A record that Touch reports
+// gone" above. A session that woke and wrote its record since fresh was
+// read is left alone: the Touch raced with it, and what is gone is not
+// the record it now has.
+func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hib.Load() || s.fresh.Load() != fresh {
+		return // woke meanwhile (or lost already): its wake settled it
+	}
+	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
+	if e.opts.OnStoreError != nil {
+		e.opts.OnStoreError(s.id, err)
+	}
+	e.lose(s, err)
 }
 
 // hibernateIdle hibernates s if it is idle and may be (ok). Otherwise it

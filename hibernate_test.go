@@ -70,15 +70,24 @@ const hibChildDoc = `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="e
   </state>
 </scxml>`
 
-// hibStore is a MemoryStore that can be told to fail Saves or Loads, and
-// counts Loads.
+// hibStore is a MemoryStore that can be told to fail Saves, Loads or
+// Touches, counts Loads and records Touches.
 type hibStore struct {
 	*persist.MemoryStore
 	failSave, failLoad atomic.Bool
 	loads              atomic.Int64
+	// failTouch fails each session of a Touch (as a store that could not
+	// be reached would); failTouchCall fails the Touch as a whole.
+	failTouch, failTouchCall atomic.Bool
+
+	mu      sync.Mutex
+	touches [][]string // the sessions of each Touch, sorted
 }
 
-var errHibDown = errors.New("store unreachable")
+var (
+	_          persist.Expirer = (*hibStore)(nil)
+	errHibDown                 = errors.New("store unreachable")
+)
 
 func (h *hibStore) Save(ctx context.Context, rec *persist.Record) error {
 	if h.failSave.Load() {
@@ -94,6 +103,36 @@ func (h *hibStore) Load(ctx context.Context, id string) (*persist.Record, error)
 	}
 	return h.MemoryStore.Load(ctx, id)
 }
+
+func (h *hibStore) Touch(ctx context.Context, node string, ids []string) error {
+	h.mu.Lock()
+	h.touches = append(h.touches, slices.Sorted(slices.Values(ids)))
+	h.mu.Unlock()
+	if h.failTouchCall.Load() {
+		return errHibDown
+	}
+	if h.failTouch.Load() {
+		var errs []error
+		for _, id := range ids {
+			errs = append(errs, &persist.SessionError{SessionID: id, Err: errHibDown})
+		}
+		return errors.Join(errs...)
+	}
+	return h.MemoryStore.Touch(ctx, node, ids)
+}
+
+// takeTouches returns the sessions of each Touch since the last call.
+func (h *hibStore) takeTouches() [][]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.touches
+	h.touches = nil
+	return t
+}
+
+// noExpirer is a store whose records cannot be refreshed: it hides the
+// Expirer methods of the store it wraps.
+type noExpirer struct{ persist.Store }
 
 // hxExtension runs <hx:wait/>, which only subscribes the session to
 // "hx." (as every action of an extension with an EventPrefix does).
@@ -120,14 +159,24 @@ type hibRig struct {
 
 func newHibRig(t *testing.T, opts engine.Options) *hibRig {
 	t.Helper()
+	return newHibRigTTL(t, opts, 0, nil)
+}
+
+// newHibRigTTL is newHibRig on a store whose records live ttl (0: the
+// default), and whose engine uses wrap(r.store) if wrap is not nil.
+func newHibRigTTL(t *testing.T, opts engine.Options, ttl time.Duration, wrap func(*hibStore) persist.Store) *hibRig {
+	t.Helper()
 	r := &hibRig{t: t, ctx: context.Background(), clock: engine.NewManualClock(hibStart)}
-	r.store = &hibStore{MemoryStore: persist.NewMemory(persist.MemoryOptions{Now: r.clock.Now})}
+	r.store = &hibStore{MemoryStore: persist.NewMemory(persist.MemoryOptions{Now: r.clock.Now, TTL: ttl})}
 	if opts.Node == "" {
 		opts.Node = "A"
 	}
 	opts.Clock = r.clock
 	if opts.Store == nil {
 		opts.Store = r.store
+		if wrap != nil {
+			opts.Store = wrap(r.store)
+		}
 	}
 	if opts.HibernateAfter == 0 {
 		opts.HibernateAfter = hibAfter
@@ -751,4 +800,234 @@ func TestHibernateRedis(t *testing.T) {
 	if _, err := st.Load(r.ctx, s.ID()); !errors.Is(err, persist.ErrNotFound) {
 		t.Fatalf("record after Cancel: %v", err)
 	}
+}
+
+// Records of hibernated sessions are kept alive. hibTTL is the records'
+// time to live in these tests: each record is refreshed by the first
+// sweep at which it is hibTTL/2 old or more, and sweeps run every
+// hibAfter (under hibTTL/4) while sessions are hibernated.
+const hibTTL = time.Minute
+
+// A session hibernated for three times the store's TTL wakes on Send
+// with its state, and one whose 60s delayed send falls due when its
+// record, saved at 0s, would have expired fires it: the sweep refreshed
+// their records. On a store that does not implement persist.Expirer, the
+// same sessions are lost, as they were before records were refreshed.
+func TestHibernateRefresh(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(*hibStore) persist.Store
+	}{
+		{"Expirer", nil},
+		{"no Expirer", func(h *hibStore) persist.Store { return noExpirer{h} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refreshed := tc.wrap == nil
+			r := newHibRigTTL(t, engine.Options{}, hibTTL, tc.wrap)
+			s := r.start(engine.Voice)
+			timed := r.start(engine.Voice)
+			r.send(s, "bump")
+			r.send(s, "bump")
+			r.send(timed, "arm") // fire is due at 60s: when its record would expire
+			r.clock.Advance(hibAfter)
+			r.hibernated(s, true, "idle")
+			r.hibernated(timed, true, "idle with a delayed send pending")
+			r.logged("n=1@0s", "n=2@0s")
+
+			r.clock.AdvanceTo(hibStart.Add(60 * time.Second))
+			if refreshed {
+				r.logged("fired=0@1m0s")
+				r.config(timed, "fired")
+			} else {
+				r.logged()
+				if err := timed.Err(); !errors.Is(err, engine.ErrWake) || !errors.Is(err, persist.ErrNotFound) {
+					t.Fatalf("timed session without refresh: Err %v, want ErrWake wrapping persist.ErrNotFound", err)
+				}
+			}
+
+			r.clock.AdvanceTo(hibStart.Add(3*hibTTL + hibAfter))
+			r.hibernated(s, true, "after three TTLs")
+			err := s.Send(r.ctx, engine.Event{Name: "bump"})
+			if refreshed {
+				if err != nil {
+					t.Fatalf("Send after three TTLs hibernated: %v", err)
+				}
+				r.logged("n=3@3m10s")
+				r.config(s, "idle")
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if len(r.storeErrs) > 0 {
+					t.Fatalf("store errors: %v", r.storeErrs)
+				}
+				return
+			}
+			if !errors.Is(err, engine.ErrWake) || !errors.Is(err, persist.ErrNotFound) || !strings.Contains(err.Error(), s.ID()) {
+				t.Fatalf("Send without refresh: %v, want ErrWake wrapping persist.ErrNotFound, naming %s", err, s.ID())
+			}
+			if r.e.Sessions() != 0 {
+				t.Fatalf("Sessions() = %d, want 0", r.e.Sessions())
+			}
+			if _, ok := r.clock.Next(); ok {
+				t.Fatal("a timer is armed with no session left")
+			}
+		})
+	}
+}
+
+// The sweep refreshes the records of all the hibernated sessions that
+// need it in one Touch, and none of those that do not; it stays armed
+// while sessions are hibernated, and disarms once none is left.
+func TestHibernateRefreshBatched(t *testing.T) {
+	r := newHibRigTTL(t, engine.Options{}, hibTTL, nil)
+	a, b := r.start(engine.Voice), r.start(engine.Voice)
+	r.clock.Advance(5 * time.Second)
+	late := r.start(engine.Voice) // written 5s after a and b
+	all := slices.Sorted(slices.Values([]string{a.ID(), b.ID(), late.ID()}))
+	r.clock.Advance(hibAfter)
+	r.hibernated(a, true, "idle")
+	r.hibernated(late, true, "idle")
+	if got := r.store.takeTouches(); len(got) != 0 {
+		t.Fatalf("records refreshed before any was TTL/2 old: %v", got)
+	}
+	// Sweeps at 15s (late hibernates), 25s, 35s, ...: at 35s a and b
+	// (35s old) are due, and late (30s old); from then on the three are
+	// refreshed together, every 30s.
+	r.clock.AdvanceTo(hibStart.Add(3 * hibTTL))
+	got := r.store.takeTouches()
+	want := [][]string{all, all, all, all, all} // at 35s, 1m5s, ..., 2m35s
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("Touches %v, want %v", got, want)
+	}
+	// a woke and was saved at 3m: at 3m5s b and late are refreshed
+	// without it.
+	r.send(a, "bump")
+	r.clock.AdvanceTo(hibStart.Add(3*hibTTL + 5*time.Second))
+	want = [][]string{slices.Sorted(slices.Values([]string{b.ID(), late.ID()}))}
+	if got := r.store.takeTouches(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("Touches %v, want %v", got, want)
+	}
+	for _, s := range []*engine.Session{a, b, late} {
+		if err := s.Cancel(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.clock.Advance(hibTTL)
+	if _, ok := r.clock.Next(); ok {
+		t.Fatal("the sweep is still armed with no session left")
+	}
+	if got := r.store.takeTouches(); len(got) != 0 {
+		t.Fatalf("Touches with no session left: %v", got)
+	}
+}
+
+// A Touch that fails, for each session or as a whole, is reported to
+// OnStoreError (ErrRefresh, naming the session, wrapping the store's
+// error) and retried at the next sweep; the session stays hibernated
+// and, refreshed by the retry, outlives its first TTL.
+func TestHibernateRefreshFails(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fail func(h *hibStore) *atomic.Bool
+	}{
+		{"each session", func(h *hibStore) *atomic.Bool { return &h.failTouch }},
+		{"whole call", func(h *hibStore) *atomic.Bool { return &h.failTouchCall }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newHibRigTTL(t, engine.Options{}, hibTTL, nil)
+			s := r.start(engine.Voice)
+			r.send(s, "bump")
+			r.clock.Advance(hibAfter)
+			r.hibernated(s, true, "idle")
+			fail := tc.fail(r.store)
+			fail.Store(true)
+			r.clock.AdvanceTo(hibStart.Add(hibTTL / 2)) // the sweep at 30s
+			if got := r.store.takeTouches(); len(got) != 1 {
+				t.Fatalf("Touches %v, want one", got)
+			}
+			r.hibernated(s, true, "after a failed refresh")
+			r.mu.Lock()
+			errs := slices.Clone(r.storeErrs)
+			r.mu.Unlock()
+			if len(errs) != 1 || !errors.Is(errs[0], engine.ErrRefresh) || !errors.Is(errs[0], errHibDown) || !strings.Contains(errs[0].Error(), s.ID()) {
+				t.Fatalf("OnStoreError heard %v, want ErrRefresh wrapping %v, naming %s", errs, errHibDown, s.ID())
+			}
+			fail.Store(false)
+			r.clock.AdvanceTo(hibStart.Add(hibTTL/2 + hibAfter)) // the next sweep
+			if got := r.store.takeTouches(); !slices.EqualFunc(got, [][]string{{s.ID()}}, slices.Equal) {
+				t.Fatalf("Touches %v, want the retry of %s", got, s.ID())
+			}
+			r.clock.AdvanceTo(hibStart.Add(3 * hibTTL))
+			r.send(s, "bump")
+			r.logged("n=1@0s", "n=2@3m0s")
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.storeErrs) != 1 {
+				t.Fatalf("OnStoreError heard %v after the retry", r.storeErrs)
+			}
+		})
+	}
+}
+
+// A hibernated session whose record Touch finds gone (deleted behind the
+// engine's back) ends then, as a wake that found it gone would; the
+// other sessions of the same Touch are refreshed.
+func TestHibernateRefreshLost(t *testing.T) {
+	r := newHibRigTTL(t, engine.Options{}, hibTTL, nil)
+	s, kept := r.start(engine.Voice), r.start(engine.Voice)
+	r.send(kept, "bump")
+	r.clock.Advance(hibAfter)
+	r.hibernated(s, true, "idle")
+	if err := r.store.MemoryStore.Delete(r.ctx, "A", s.ID()); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.AdvanceTo(hibStart.Add(hibTTL / 2)) // the sweep at 30s
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("a session whose record is gone did not end")
+	}
+	err := s.Err()
+	if !errors.Is(err, engine.ErrWake) || !errors.Is(err, persist.ErrNotFound) || !strings.Contains(err.Error(), s.ID()) {
+		t.Fatalf("Err %v, want ErrWake wrapping persist.ErrNotFound, naming %s", err, s.ID())
+	}
+	if s.Running() || s.Hibernated() || r.e.Sessions() != 1 || r.e.Hibernated() != 1 {
+		t.Fatalf("Running %v, Hibernated %v, engine Sessions %d, Hibernated %d; want false, false, 1, 1",
+			s.Running(), s.Hibernated(), r.e.Sessions(), r.e.Hibernated())
+	}
+	if err := s.Send(r.ctx, engine.Event{Name: "bump"}); !errors.Is(err, engine.ErrNoSession) {
+		t.Fatalf("Send to the lost session: %v, want ErrNoSession", err)
+	}
+	r.mu.Lock()
+	errs := slices.Clone(r.storeErrs)
+	r.mu.Unlock()
+	if len(errs) != 1 || !errors.Is(errs[0], engine.ErrWake) {
+		t.Fatalf("OnStoreError heard %v, want the loss", errs)
+	}
+	r.clock.AdvanceTo(hibStart.Add(3 * hibTTL))
+	r.send(kept, "bump")
+	r.logged("n=1@0s", "n=2@3m0s")
+	if got := r.store.takeTouches(); len(got) < 2 || slices.ContainsFunc(got[1:], func(ids []string) bool { return slices.Contains(ids, s.ID()) }) {
+		t.Fatalf("Touches %v: want the lost session in the first only", got)
+	}
+}
+
+// With HibernateAfter over half the TTL, a session's record is due for a
+// refresh when it hibernates: the sweep that hibernates it refreshes it,
+// and then runs every TTL/4 (not every HibernateAfter), so that records
+// are refreshed well before they expire.
+func TestHibernateRefreshLongIdle(t *testing.T) {
+	const after = 40 * time.Second
+	r := newHibRigTTL(t, engine.Options{HibernateAfter: after}, hibTTL, nil)
+	s := r.start(engine.Voice)
+	r.clock.Advance(after)
+	r.hibernated(s, true, "idle")
+	if got := r.store.takeTouches(); !slices.EqualFunc(got, [][]string{{s.ID()}}, slices.Equal) {
+		t.Fatalf("Touches %v when it hibernated, want %s", got, s.ID())
+	}
+	if next, ok := r.clock.Next(); !ok || next.Sub(r.clock.Now()) > hibTTL/4 {
+		t.Fatalf("next sweep at %v (armed %v), want within TTL/4 = %v", next.Sub(hibStart), ok, hibTTL/4)
+	}
+	r.clock.AdvanceTo(hibStart.Add(3 * hibTTL))
+	r.send(s, "bump")
+	r.logged("n=1@3m0s")
 }

@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -45,7 +46,10 @@ type memEntry struct {
 // that records nobody reads again do not accumulate.
 const sweepEvery = 4096
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store   = (*MemoryStore)(nil)
+	_ Expirer = (*MemoryStore)(nil)
+)
 
 // NewMemory returns an empty MemoryStore. Options with a negative TTL are
 // treated as the default.
@@ -89,6 +93,36 @@ func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
 		m.sweep(now)
 	}
 	return nil
+}
+
+// TTL implements Expirer: MemoryOptions.TTL.
+func (m *MemoryStore) TTL() time.Duration { return m.ttl }
+
+// Touch implements Expirer: the live records of sessionIDs expire TTL
+// from now, and the sessions are in node's index. A MemoryStore's
+// indexes and registry do not expire (an index lists the live records
+// saved or touched under its node), and it adds no session without a
+// record to an index.
+func (m *MemoryStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("persist: touch node %s: %w", node, ErrClosed)
+	}
+	now := m.now()
+	var errs []error
+	for _, id := range sessionIDs {
+		b, ok := m.get(id, now)
+		if !ok {
+			errs = append(errs, &SessionError{SessionID: id, Err: ErrNotFound})
+			continue
+		}
+		m.put(node, id, b, now)
+	}
+	return errors.Join(errs...)
 }
 
 // SaveRaw stores value as the record of sessionID, indexed under node,

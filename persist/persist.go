@@ -67,7 +67,8 @@ type Record struct {
 // use; each call is independent, and none keeps a reference to the
 // caller's Record or its Data after it returns (Load returns a Record the
 // caller owns). Every record carries a time to live, refreshed by each
-// Save; a record not saved again within it disappears, as if deleted.
+// Save (and by Expirer.Touch, for stores that implement it); a record not
+// saved again within it disappears, as if deleted.
 //
 // A record and its node's index are separate keys (in Redis Cluster, in
 // different slots): they are written together but not atomically. A Store
@@ -112,10 +113,60 @@ type Store interface {
 	Close() error
 }
 
-// DefaultTTL is how long a record lives without being saved again. The
-// ORS documentation gives every record a time to live without naming it;
-// a voice call that makes no progress for a day is gone, and its keys
-// should be too.
+// Expirer is implemented by stores whose records expire (MemoryStore and
+// RedisStore do): it tells their time to live and postpones it for
+// sessions that are alive but not saved, such as the engine's hibernated
+// sessions (engine.Options.HibernateAfter), which are written once and
+// may then wait for days. A Store that does not implement it keeps its
+// records for as long as it sees fit, and its callers cannot do more.
+type Expirer interface {
+	// TTL returns how long a record (and its node's index, and the node
+	// registry) lives after the Save or Touch that last wrote or
+	// refreshed it. It does not change. Zero or less: records never
+	// expire, and Touch need not be called.
+	TTL() time.Duration
+	// Touch refreshes the time to live of the records of sessionIDs,
+	// without reading or rewriting them, as if they had just been saved;
+	// and of node's index and the node registry, adding the sessions to
+	// node's index and node to the registry if they are not in them (an
+	// index, say, that expired or lost its last member). It assumes, as
+	// Save does, that node owns the sessions: a node that lost one to
+	// another must not touch it, or it would list it again. It is not
+	// atomic: each record is refreshed or not on its own.
+	//
+	// The error is nil when every record was refreshed. Otherwise it
+	// holds, joined with errors.Join when there are several, one
+	// *SessionError for each session whose record was not refreshed:
+	// wrapping ErrNotFound for a record that no longer exists (deleted,
+	// or expired: it cannot come back), or the store's error; and, not
+	// tied to a session, the errors about node's index or the registry.
+	// An entry that Touch added to node's index for a session without a
+	// record is dropped by ListNode, as for any record that expires.
+	// With no sessionIDs Touch does nothing.
+	Touch(ctx context.Context, node string, sessionIDs []string) error
+}
+
+// SessionError is an error about one session's record, as Expirer.Touch
+// reports each session it could not refresh, so that a caller can tell
+// which sessions failed and why (errors.As finds it in a joined error;
+// errors.Is sees through it).
+type SessionError struct {
+	// SessionID is the session whose record it is about.
+	SessionID string
+	// Err is what went wrong: ErrNotFound, or the store's error.
+	Err error
+}
+
+// Error returns "session <id>: <Err>".
+func (e *SessionError) Error() string { return "session " + e.SessionID + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *SessionError) Unwrap() error { return e.Err }
+
+// DefaultTTL is how long a record lives without being saved again (or
+// touched: Expirer). The ORS documentation gives every record a time to
+// live without naming it; a voice call that makes no progress for a day
+// is gone, and its keys should be too.
 const DefaultTTL = 24 * time.Hour
 
 func checkRecord(rec *Record) error {

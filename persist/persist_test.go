@@ -23,6 +23,14 @@ type harness struct {
 	raw func(t *testing.T, node, sessionID string, value []byte)
 	// indexed returns the raw members of node's index, sorted.
 	indexed func(t *testing.T, node string) []string
+	// ttl is the store's record time to live; now and sleep read and
+	// pass the time its expiry runs on (a manual clock, or the real one).
+	ttl   time.Duration
+	now   func() time.Time
+	sleep func(time.Duration)
+	// short returns an empty store of the same kind whose TTL can be
+	// waited out: the same on a manual clock, some 300ms on the real one.
+	short func(t *testing.T) *harness
 }
 
 // storeSuite is what every Store must do. newStore returns an empty store
@@ -240,6 +248,66 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("touch", func(t *testing.T) {
+		h := newStore(t)
+		ex, ok := h.store.(Expirer)
+		if !ok {
+			t.Fatalf("%T does not implement Expirer", h.store)
+		}
+		if ex.TTL() != h.ttl {
+			t.Fatalf("TTL() = %v, want %v", ex.TTL(), h.ttl)
+		}
+		if err := ex.Touch(ctx, "A", nil); err != nil {
+			t.Fatalf("Touch of no session: %v", err)
+		}
+		// Records that no longer exist are reported, each by name; the
+		// others are refreshed all the same.
+		save(t, h.store, &Record{SessionID: "here", Node: "A", Seq: 1})
+		save(t, h.store, &Record{SessionID: "expired", Node: "A", Seq: 1})
+		h.expire(t, "expired")
+		err := ex.Touch(ctx, "A", []string{"never", "here", "expired"})
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Touch of missing records: %v, want ErrNotFound", err)
+		}
+		failed := sessionErrors(err)
+		if len(failed) != 2 || failed["never"] == nil || failed["expired"] == nil {
+			t.Fatalf("Touch reported %v, want never and expired", err)
+		}
+		for id, err := range failed {
+			wantErr(t, err, ErrNotFound, "session "+id)
+		}
+		if s := list(t, h.store, "A"); s != "here" {
+			t.Fatalf("ListNode after touching missing records = %q, want here", s)
+		}
+		if got := load(t, h.store, "here"); got.Seq != 1 {
+			t.Fatalf("touched record: %+v", got)
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := ex.Touch(done, "A", []string{"here"}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Touch with a canceled context: %v", err)
+		}
+		// Touch keeps records, their index and the registry past the
+		// expiry of their last Save. On the real clock a slow machine can
+		// outsleep the TTL: such a run proves nothing and is done again.
+		for attempt := 1; ; attempt++ {
+			conclusive, err := touchKeepsAlive(h.short(t))
+			if err == nil {
+				break
+			}
+			if conclusive || attempt == 5 {
+				t.Fatalf("attempt %d: %v", attempt, err)
+			}
+			t.Logf("attempt %d inconclusive (the TTL ran out meanwhile): %v", attempt, err)
+		}
+		if err := h.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ex.Touch(ctx, "A", []string{"here"}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Touch after Close: %v", err)
+		}
+	})
+
 	t.Run("damaged records", func(t *testing.T) {
 		h := newStore(t)
 		good, err := encodeRecord(&Record{SessionID: "trunc", Node: "A", Seq: 1, Data: []byte("0123456789")})
@@ -353,6 +421,97 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 	})
 }
 
+// touchKeepsAlive saves records under nodes A and C, touches all but
+// one of them halfway through their TTL (after taking two out of their
+// index, and C's index with them), and checks that once the untouched
+// one expired the others, their index entries and the registry are there.
+// A failure is conclusive if the checks ran within the TTL of the Touch.
+func touchKeepsAlive(h *harness) (conclusive bool, err error) {
+	ctx := context.Background()
+	ex := h.store.(Expirer)
+	ttl := ex.TTL()
+	start := h.now()
+	for _, rec := range []*Record{
+		{SessionID: "kept", Node: "A", Seq: 1, Data: []byte("kept")},
+		{SessionID: "lapsed", Node: "A", Seq: 1},
+		{SessionID: "unlisted", Node: "A", Seq: 2},
+		{SessionID: "alone", Node: "C", Seq: 3},
+	} {
+		if err := h.store.Save(ctx, rec); err != nil {
+			return true, err
+		}
+	}
+	h.sleep(ttl / 2)
+	if err := errors.Join(h.store.Unlist(ctx, "A", "unlisted"), h.store.Unlist(ctx, "C", "alone")); err != nil {
+		return true, err
+	}
+	touched := h.now()
+	if err := errors.Join(ex.Touch(ctx, "A", []string{"kept", "unlisted"}), ex.Touch(ctx, "C", []string{"alone"})); err != nil {
+		return true, fmt.Errorf("Touch: %w", err)
+	}
+	h.sleep(ttl/2 + ttl/10)
+	for {
+		_, err := h.store.Load(ctx, "lapsed")
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if h.now().Sub(start) > 3*ttl {
+			return true, fmt.Errorf("the untouched record outlived its TTL %v: %v", ttl, err)
+		}
+		h.sleep(ttl / 20)
+	}
+	err = func() error {
+		for id, seq := range map[string]uint64{"kept": 1, "unlisted": 2, "alone": 3} {
+			rec, err := h.store.Load(ctx, id)
+			if err != nil {
+				return fmt.Errorf("touched record, after its first TTL ran out: %w", err)
+			}
+			if rec.Seq != seq || id == "kept" && string(rec.Data) != "kept" {
+				return fmt.Errorf("touched record changed: %+v", rec)
+			}
+		}
+		for node, want := range map[string]string{"A": "kept,unlisted", "C": "alone"} {
+			ids, err := h.store.ListNode(ctx, node)
+			if err != nil {
+				return err
+			}
+			if got := strings.Join(ids, ","); got != want {
+				return fmt.Errorf("ListNode(%s) = %q, want %q", node, got, want)
+			}
+		}
+		nodes, err := h.store.Nodes(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(nodes, "A") || !slices.Contains(nodes, "C") {
+			return fmt.Errorf("Nodes = %v, want A and C", nodes)
+		}
+		return nil
+	}()
+	return h.now().Sub(touched) < ttl, err
+}
+
+// sessionErrors returns the *SessionErrors in err, a tree of joined
+// errors, by session.
+func sessionErrors(err error) map[string]error {
+	m := map[string]error{}
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var se *SessionError
+		if errors.As(err, &se) {
+			m[se.SessionID] = err
+		}
+	}
+	walk(err)
+	return m
+}
+
 // memoryHarness is a MemoryStore on a manual clock.
 func memoryHarness(t *testing.T) (*harness, *MemoryStore, *manualClock) {
 	clock := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -380,6 +539,13 @@ func memoryHarness(t *testing.T) (*harness, *MemoryStore, *manualClock) {
 			}
 			slices.Sort(ids)
 			return ids
+		},
+		ttl:   time.Hour,
+		now:   clock.Now,
+		sleep: clock.Advance,
+		short: func(t *testing.T) *harness {
+			h, _, _ := memoryHarness(t)
+			return h
 		},
 	}, m, clock
 }

@@ -110,9 +110,9 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // whose hash tag puts everything of one session in one cluster slot; a
 // node's index is the set ORS:<cluster>:node:{<node>}; the set
 // ORS:<cluster>:nodes registers the nodes that have an index. All carry
-// the TTL, refreshed by every Save. No command used needs MULTI, scripts touch one
-// key, and pipelines are split by node (go-redis follows MOVED and ASK
-// redirections, so slot migrations are transparent).
+// the TTL, refreshed by every Save and Touch. No command used needs
+// MULTI, scripts touch one key, and pipelines are split by node (go-redis
+// follows MOVED and ASK redirections, so slot migrations are transparent).
 //
 // A Save is a script on the record's key (write it with PX unless the
 // stored record has a higher Seq), SADD and PEXPIRE on the index. With
@@ -134,7 +134,10 @@ type RedisStore struct {
 	stop    chan struct{} // closed by Close: ends the sweeper
 }
 
-var _ Store = (*RedisStore)(nil)
+var (
+	_ Store   = (*RedisStore)(nil)
+	_ Expirer = (*RedisStore)(nil)
+)
 
 type saveReq struct {
 	ctx   context.Context
@@ -387,6 +390,55 @@ func (r *RedisStore) write(ctx context.Context, reqs []*saveReq) []error {
 		}
 	}
 	return errs
+}
+
+// TTL implements Expirer: RedisOptions.TTL.
+func (r *RedisStore) TTL() time.Duration { return r.opts.TTL }
+
+// Touch implements Expirer in one pipelined round trip, from the caller's
+// goroutine (not through the group committer): PEXPIRE of each record
+// (answering 0 for a record that no longer exists), SADD of the sessions
+// and PEXPIRE of node's index, SADD of node and PEXPIRE of the registry.
+// In Redis Cluster the pipeline is split by slot owner, as Save's is.
+// The index entries it adds for sessions without a record are dropped by
+// the next ListNode or Sweep.
+func (r *RedisStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.isClosed() {
+		return fmt.Errorf("persist: touch node %s: %w", node, ErrClosed)
+	}
+	if len(sessionIDs) == 0 {
+		return nil
+	}
+	ttl := r.opts.TTL
+	exps := make([]*redis.BoolCmd, len(sessionIDs))
+	pipe := r.c.Pipeline()
+	for i, id := range sessionIDs {
+		exps[i] = pipe.PExpire(ctx, r.SessionKey(id), ttl)
+	}
+	key := r.NodeKey(node)
+	add, addExp := pipe.SAdd(ctx, key, toAny(sessionIDs)...), pipe.PExpire(ctx, key, ttl)
+	reg, regExp := pipe.SAdd(ctx, r.NodesKey(), node), pipe.PExpire(ctx, r.NodesKey(), ttl)
+	_, _ = pipe.Exec(ctx) // each command's error is looked at below
+
+	var errs []error
+	for i, id := range sessionIDs {
+		switch ok, err := exps[i].Result(); {
+		case err != nil:
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("persist: touch: %w", err)})
+		case !ok:
+			errs = append(errs, &SessionError{SessionID: id, Err: ErrNotFound})
+		}
+	}
+	if err := cmp.Or(add.Err(), addExp.Err()); err != nil {
+		errs = append(errs, fmt.Errorf("persist: touch: index of node %s: %w", node, err))
+	}
+	if err := cmp.Or(reg.Err(), regExp.Err()); err != nil {
+		errs = append(errs, fmt.Errorf("persist: touch: node registry: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 func (r *RedisStore) isClosed() bool {

@@ -62,6 +62,15 @@ func redisHarness(t *testing.T, newClient func() redis.UniversalClient, opts Red
 			slices.Sort(ids)
 			return ids
 		},
+		ttl:   opts.TTL,
+		now:   time.Now,
+		sleep: time.Sleep,
+		short: func(t *testing.T) *harness {
+			o := opts
+			o.Cluster, o.TTL = "", 300*time.Millisecond
+			h, _, _ := redisHarness(t, newClient, o)
+			return h
+		},
 	}, st, raw
 }
 
@@ -169,6 +178,27 @@ func testKeysAndTTL(t *testing.T, newClient func() redis.UniversalClient) {
 	}
 	if d := pttl(st.SessionKey("s1")); d > time.Minute {
 		t.Errorf("a stale Save refreshed the TTL: %v", d)
+	}
+	// Touch refreshes the TTLs of the record, the index and the registry,
+	// and rewrites nothing.
+	touched := []string{st.SessionKey("s2"), st.NodeKey("A"), st.NodesKey()}
+	for _, k := range touched {
+		raw.PExpire(ctx, k, time.Minute)
+	}
+	before := raw.Get(ctx, st.SessionKey("s2")).Val()
+	if err := st.Touch(ctx, "A", []string{"s2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range touched {
+		if d := pttl(k); d <= time.Minute || d > time.Hour {
+			t.Errorf("PTTL %s = %v after Touch, want refreshed to about 1h", k, d)
+		}
+	}
+	if after := raw.Get(ctx, st.SessionKey("s2")).Val(); after != before {
+		t.Errorf("Touch rewrote the record: %q became %q", before, after)
+	}
+	if d := pttl(st.SessionKey("s1")); d > time.Minute {
+		t.Errorf("PTTL of s1, not touched: %v", d)
 	}
 	if err := h.store.Delete(ctx, "A", "s1"); err != nil {
 		t.Fatal(err)

@@ -56,6 +56,24 @@ func (c *countingStore) Save(ctx context.Context, rec *persist.Record) error {
 	return c.Store.Save(ctx, rec)
 }
 
+// TTL and Touch pass persist.Expirer through, so that the records of
+// hibernated sessions are kept alive in a bench as in production.
+func (c *countingStore) TTL() time.Duration {
+	if x, ok := c.Store.(persist.Expirer); ok {
+		return x.TTL()
+	}
+	return 0 // no refresh
+}
+
+func (c *countingStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+	if x, ok := c.Store.(persist.Expirer); ok {
+		return x.Touch(ctx, node, sessionIDs)
+	}
+	return nil
+}
+
+var _ persist.Expirer = (*countingStore)(nil)
+
 func (c *countingStore) reset() {
 	c.saves.Store(0)
 	c.bytes.Store(0)
