@@ -752,13 +752,19 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 	if to == nil {
 		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
 	}
+	e.enqueue(to, kid, msg.Event)
+	return nil
+}
+
+// enqueue queues ev for to, the top-level session route found, or for its
+// invoked child kid, and marks to runnable. The caller has it drained.
+func (e *Engine) enqueue(to *Session, kid *childEntry, ev Event) {
 	if kid != nil {
-		to.postChild(kid.id, msg.Event)
+		to.postChild(kid.id, ev)
 	} else {
-		to.post(msg.Event)
+		to.post(ev)
 	}
 	e.markRunnable(to)
-	return nil
 }
 
 // markRunnable queues s for drain, once.

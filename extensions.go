@@ -283,11 +283,10 @@ func (e *Engine) Publish(extension, sessionID string, ev Event) error {
 		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNoSession)
 	case kid == nil && !s.subscribed(ext.EventPrefix), kid != nil && !kid.subscribed(ext.EventPrefix):
 		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNotSubscribed)
-	case kid != nil:
-		e.postChild(s, kid.id, ev)
-		return nil
 	}
-	return e.Post(sessionID, ev)
+	e.enqueue(s, kid, ev)
+	e.goAsync(func(context.Context) { e.drain() })
+	return nil
 }
 
 // Broadcast delivers an event of the named extension to every session
@@ -299,8 +298,8 @@ func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
 		return 0, err
 	}
 	type childTarget struct {
-		s  *Session
-		id string
+		s   *Session
+		kid *childEntry
 	}
 	var kids []childTarget
 	e.mu.Lock()
@@ -312,21 +311,22 @@ func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
 		if d := s.children.Load(); d != nil {
 			for i := range d.kids {
 				if k := &d.kids[i]; k.subscribed(ext.EventPrefix) {
-					kids = append(kids, childTarget{s, k.id})
+					kids = append(kids, childTarget{s, k})
 				}
 			}
 		}
 	}
 	e.mu.Unlock()
-	n := 0
+	// All queued, then drained once: not a goroutine per session.
 	for _, s := range targets {
-		if e.Post(s.id, ev) == nil {
-			n++
-		}
+		e.enqueue(s, nil, ev)
 	}
 	for _, k := range kids {
-		e.postChild(k.s, k.id, ev)
-		n++
+		e.enqueue(k.s, k.kid, ev)
+	}
+	n := len(targets) + len(kids)
+	if n > 0 {
+		e.goAsync(func(context.Context) { e.drain() })
 	}
 	return n, nil
 }
@@ -355,11 +355,10 @@ func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("engine: post %q from invocation %q to %s: %w", ev.Name, invokeID, sessionID, ErrNoSession)
-	case kid != nil:
-		e.postChild(s, kid.id, ev)
-		return nil
 	}
-	return e.Post(sessionID, ev)
+	e.enqueue(s, kid, ev)
+	e.goAsync(func(context.Context) { e.drain() })
+	return nil
 }
 
 // subscribed reports whether the session subscribed to prefix (or to one
@@ -546,14 +545,6 @@ func (e *Engine) route(sessionID string) (s *Session, kid *childEntry) {
 		}
 	}
 	return nil, nil
-}
-
-// postChild queues ev for the child id of s and has s processed on
-// another goroutine, like Post.
-func (e *Engine) postChild(s *Session, id string, ev Event) {
-	s.postChild(id, ev)
-	e.markRunnable(s)
-	e.goAsync(func(context.Context) { e.drain() })
 }
 
 func (s *Session) postChild(id string, ev Event) {

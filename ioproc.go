@@ -148,13 +148,7 @@ func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
 	}
 	// Another session: as Dispatch posts an SCXML send, processed in
 	// order once the sender's macrostep is over.
-	if kid != nil {
-		to.postChild(kid.id, ev)
-		e.markRunnable(to)
-		return true
-	}
-	to.post(ev)
-	e.markRunnable(to)
+	e.enqueue(to, kid, ev)
 	return true
 }
 
@@ -176,12 +170,7 @@ func (e *Engine) Post(sessionID string, ev Event) error {
 	if s == nil {
 		return fmt.Errorf("engine: post %q to %s: %w", ev.Name, sessionID, ErrNoSession)
 	}
-	if kid != nil {
-		s.postChild(kid.id, ev)
-	} else {
-		s.post(ev)
-	}
-	e.markRunnable(s)
+	e.enqueue(s, kid, ev)
 	e.goAsync(func(context.Context) { e.drain() })
 	return nil
 }
