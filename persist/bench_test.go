@@ -58,21 +58,7 @@ func BenchmarkRedisSave(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			st := newStore(b, tc.opts)
-			var sessions atomic.Int64
-			b.SetParallelism(32) // callers per GOMAXPROCS: many sessions
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				id := fmt.Sprint("s", sessions.Add(1))
-				var seq uint64
-				for pb.Next() {
-					seq++
-					if err := st.Save(ctx, &Record{SessionID: id, Node: "n", Seq: seq, Data: data}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			saveParallel(b, st, data, 32) // callers per GOMAXPROCS: many sessions
 			report(b, st)
 		})
 	}
@@ -99,13 +85,26 @@ func BenchmarkRedisClusterSave(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	var next atomic.Int64
-	b.SetParallelism(sessions / runtime.GOMAXPROCS(0))
+	saveParallel(b, st, data, sessions/runtime.GOMAXPROCS(0))
+	b.StopTimer()
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "checkpoints/s")
+	if s := st.Stats(); s.Batches > 0 {
+		b.ReportMetric(float64(s.Saves)/float64(s.Batches), "saves/batch")
+	}
+	rc.CompareWithSet(b, size, rate, 10000)
+}
+
+// saveParallel times Saves of data from parallelism x GOMAXPROCS
+// concurrent sessions, each writing its own record with a rising Seq.
+func saveParallel(b *testing.B, st Store, data []byte, parallelism int) {
+	var sessions atomic.Int64
+	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
-		id := fmt.Sprint("s", next.Add(1))
+		id := fmt.Sprint("s", sessions.Add(1))
 		var seq uint64
 		for pb.Next() {
 			seq++
@@ -114,11 +113,4 @@ func BenchmarkRedisClusterSave(b *testing.B) {
 			}
 		}
 	})
-	b.StopTimer()
-	rate := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(rate, "checkpoints/s")
-	if s := st.Stats(); s.Batches > 0 {
-		b.ReportMetric(float64(s.Saves)/float64(s.Batches), "saves/batch")
-	}
-	rc.CompareWithSet(b, size, rate, 10000)
 }
