@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/ids"
@@ -115,43 +114,25 @@ const defaultScriptBudget = 2 * time.Second
 // Engine runs sessions. It is safe for concurrent use; events for one
 // session are processed one at a time, different sessions in parallel.
 type Engine struct {
-	opts  Options
-	clock Clock
+	opts     Options
+	clock    Clock
+	ext      *extensions
+	ownStore bool // opened by Open: Close closes it
 
 	mu       sync.Mutex
 	closed   bool
 	sessions map[string]*Session
-	runnable []*Session
 	machines map[*scxml.Document]*interp.Machine
 
-	// inflight counts asynchronous work (I/O sends, posted events) for
-	// Quiesce; ctx is cancelled by Close to abort it.
-	inflight atomic.Int64
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// ctx is the engine's lifetime, cancelled by Close: checkpoints,
+	// wakes and asynchronous work run under it, not under a caller's.
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	ownStore bool // opened by Open: Close closes it
-	ext      *extensions
-
-	stopWD   chan struct{}
-	wdDone   chan struct{}
-	closeErr error
-
-	// nrunnable is len(runnable), written under mu, read without it by
-	// drain so that a Send with nothing to route takes no engine lock.
-	nrunnable atomic.Int32
-	// watched are the sessions the watchdog scans (see watch).
-	wdMu    sync.Mutex
-	watched []*Session
-
-	// Hibernation (hibernate.go): the sweep's timer (mu); hibArmed says
-	// a sweep is armed or running, hibMore that a session it may not
-	// have seen joined meanwhile (mu); its scratch (the sweep only); the
-	// count of hibernated sessions.
-	hibTimer          Timer
-	hibArmed, hibMore bool
-	hibScratch        []*Session
-	nhib              atomic.Int64
+	rt  runQueue    // sessions with events from other sessions (routing.go)
+	out outbox      // effects carried out off the session's lock (host.go)
+	hib hibernation // the sweep (hibernate.go)
+	wd  watchdog    // the script watchdog (watchdog.go)
 }
 
 // New creates an engine.
@@ -209,7 +190,7 @@ func New(opts Options) (*Engine, error) {
 		}
 	}
 	if opts.ScriptBudget > 0 {
-		e.stopWD, e.wdDone = make(chan struct{}), make(chan struct{})
+		e.wd.stop, e.wd.done = make(chan struct{}), make(chan struct{})
 		go e.watchdog()
 	}
 	return e, nil
@@ -229,9 +210,9 @@ func (e *Engine) Close() error {
 	for _, s := range e.sessions {
 		sessions = append(sessions, s)
 	}
-	if e.hibTimer != nil {
-		e.hibTimer.Stop()
-		e.hibTimer = nil
+	if e.hib.timer != nil {
+		e.hib.timer.Stop()
+		e.hib.timer = nil
 	}
 	e.mu.Unlock()
 	for _, s := range sessions {
@@ -242,9 +223,9 @@ func (e *Engine) Close() error {
 		}
 		s.mu.Unlock()
 	}
-	if e.stopWD != nil {
-		close(e.stopWD)
-		<-e.wdDone
+	if e.wd.stop != nil {
+		close(e.wd.stop)
+		<-e.wd.done
 	}
 	e.cancel()
 	var errs []error

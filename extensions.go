@@ -8,6 +8,22 @@ import (
 	"github.com/orsgo/engine/scxml"
 )
 
+// The interpreter's types an extension works with, so that an extension
+// imports this package only.
+type (
+	// Action runs one custom executable content element (interp.Action).
+	Action = interp.Action
+	// ActionContext is what an Action may do to its session: evaluate,
+	// assign, raise, subscribe (interp.ActionContext).
+	ActionContext = interp.ActionContext
+	// ActionName identifies custom executable content by namespace and
+	// local name (interp.ActionName).
+	ActionName = interp.ActionName
+	// InvokeRequest is what an Invoker is asked to start
+	// (interp.InvokeRequest).
+	InvokeRequest = interp.InvokeRequest
+)
+
 // Extension adds a vocabulary to the engine's documents, the way
 // Orchestration Server's queue, interaction and agent functions extend
 // SCXML: custom actions in an XML namespace of its own, a host object in
@@ -25,7 +41,7 @@ type Extension struct {
 	// (<q:submit> in Namespace runs Actions["submit"]). A session that
 	// runs any of them subscribes to EventPrefix; so does an invoked
 	// SCXML child, under its own session id (see Engine.Send).
-	Actions map[string]interp.Action
+	Actions map[string]Action
 	// Object returns the members of the extension's host object for one
 	// session: Go functions and values, converted by goja. It is called
 	// when a session is created or restored, so functions may close over
@@ -57,7 +73,7 @@ type Extension struct {
 type Invoker interface {
 	// Invoke starts the service for the session. An error makes the
 	// session raise error.execution.
-	Invoke(sessionID string, req *interp.InvokeRequest) error
+	Invoke(sessionID string, req *InvokeRequest) error
 	// Event delivers an event the session sent to the invocation (<send
 	// target="#_<invokeid>">, or autoforward). An error makes the session
 	// raise error.communication.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/interp"
@@ -17,7 +18,15 @@ func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
 	}
 }
 
+// host is the interp.Host of every session of the engine.
 type host struct{ e *Engine }
+
+// outbox is the work the engine carries out for its sessions off their
+// lock: I/O processor sends and the drains of posted events.
+type outbox struct {
+	// inflight counts it, for Quiesce; Engine.ctx aborts it.
+	inflight atomic.Int64
+}
 
 func (h host) Log(from *interp.Session, label string, value any) {
 	if h.e.opts.Log != nil {
@@ -165,9 +174,9 @@ func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
 
 // goAsync runs f on its own goroutine, counted by Quiesce.
 func (e *Engine) goAsync(f func(ctx context.Context)) {
-	e.inflight.Add(1)
+	e.out.inflight.Add(1)
 	go func() {
-		defer e.inflight.Add(-1)
+		defer e.out.inflight.Add(-1)
 		f(e.ctx)
 	}()
 }
@@ -177,7 +186,7 @@ func (e *Engine) goAsync(f func(ctx context.Context)) {
 // call it before moving time, so that network round trips complete
 // "instantly" in simulated time.
 func (e *Engine) Quiesce(ctx context.Context) error {
-	for e.inflight.Load() > 0 {
+	for e.out.inflight.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

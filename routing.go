@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
@@ -36,26 +37,26 @@ func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
 }
 
 func (s *Session) post(ev Event) {
-	s.inboxMu.Lock()
-	s.inbox = append(s.inbox, ev)
-	s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	s.in.events = append(s.in.events, ev)
+	s.in.mu.Unlock()
 }
 
 func (e *Engine) drain() {
-	for e.nrunnable.Load() > 0 {
+	for e.rt.n.Load() > 0 {
 		e.mu.Lock()
-		if len(e.runnable) == 0 {
+		if len(e.rt.runnable) == 0 {
 			e.mu.Unlock()
 			return
 		}
-		s := e.runnable[0]
-		e.runnable[0] = nil
-		e.runnable = e.runnable[1:]
-		e.nrunnable.Store(int32(len(e.runnable)))
+		s := e.rt.runnable[0]
+		e.rt.runnable[0] = nil
+		e.rt.runnable = e.rt.runnable[1:]
+		e.rt.n.Store(int32(len(e.rt.runnable)))
 		e.mu.Unlock()
-		s.inboxMu.Lock()
-		s.queued = false
-		s.inboxMu.Unlock()
+		s.in.mu.Lock()
+		s.in.queued = false
+		s.in.mu.Unlock()
 		_ = e.process(s)
 	}
 }
@@ -72,14 +73,14 @@ func (e *Engine) enqueue(to *Session, kid *childEntry, ev Event) {
 
 // markRunnable queues s for drain, once.
 func (e *Engine) markRunnable(s *Session) {
-	s.inboxMu.Lock()
-	queue := !s.queued
-	s.queued = true
-	s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	queue := !s.in.queued
+	s.in.queued = true
+	s.in.mu.Unlock()
 	if queue {
 		e.mu.Lock()
-		e.runnable = append(e.runnable, s)
-		e.nrunnable.Store(int32(len(e.runnable)))
+		e.rt.runnable = append(e.rt.runnable, s)
+		e.rt.n.Store(int32(len(e.rt.runnable)))
 		e.mu.Unlock()
 	}
 }
@@ -101,7 +102,7 @@ func (e *Engine) noteSubscriptions(is *interp.Session) {
 	}
 	if root == is {
 		subs := is.Subscriptions()
-		s.subs.Store(&subs)
+		s.rt.subs.Store(&subs)
 	}
 	s.setChildren(root.AppendChildren(nil))
 }
@@ -160,7 +161,7 @@ func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
 		if s.subscribed(ext.EventPrefix) {
 			targets = append(targets, s)
 		}
-		if d := s.children.Load(); d != nil {
+		if d := s.rt.children.Load(); d != nil {
 			for i := range d.kids {
 				if k := &d.kids[i]; k.subscribed(ext.EventPrefix) {
 					kids = append(kids, childTarget{s, k})
@@ -216,7 +217,7 @@ func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
 // subscribed reports whether the session subscribed to prefix (or to one
 // of its prefixes).
 func (s *Session) subscribed(prefix string) bool {
-	p := s.subs.Load()
+	p := s.rt.subs.Load()
 	if p == nil {
 		return false
 	}
@@ -225,7 +226,7 @@ func (s *Session) subscribed(prefix string) bool {
 
 // Subscriptions returns the event prefixes the session subscribed to.
 func (s *Session) Subscriptions() []string {
-	if p := s.subs.Load(); p != nil {
+	if p := s.rt.subs.Load(); p != nil {
 		return slices.Clone(*p)
 	}
 	return nil
@@ -290,8 +291,8 @@ func (k *childEntry) subscribed(prefix string) bool {
 // session's directory of children.
 func (s *Session) setChildren(kids []*interp.Session) {
 	if len(kids) == 0 {
-		if s.children.Load() != nil {
-			s.children.Store(nil)
+		if s.rt.children.Load() != nil {
+			s.rt.children.Store(nil)
 		}
 		return
 	}
@@ -299,7 +300,7 @@ func (s *Session) setChildren(kids []*interp.Session) {
 	for i, c := range kids {
 		d.kids[i] = childEntry{id: c.ID(), subs: c.Subscriptions(), is: c}
 	}
-	s.children.Store(d)
+	s.rt.children.Store(d)
 }
 
 // noteChildren brings the session's directory of children up to date
@@ -308,23 +309,23 @@ func (s *Session) setChildren(kids []*interp.Session) {
 // s.mu held. For a session that has and had no children it is inlined
 // and allocates nothing.
 func (e *Engine) noteChildren(s *Session) {
-	s.kidBuf = s.sess.AppendChildren(s.kidBuf[:0])
-	if len(s.kidBuf) == 0 && s.children.Load() == nil {
+	s.rt.kidBuf = s.sess.AppendChildren(s.rt.kidBuf[:0])
+	if len(s.rt.kidBuf) == 0 && s.rt.children.Load() == nil {
 		return
 	}
 	s.syncChildren()
 }
 
 func (s *Session) syncChildren() {
-	d := s.children.Load()
-	same := d != nil && len(d.kids) == len(s.kidBuf)
+	d := s.rt.children.Load()
+	same := d != nil && len(d.kids) == len(s.rt.kidBuf)
 	for i := 0; same && i < len(d.kids); i++ {
-		same = d.kids[i].is == s.kidBuf[i]
+		same = d.kids[i].is == s.rt.kidBuf[i]
 	}
 	if !same {
-		s.setChildren(s.kidBuf)
+		s.setChildren(s.rt.kidBuf)
 	}
-	clear(s.kidBuf) // hold no ended session
+	clear(s.rt.kidBuf) // hold no ended session
 }
 
 // route finds the engine session an event for sessionID goes to: the
@@ -342,7 +343,7 @@ func (e *Engine) route(sessionID string) (s *Session, kid *childEntry) {
 			continue
 		}
 		if s := e.sessions[sessionID[:i]]; s != nil {
-			if kid := s.children.Load().find(sessionID); kid != nil {
+			if kid := s.rt.children.Load().find(sessionID); kid != nil {
 				return s, kid
 			}
 		}
@@ -351,9 +352,9 @@ func (e *Engine) route(sessionID string) (s *Session, kid *childEntry) {
 }
 
 func (s *Session) postChild(id string, ev Event) {
-	s.inboxMu.Lock()
-	s.childInbox = append(s.childInbox, childEvent{to: id, ev: ev})
-	s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	s.in.kids = append(s.in.kids, childEvent{to: id, ev: ev})
+	s.in.mu.Unlock()
 }
 
 // sendChild is Session.Send for the child id of s.
@@ -382,4 +383,36 @@ func (e *Engine) Post(sessionID string, ev Event) error {
 	e.enqueue(s, kid, ev)
 	e.goAsync(func(context.Context) { e.drain() })
 	return nil
+}
+
+// runQueue holds the sessions that received events from other sessions
+// and wait for drain.
+type runQueue struct {
+	runnable []*Session // Engine.mu
+	// n is len(runnable), written under Engine.mu, read without it by
+	// drain so that a Send with nothing to route takes no engine lock.
+	n atomic.Int32
+}
+
+// inbox holds the events posted to one session until process enqueues
+// them into its interpreter session.
+type inbox struct {
+	mu     sync.Mutex
+	events []Event
+	kids   []childEvent // events for its invoked children
+	queued bool         // in Engine.rt.runnable
+	// spare is the inbox process emptied last, reused as the next one;
+	// Session.mu.
+	spare []Event
+}
+
+// sessionDir is what routing knows of one top-level session without its
+// lock: its subscriptions and its invoked children.
+type sessionDir struct {
+	// subs mirrors the interpreter session's subscriptions, for Publish.
+	subs subsPtr
+	// children is the directory of its running invoked children, for
+	// addressing them by id; kidBuf is noteChildren's scratch (Session.mu).
+	children childrenPtr
+	kidBuf   []*interp.Session
 }

@@ -41,10 +41,11 @@ type StartOptions struct {
 // session ended, to read how it ended, and while the session is
 // hibernated (see Hibernated).
 type Session struct {
-	e   *Engine
-	id  string
-	typ SessionType
-	m   *interp.Machine // its document's, shared; kept while hibernated
+	e       *Engine
+	id      string
+	typ     SessionType
+	m       *interp.Machine // its document's, shared; kept while hibernated
+	created time.Time       // when the session started (kept across resumes)
 
 	mu sync.Mutex // serialises processing of the interpreter session
 	// sess is the interpreter session; nil while hibernated (hib), or
@@ -53,38 +54,21 @@ type Session struct {
 	timer Timer
 	due   time.Time // of its next delayed send, zero if none (or of a wake retry)
 	err   error     // first engine-level failure (livelock, ...)
-	seq   uint64    // checkpoints written
 	// last is when its last macrostep ran (the engine's clock), for the
-	// hibernation sweep; saved says that its last checkpoint was written.
-	last  time.Time
-	saved bool
-	// fresh is when its record was last known written or refreshed
-	// (engine clock, Unix ns), for refreshing it while hibernated.
-	fresh atomic.Int64
-	hib   atomic.Bool // hibernated: written under mu
-	// created is when the session started (kept across resumes).
-	created time.Time
-	// subs mirrors the interpreter session's subscriptions, for Publish.
-	subs subsPtr
-	// children is the directory of its running invoked children, for
-	// addressing them by id; kidBuf is noteChildren's scratch (s.mu).
-	children childrenPtr
-	kidBuf   []*interp.Session
+	// hibernation sweep.
+	last time.Time
 
-	inboxMu    sync.Mutex
-	inbox      []Event
-	childInbox []childEvent // events for its invoked children
-	queued     bool         // in e.runnable
-	// ended says the session ended (written under inboxMu); done, made
-	// by the first call to Done (most handles are never waited on: a
-	// channel costs 96 bytes), is closed then (inboxMu).
+	// ended says the session ended (written under in.mu); done, made by
+	// the first call to Done (most handles are never waited on: a channel
+	// costs 96 bytes), is closed then (in.mu).
 	ended atomic.Bool
 	done  chan struct{}
 
-	// spare is the inbox process emptied last, reused as the next inbox; s.mu.
-	spare []Event
-	// wd is the session's entry in the watchdog's set.
-	wd watch
+	in  inbox       // events waiting for the session (routing.go)
+	rt  sessionDir  // its subscriptions and children (routing.go)
+	cp  checkpoints // its record's state (checkpoint.go)
+	hib atomic.Bool // hibernated (hibernate.go); written under mu
+	wd  watch       // its entry in the watchdog's set (watchdog.go)
 }
 
 // Start creates a session of doc and runs it up to its first wait for an
@@ -179,8 +163,8 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} {
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
 	if s.done == nil {
 		s.done = make(chan struct{})
 		if s.ended.Load() {
@@ -192,8 +176,8 @@ func (s *Session) Done() <-chan struct{} {
 
 // end marks the session ended, closing Done. e.mu is held.
 func (s *Session) end() {
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
 	s.ended.Store(true)
 	if s.done != nil {
 		close(s.done)
@@ -271,12 +255,12 @@ func (e *Engine) process(s *Session) error {
 	}
 	// Two inboxes take turns: posts go to one while the other, taken
 	// here, is emptied into the session's queue.
-	s.inboxMu.Lock()
-	inbox := s.inbox
-	s.inbox = s.spare
-	kids := s.childInbox
-	s.childInbox = nil
-	s.inboxMu.Unlock()
+	s.in.mu.Lock()
+	inbox := s.in.events
+	s.in.events = s.in.spare
+	kids := s.in.kids
+	s.in.kids = nil
+	s.in.mu.Unlock()
 	for _, ev := range inbox {
 		s.sess.Enqueue(ev)
 	}
@@ -286,9 +270,9 @@ func (e *Engine) process(s *Session) error {
 	// Keep no event data alive, nor a burst's large buffer.
 	clear(inbox)
 	if cap(inbox) <= 16 {
-		s.spare = inbox[:0]
+		s.in.spare = inbox[:0]
 	} else {
-		s.spare = nil
+		s.in.spare = nil
 	}
 	e.enter(s)
 	s.last = e.clock.Now()
@@ -307,7 +291,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	}
 	if cerr := e.checkpoint(s); cerr != nil {
 		err = errors.Join(err, cerr)
-	} else if s.saved {
+	} else if s.cp.saved {
 		s.noteFresh(s.last) // written after s.last: its TTL runs from later
 	}
 	e.noteChildren(s)
