@@ -156,9 +156,8 @@ type Engine struct {
 	ownStore bool // opened by Open: Close closes it
 	ext      *extensions
 
-	stopWD   chan struct{}
-	wdDone   chan struct{}
-	closeErr error
+	stopWD chan struct{}
+	wdDone chan struct{}
 
 	// nrunnable is len(runnable), written under mu, read without it by
 	// drain so that a Send with nothing to route takes no engine lock.

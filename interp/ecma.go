@@ -487,9 +487,9 @@ func (d *ecmaDatamodel) touchData(dd *scxml.Data, from *unitTouch) {
 		d.inc.touch(from)
 	}
 	if i, ok := d.prog.touch.index[dd.ID]; ok {
-		d.inc.touched.set(i)
+		d.inc.touched.Add(i)
 		if from != nil && from.escapes {
-			d.inc.escaped.set(i)
+			d.inc.escaped.Add(i)
 		}
 	}
 }

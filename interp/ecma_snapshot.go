@@ -517,7 +517,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 			if global.Get(n) == nil {
 				continue // the common case, answered without running JS
 			}
-			if c.own.has(i) {
+			if c.own.Has(i) {
 				// Once an own enumerable property, always one while it
 				// exists: assignment keeps a property's attributes.
 				names = append(names, exportName{n, n, i})
@@ -530,11 +530,11 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 				// Not a builtin, and not inherited from an Object.prototype
 				// the document cannot reach: the document's code made it,
 				// as a var, a <data> or an assignment, all enumerable.
-				c.own.set(i)
+				c.own.Add(i)
 				names = append(names, exportName{n, n, i})
 				continue
 			}
-			if c.warm && c.notOwn.has(i) && !c.touched.has(i) {
+			if c.warm && c.notOwn.Has(i) && !c.touched.Has(i) {
 				continue // a builtin, as last time
 			}
 			own, err := x.ownEnumerable(global, n)
@@ -542,11 +542,11 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 				return nil, fmt.Errorf("datamodel: global %s: %w", n, err)
 			}
 			if !own {
-				c.notOwn.set(i) // inherited, or a builtin
+				c.notOwn.Add(i) // inherited, or a builtin
 				continue
 			}
-			c.notOwn.unset(i)
-			c.own.set(i)
+			c.notOwn.Del(i)
+			c.own.Add(i)
 			names = append(names, exportName{n, n, i})
 		}
 	}
@@ -596,7 +596,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		}
 		e := &c.entries[n.index]
 		*e = cachedVar{}
-		if x.impure[i] || c.escaped.has(n.index) {
+		if x.impure[i] || c.escaped.Has(n.index) {
 			continue
 		}
 		raw, err := encodeVar(&vars[i])
@@ -610,7 +610,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[i]}
 		vars[i].raw = raw
 	}
-	c.touched.clear()
+	c.touched.Clear()
 	c.warm = true
 	return vars, nil
 }

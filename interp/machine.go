@@ -18,7 +18,6 @@ type Machine struct {
 	last      []int            // by state index: index of the last descendant
 	histories [][]*scxml.State // by state index: history children
 	children  [][]*scxml.State // by state index: child states other than history
-	finals    []bool           // by state index: KindFinal
 	// readsEvent is false when no expression or script mentions _event, so
 	// the event object need not be exposed at all.
 	readsEvent bool
@@ -39,7 +38,6 @@ func Compile(doc *scxml.Document) (*Machine, error) {
 		last:      make([]int, len(doc.States)),
 		histories: make([][]*scxml.State, len(doc.States)),
 		children:  make([][]*scxml.State, len(doc.States)),
-		finals:    make([]bool, len(doc.States)),
 	}
 	switch doc.Datamodel {
 	case scxml.DatamodelECMAScript, "":
@@ -50,7 +48,6 @@ func Compile(doc *scxml.Document) (*Machine, error) {
 	}
 	for _, s := range doc.States {
 		m.last[s.Index] = s.Last()
-		m.finals[s.Index] = s.Kind == scxml.KindFinal
 		for _, c := range s.Children {
 			if c.Kind == scxml.KindHistory {
 				m.histories[s.Index] = append(m.histories[s.Index], c)

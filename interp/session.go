@@ -1,11 +1,11 @@
 package interp
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -123,15 +123,15 @@ type Session struct {
 	ecma *ecmaDatamodel // same as dm for the ECMAScript datamodel
 
 	// The global variables of Appendix D.
-	configuration  stateSet
-	statesToInvoke stateSet
+	configuration  bitset.Set
+	statesToInvoke bitset.Set
 	historyValue   [][]int // by history state index: recorded state indices
 	internalQueue  queue
 	externalQueue  queue
 	running        bool
 
 	started   bool
-	dataDone  stateSet // late binding: states whose <data> were initialised
+	dataDone  bitset.Set // late binding: states whose <data> were initialised
 	now       time.Time
 	delayed   []*delayedSend // sorted by (due, seq)
 	seq       uint64         // generated send ids and delayed-send order
@@ -152,11 +152,11 @@ type Session struct {
 
 	// Scratch space reused by every microstep: no allocations per step.
 	enabled      []*scxml.Transition
-	exitSet      stateSet
-	entrySet     stateSet
-	defaultEntry stateSet
-	tmpSet       stateSet
-	tmpSets      []stateSet
+	exitSet      bitset.Set
+	entrySet     bitset.Set
+	defaultEntry bitset.Set
+	tmpSet       bitset.Set
+	tmpSets      []bitset.Set
 	targets      []*scxml.State
 	defaultHist  []histContent
 }
@@ -188,13 +188,13 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 		s.host = nopHost{}
 	}
 	n := len(m.doc.States)
-	s.configuration = newStateSet(n)
-	s.statesToInvoke = newStateSet(n)
-	s.dataDone = newStateSet(n)
-	s.exitSet = newStateSet(n)
-	s.entrySet = newStateSet(n)
-	s.defaultEntry = newStateSet(n)
-	s.tmpSet = newStateSet(n)
+	s.configuration = bitset.New(n)
+	s.statesToInvoke = bitset.New(n)
+	s.dataDone = bitset.New(n)
+	s.exitSet = bitset.New(n)
+	s.entrySet = bitset.New(n)
+	s.defaultEntry = bitset.New(n)
+	s.tmpSet = bitset.New(n)
 	s.historyValue = make([][]int, n)
 	sys := SystemInfo{
 		SessionID:    id,
@@ -241,7 +241,7 @@ func (s *Session) Now() time.Time { return s.now }
 
 func (s *Session) in(id string) bool {
 	st := s.m.doc.StateByID(id)
-	return st != nil && s.configuration.has(st.Index)
+	return st != nil && s.configuration.Has(st.Index)
 }
 
 // Configuration returns the ids of the active atomic states in document
@@ -255,7 +255,7 @@ func (s *Session) Configuration() []string {
 
 func (s *Session) atomicIDs() []string {
 	var ids []string
-	for i := s.configuration.next(0); i >= 0; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(0); i >= 0; i = s.configuration.Next(i + 1) {
 		if st := s.m.doc.States[i]; st.IsAtomic() {
 			ids = append(ids, st.ID)
 		}
@@ -267,7 +267,7 @@ func (s *Session) atomicIDs() []string {
 // document order.
 func (s *Session) ActiveStates() []string {
 	var ids []string
-	for i := s.configuration.next(1); i >= 0; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(1); i >= 0; i = s.configuration.Next(i + 1) {
 		ids = append(ids, s.m.doc.States[i].ID)
 	}
 	return ids
@@ -465,8 +465,6 @@ func (s *Session) cancelSend(id string) {
 	}
 	s.delayed = out
 }
-
-var errNoHost = errors.New("no host")
 
 // Busy returns a generation counter that is odd while datamodel code of
 // the session runs (always even for the null datamodel). A watchdog that

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/orsgo/engine/internal/bitset"
 )
 
 // SnapshotVersion is the version of the Snapshot layout. Decoders refuse
@@ -82,9 +84,9 @@ type InvokeRecord struct {
 	File   string    `msgpack:"f,omitempty"`
 }
 
-func members(s stateSet) []int {
+func members(s bitset.Set) []int {
 	var out []int
-	for i := s.next(0); i >= 0; i = s.next(i + 1) {
+	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
 		out = append(out, i)
 	}
 	return out
@@ -159,12 +161,12 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 		return nil, err
 	}
 	n := len(m.doc.States)
-	fill := func(set stateSet, idx []int, what string) error {
+	fill := func(set bitset.Set, idx []int, what string) error {
 		for _, i := range idx {
 			if i < 0 || i >= n {
 				return fmt.Errorf("interp: restore session %s: %s: state index %d out of range", snap.SessionID, what, i)
 			}
-			set.add(i)
+			set.Add(i)
 		}
 		return nil
 	}
