@@ -8,6 +8,7 @@ import (
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/internal/redistest"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
@@ -70,7 +71,7 @@ func BenchmarkParseCompileRouting(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := interp.Compile(doc); err != nil {
+		if _, err := interp.Compile(doc, datamodel.Standard()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -147,7 +148,7 @@ func BenchmarkCheckpointMemory(b *testing.B) {
 // the setup events and one cycle: in routing, with its call data, the
 // chosen group and the queue timeout pending.
 func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
-	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc))
+	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc), datamodel.Standard())
 	if err != nil {
 		b.Fatal(err)
 	}

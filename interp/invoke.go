@@ -239,7 +239,7 @@ func (m *Machine) childMachine(src []byte, file string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Compile(doc)
+	c, err := Compile(doc, m.datamodels)
 	if err != nil {
 		return nil, err
 	}

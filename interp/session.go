@@ -119,8 +119,7 @@ type Session struct {
 	opts Options
 	host Host
 
-	dm   Datamodel
-	ecma *ecmaDatamodel // same as dm for the ECMAScript datamodel
+	dm Datamodel
 
 	// The global variables of Appendix D.
 	configuration  bitset.Set
@@ -197,30 +196,30 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 	s.tmpSet = bitset.New(n)
 	s.historyValue = make([][]int, n)
 	sys := SystemInfo{
-		SessionID:    id,
-		Name:         m.doc.Name,
-		IOProcessors: map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
-		In:           s.in,
-		Globals:      opts.Globals,
+		SessionID:       id,
+		Name:            m.doc.Name,
+		IOProcessors:    map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
+		In:              s.in,
+		Globals:         opts.Globals,
+		VerifySnapshots: opts.VerifySnapshots,
 	}
 	for k, v := range opts.IOProcessors {
 		sys.IOProcessors[k] = v
 	}
-	if m.ecma != nil {
-		dm, err := newECMADatamodel(m.ecma, sys)
-		if err != nil {
-			return nil, err
-		}
-		dm.verify = opts.VerifySnapshots
-		s.dm, s.ecma = dm, dm
-	} else {
-		s.dm = nullDatamodel{in: s.in}
+	dm, err := m.dm.NewDatamodel(sys)
+	if err != nil {
+		return nil, fmt.Errorf("interp: session %s: %w", id, err)
 	}
+	s.dm = dm
 	return s, nil
 }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.id }
+
+// Datamodel returns the session's datamodel (for tests and tools: the
+// interpreter is its only caller while the session runs).
+func (s *Session) Datamodel() Datamodel { return s.dm }
 
 // Machine returns the machine the session runs.
 func (s *Session) Machine() *Machine { return s.m }
@@ -467,22 +466,12 @@ func (s *Session) cancelSend(id string) {
 }
 
 // Busy returns a generation counter that is odd while datamodel code of
-// the session runs (always even for the null datamodel). A watchdog that
-// reads the same odd value twice, a script budget apart, passes it to
-// Interrupt. Busy and Interrupt are the only methods safe to call from
-// another goroutine.
-func (s *Session) Busy() uint64 {
-	if s.ecma == nil {
-		return 0
-	}
-	return s.ecma.Busy()
-}
+// the session runs (always even for a datamodel that runs no code). A
+// watchdog that reads the same odd value twice, a script budget apart,
+// passes it to Interrupt. Busy and Interrupt are the only methods safe to
+// call from another goroutine.
+func (s *Session) Busy() uint64 { return s.dm.Busy() }
 
 // Interrupt stops the datamodel code of generation gen if it still runs;
 // the evaluation fails with error.execution. It reports whether it did.
-func (s *Session) Interrupt(gen uint64) bool {
-	if s.ecma == nil {
-		return false
-	}
-	return s.ecma.Interrupt(gen)
-}
+func (s *Session) Interrupt(gen uint64) bool { return s.dm.Interrupt(gen) }

@@ -127,13 +127,11 @@ func (s *Session) Snapshot() (*Snapshot, error) {
 	for _, d := range s.delayed {
 		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
 	}
-	if s.ecma != nil {
-		vars, err := s.ecma.exportVars()
-		if err != nil {
-			return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
-		}
-		snap.Vars = vars
+	vars, err := s.dm.ExportVars()
+	if err != nil {
+		return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
 	}
+	snap.Vars = vars
 	inv, err := s.snapshotInvocations()
 	if err != nil {
 		return nil, err
@@ -199,10 +197,8 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 	for _, d := range snap.Delayed {
 		s.delayed = append(s.delayed, &delayedSend{Due: d.Due, Seq: d.Seq, Msg: Message{Target: d.Target, Type: d.Type, Event: d.Event}})
 	}
-	if s.ecma != nil {
-		if err := s.ecma.importVars(snap.Vars); err != nil {
-			return nil, fmt.Errorf("interp: restore session %s: %w", snap.SessionID, err)
-		}
+	if err := s.dm.ImportVars(snap.Vars); err != nil {
+		return nil, fmt.Errorf("interp: restore session %s: %w", snap.SessionID, err)
 	}
 	if snap.Current != nil {
 		s.setEvent(*snap.Current)

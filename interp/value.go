@@ -1,7 +1,9 @@
 package interp
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -22,6 +24,11 @@ const (
 	KindDate     // Float: milliseconds since the epoch
 	KindFunction // Str: source of a function the document's scripts declare
 	KindRef      // Int: index of an object met earlier (shared or cyclic)
+	// KindXML is a DOM node (the DOM of section B.2): a document has Str,
+	// the markup it was parsed from; any other node has Int, its position
+	// in its document (preorder, an element's attributes right after it),
+	// and Items[0], the Value of its document (usually a KindRef).
+	KindXML
 )
 
 // Value is a datamodel value in a form that can be encoded and restored
@@ -44,10 +51,10 @@ type Var struct {
 	Name  string `msgpack:"n"`
 	Value Value  `msgpack:"v"`
 
-	// raw, when set, is the Var already encoded (an incremental
-	// snapshot reuses the encoding of variables that did not change);
-	// Value is then left empty.
-	raw []byte
+	// Encoded, when set, is the Var as EncodeVar encoded it: an
+	// incremental snapshot reuses the encoding of variables that did not
+	// change. Value is then left empty.
+	Encoded []byte `msgpack:"-"`
 }
 
 // varFields is Var without its methods, for the encoder.
@@ -56,23 +63,48 @@ type varFields Var
 // EncodeMsgpack implements msgpack.CustomEncoder: a Var with a cached
 // encoding is written as those bytes.
 func (v *Var) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if v.raw != nil {
+	if v.Encoded != nil {
 		// The encoder writes through to its writer: no state to keep.
-		_, err := enc.Writer().Write(v.raw)
+		_, err := enc.Writer().Write(v.Encoded)
 		return err
 	}
 	return enc.Encode((*varFields)(v))
 }
 
-// value returns v.Value, decoding the cached encoding when that is all v
-// holds.
-func (v *Var) value() (Value, error) {
-	if v.raw == nil {
+// Decoded returns v.Value, decoding v.Encoded when that is all v holds.
+func (v *Var) Decoded() (Value, error) {
+	if v.Encoded == nil {
 		return v.Value, nil
 	}
 	var f varFields
-	if err := msgpack.Unmarshal(v.raw, &f); err != nil {
+	if err := msgpack.Unmarshal(v.Encoded, &f); err != nil {
 		return Value{}, fmt.Errorf("variable %s: cached encoding: %w", v.Name, err)
 	}
 	return f.Value, nil
+}
+
+// varEncoder is a pooled encoder for EncodeVar.
+type varEncoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+var varEncoders = sync.Pool{New: func() any {
+	e := &varEncoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}}
+
+// EncodeVar encodes v exactly as it is encoded inside a snapshot (compact
+// integers), so that the bytes can be reused as they are (Var.Encoded).
+func EncodeVar(v *Var) ([]byte, error) {
+	e := varEncoders.Get().(*varEncoder)
+	defer varEncoders.Put(e)
+	e.buf.Reset()
+	e.enc.Reset(&e.buf)
+	e.enc.UseCompactInts(true)
+	if err := e.enc.Encode((*varFields)(v)); err != nil {
+		return nil, fmt.Errorf("encode variable %s: %w", v.Name, err)
+	}
+	return bytes.Clone(e.buf.Bytes()), nil // kept by a cache: no spare capacity
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
 )
@@ -24,7 +25,7 @@ func TestIncrementalSnapshotEncodesLikeFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatal(err)
 	}

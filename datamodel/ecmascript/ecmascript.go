@@ -1,4 +1,4 @@
-package interp
+package ecmascript
 
 import (
 	"encoding/json"
@@ -14,12 +14,14 @@ import (
 	"github.com/dop251/goja/parser"
 
 	"github.com/orsgo/engine/scxml"
+
+	"github.com/orsgo/engine/interp"
 )
 
-// ecmaPrograms holds every expression and script of a document compiled for
+// programs holds every expression and script of a document compiled for
 // goja, once per document: a *goja.Program is not tied to a runtime, so all
 // sessions of a document share them (issue: no per-macrostep compiling).
-type ecmaPrograms struct {
+type programs struct {
 	file    string
 	values  []*goja.Program // by Expr.ID
 	valErrs []error
@@ -54,7 +56,7 @@ type extraProgram struct {
 
 // program returns the compiled value (or, with assign, location) program
 // for src, and what running it may change.
-func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, *unitTouch, error) {
+func (p *programs) program(src string, assign bool) (*goja.Program, *unitTouch, error) {
 	k := extraKey{assign, src}
 	if v, ok := p.extra.Load(k); ok {
 		x := v.(*extraProgram)
@@ -74,8 +76,23 @@ func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, *unitTou
 // locationAttrs are the attributes whose expressions are written to.
 var locationAttrs = map[string]bool{"location": true, "idlocation": true, "item": true, "index": true}
 
-func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
-	p := &ecmaPrograms{
+// Compile is the interp.DatamodelCompiler of the ECMAScript datamodel: it
+// compiles every expression and script of doc for goja, once, for all
+// the document's sessions. Syntax errors are kept for the expression's
+// first evaluation (section 5.9), so Compile never fails.
+func Compile(doc *scxml.Document) (interp.CompiledDatamodel, error) {
+	return compile(doc), nil
+}
+
+var _ interp.DatamodelCompiler = Compile
+
+// NewDatamodel implements interp.CompiledDatamodel.
+func (p *programs) NewDatamodel(sys interp.SystemInfo) (interp.Datamodel, error) {
+	return newDatamodel(p, sys)
+}
+
+func compile(doc *scxml.Document) *programs {
+	p := &programs{
 		file:     doc.File,
 		values:   make([]*goja.Program, len(doc.Exprs)),
 		valErrs:  make([]error, len(doc.Exprs)),
@@ -166,14 +183,14 @@ func literal(src string) goja.Value {
 	return literalRuntime().ToValue(x)
 }
 
-// ecmaDatamodel is the ECMAScript datamodel of section B.2 for one session:
+// datamodel is the ECMAScript datamodel of section B.2 for one session:
 // one goja runtime whose global scope is the session's datamodel.
-type ecmaDatamodel struct {
+type datamodel struct {
 	vm   *goja.Runtime
-	prog *ecmaPrograms
+	prog *programs
 	file string
 
-	event    *Event
+	event    *interp.Event
 	eventVal goja.Value // _event built on first read of each event
 
 	// hosts are the host objects (Options.Globals): globals that are never
@@ -198,9 +215,9 @@ type ecmaDatamodel struct {
 	stop bool
 }
 
-func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
+func newDatamodel(prog *programs, sys interp.SystemInfo) (*datamodel, error) {
 	vm := goja.New()
-	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file}
+	d := &datamodel{vm: vm, prog: prog, file: prog.file}
 	d.inc.init(prog.touch)
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
@@ -234,19 +251,19 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 		g.DefineAccessorProperty("_event", vm.ToValue(func(goja.FunctionCall) goja.Value { return d.getEvent() }), nil, goja.FLAG_FALSE, goja.FLAG_FALSE),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("interp: set up system variables: %w", err)
+		return nil, fmt.Errorf("ecmascript: set up system variables: %w", err)
 	}
-	d.hosts = sys.Globals
+	d.hosts, d.verify = sys.Globals, sys.VerifySnapshots
 	for name, v := range sys.Globals {
 		if err := ro(name, vm.ToValue(v)); err != nil {
-			return nil, fmt.Errorf("interp: option Globals[%q]: %w", name, err)
+			return nil, fmt.Errorf("ecmascript: option Globals[%q]: %w", name, err)
 		}
 	}
 	return d, nil
 }
 
 // run executes a program under the interrupt guard.
-func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
+func (d *datamodel) run(p *goja.Program) (v goja.Value, err error) {
 	d.enter()
 	defer d.leave()
 	defer func() {
@@ -258,13 +275,13 @@ func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
 	return d.vm.RunProgram(p)
 }
 
-func (d *ecmaDatamodel) enter() {
+func (d *datamodel) enter() {
 	d.mu.Lock()
 	d.gen++
 	d.mu.Unlock()
 }
 
-func (d *ecmaDatamodel) leave() {
+func (d *datamodel) leave() {
 	d.mu.Lock()
 	d.gen++
 	if d.stop {
@@ -277,7 +294,7 @@ func (d *ecmaDatamodel) leave() {
 // Busy returns a generation counter that is odd while code of this
 // datamodel is running. A watchdog that sees the same odd value twice, a
 // budget apart, calls Interrupt with it.
-func (d *ecmaDatamodel) Busy() uint64 {
+func (d *datamodel) Busy() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.gen
@@ -285,7 +302,7 @@ func (d *ecmaDatamodel) Busy() uint64 {
 
 // Interrupt stops the running code if it is still generation gen; the
 // interrupted evaluation fails and becomes error.execution.
-func (d *ecmaDatamodel) Interrupt(gen uint64) bool {
+func (d *datamodel) Interrupt(gen uint64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.gen != gen || gen&1 == 0 {
@@ -296,7 +313,7 @@ func (d *ecmaDatamodel) Interrupt(gen uint64) bool {
 	return true
 }
 
-func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
+func (d *datamodel) exprErr(e *scxml.Expr, err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		err = errors.New(ex.Value().String())
@@ -308,12 +325,12 @@ func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
 // log, an event's data): unless e assigns or calls, it changes nothing.
 // Values the datamodel keeps are computed by evalProgram after
 // varCache.touchStore.
-func (d *ecmaDatamodel) eval(e *scxml.Expr) (goja.Value, error) {
+func (d *datamodel) eval(e *scxml.Expr) (goja.Value, error) {
 	d.inc.touch(&d.prog.touch.reads[e.ID])
 	return d.evalProgram(e)
 }
 
-func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
+func (d *datamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	if v := d.prog.literals[e.ID]; v != nil {
 		return v, nil
 	}
@@ -327,12 +344,12 @@ func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	return v, nil
 }
 
-func (d *ecmaDatamodel) SetEvent(ev *Event) {
+func (d *datamodel) SetEvent(ev *interp.Event) {
 	d.event = ev
 	d.eventVal = nil
 }
 
-func (d *ecmaDatamodel) getEvent() goja.Value {
+func (d *datamodel) getEvent() goja.Value {
 	if d.event == nil {
 		return goja.Undefined()
 	}
@@ -362,7 +379,7 @@ func blankToUndefined(vm *goja.Runtime, s string) goja.Value {
 // toJS converts a JSON-like Go value into native ECMAScript values (not Go
 // wrappers), so that event data behaves like any script-made object. No
 // value at all (nil) is undefined: _event.data of an event without data.
-func (d *ecmaDatamodel) toJS(v any) goja.Value {
+func (d *datamodel) toJS(v any) goja.Value {
 	if v == nil {
 		return goja.Undefined()
 	}
@@ -372,13 +389,13 @@ func (d *ecmaDatamodel) toJS(v any) goja.Value {
 // toJSValue converts a value inside data: nil there is JSON's null. Object
 // keys are set in sorted order: Go maps have none, and the same data must
 // give the same object (for-in, JSON.stringify) on every run.
-func (d *ecmaDatamodel) toJSValue(v any) goja.Value {
+func (d *datamodel) toJSValue(v any) goja.Value {
 	switch v := v.(type) {
 	case nil:
 		return goja.Null()
 	case goja.Value:
 		return v
-	case *XML:
+	case *interp.XML:
 		if v == nil {
 			return goja.Null()
 		}
@@ -420,7 +437,7 @@ func export(v goja.Value) any {
 	return x
 }
 
-func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
+func (d *datamodel) Cond(e *scxml.Expr) (bool, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return false, err
@@ -428,7 +445,7 @@ func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
 	return v.ToBoolean(), nil
 }
 
-func (d *ecmaDatamodel) Value(e *scxml.Expr) (any, error) {
+func (d *datamodel) Value(e *scxml.Expr) (any, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return nil, err
@@ -436,7 +453,7 @@ func (d *ecmaDatamodel) Value(e *scxml.Expr) (any, error) {
 	return export(v), nil
 }
 
-func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
+func (d *datamodel) String(e *scxml.Expr) (string, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return "", err
@@ -448,7 +465,7 @@ func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
 // corresponding object, XML markup (markup: the body has child elements,
 // or came from a src that may hold markup) a DOM document when it is one
 // well-formed element, anything else a space normalized string.
-func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
+func (d *datamodel) contentValue(body string, markup bool) goja.Value {
 	t := strings.TrimSpace(body)
 	if t != "" && json.Valid([]byte(t)) {
 		if v, err := d.parseJSON(t); err == nil {
@@ -463,7 +480,7 @@ func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
 	return d.vm.ToValue(strings.Join(strings.Fields(body), " "))
 }
 
-func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
+func (d *datamodel) content(c *scxml.Content) (goja.Value, error) {
 	if c.Expr != nil {
 		return d.eval(c.Expr)
 	}
@@ -472,7 +489,7 @@ func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
 	return d.contentValue(c.Body, c.XML), nil
 }
 
-func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
+func (d *datamodel) Content(c *scxml.Content) (any, error) {
 	v, err := d.content(c)
 	if err != nil {
 		return nil, err
@@ -482,7 +499,7 @@ func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
 
 // touchData records a write of <data> dd's variable (by Go code: no
 // script runs), after code from, if any, computed its value.
-func (d *ecmaDatamodel) touchData(dd *scxml.Data, from *unitTouch) {
+func (d *datamodel) touchData(dd *scxml.Data, from *unitTouch) {
 	if from != nil {
 		d.inc.touch(from)
 	}
@@ -494,7 +511,7 @@ func (d *ecmaDatamodel) touchData(dd *scxml.Data, from *unitTouch) {
 	}
 }
 
-func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
+func (d *datamodel) DeclareData(dd *scxml.Data) error {
 	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, goja.Undefined()); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
@@ -502,7 +519,7 @@ func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
+func (d *datamodel) InitData(dd *scxml.Data) error {
 	var v goja.Value = goja.Undefined()
 	var err error
 	switch {
@@ -528,7 +545,7 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 	return err
 }
 
-func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
+func (d *datamodel) store(loc *scxml.Expr, v goja.Value) error {
 	d.inc.touch(&d.prog.touch.writes[loc.ID])
 	if err := d.prog.asgErrs[loc.ID]; err != nil {
 		return d.exprErr(loc, err)
@@ -545,7 +562,7 @@ func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
 
 // runAssign runs a program made by assignCode with v in the slot, and
 // empties the slot: it must keep nothing alive.
-func (d *ecmaDatamodel) runAssign(p *goja.Program, v goja.Value) error {
+func (d *datamodel) runAssign(p *goja.Program, v goja.Value) error {
 	g := d.vm.GlobalObject()
 	if err := g.Set(assignSlot, v); err != nil {
 		return err
@@ -555,7 +572,7 @@ func (d *ecmaDatamodel) runAssign(p *goja.Program, v goja.Value) error {
 	return err
 }
 
-func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
+func (d *datamodel) Assign(a *scxml.Assign) error {
 	var v goja.Value = goja.Undefined()
 	switch {
 	case a.Expr != nil:
@@ -581,7 +598,7 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 	return d.store(a.Location, v)
 }
 
-func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
+func (d *datamodel) SetData(dd *scxml.Data, v any) error {
 	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, d.toJS(v)); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
@@ -589,11 +606,11 @@ func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) SetLocation(loc *scxml.Expr, v any) error {
+func (d *datamodel) SetLocation(loc *scxml.Expr, v any) error {
 	return d.store(loc, d.toJS(v))
 }
 
-func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
+func (d *datamodel) sourceErr(where, src string, err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		err = errors.New(ex.Value().String())
@@ -601,7 +618,7 @@ func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
 	return fmt.Errorf("%s %q: %w", where, src, err)
 }
 
-func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
+func (d *datamodel) EvalSource(src, where string) (any, error) {
 	p, touch, err := d.prog.program(src, false)
 	if err != nil {
 		return nil, d.sourceErr(where, src, err)
@@ -614,7 +631,7 @@ func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
 	return export(v), nil
 }
 
-func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
+func (d *datamodel) AssignSource(location, where string, v any) error {
 	p, touch, err := d.prog.program(location, true)
 	if err != nil {
 		return d.sourceErr(where, location, err)
@@ -626,7 +643,7 @@ func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) Script(s *scxml.Script) error {
+func (d *datamodel) Script(s *scxml.Script) error {
 	if err := d.prog.scrErrs[s.ID]; err != nil {
 		return fmt.Errorf("%s:%d:%d: <script>: %w", d.file, s.Pos.Line, s.Pos.Col, err)
 	}
@@ -643,7 +660,7 @@ func (d *ecmaDatamodel) Script(s *scxml.Script) error {
 
 // Foreach runs <foreach> (section 4.6) over a shallow copy of the array.
 // item and index are variables created when they do not exist yet.
-func (d *ecmaDatamodel) Foreach(f *scxml.Foreach, body func() error) error {
+func (d *datamodel) Foreach(f *scxml.Foreach, body func() error) error {
 	// item (and index) hold the array's elements in turn.
 	var item *unitTouch
 	if f.Item != nil {

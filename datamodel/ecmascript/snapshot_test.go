@@ -1,4 +1,4 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
@@ -47,7 +48,7 @@ func compileDoc(t *testing.T, src string) *interp.Machine {
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, src)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

@@ -1,7 +1,6 @@
-package interp
+package ecmascript
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -11,53 +10,9 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
-	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/orsgo/engine/interp"
 )
-
-// XML is datamodel data whose value is XML markup: the <content> of a
-// <send>, <donedata> or <invoke>, or a DOM the document passed in a
-// namelist or <param>. Section B.2 has the ECMAScript datamodel present it
-// as a DOM; other consumers see Source, the markup of one root element.
-//
-// Event.Data holds it as *XML, next to the JSON-like values. It encodes
-// to JSON as the string Source, and to msgpack as an extension type (see
-// xmlExtID) that decodes back to *XML, so that a queued event keeps its
-// DOM across a snapshot.
-type XML struct {
-	Source string
-}
-
-// xmlExtID is the msgpack extension type of *XML ('X').
-const xmlExtID = 'X'
-
-func init() {
-	msgpack.RegisterExt(xmlExtID, (*XML)(nil))
-}
-
-// String returns the markup.
-func (x *XML) String() string { return x.Source }
-
-// MarshalJSON encodes the markup as a JSON string.
-func (x *XML) MarshalJSON() ([]byte, error) { return json.Marshal(x.Source) }
-
-// MarshalMsgpack implements msgpack.Marshaler: the extension's payload is
-// the markup.
-func (x *XML) MarshalMsgpack() ([]byte, error) { return []byte(x.Source), nil }
-
-// UnmarshalMsgpack implements msgpack.Unmarshaler.
-func (x *XML) UnmarshalMsgpack(b []byte) error {
-	x.Source = string(b)
-	return nil
-}
-
-// KindXML is a DOM node (the DOM of section B.2) in a snapshot Value:
-// a document has Str, the markup it was parsed from; any other node has
-// Int, its position in its document (preorder, an element's attributes
-// right after it), and Items[0], the Value of its document (usually a
-// KindRef). It follows KindRef.
-const KindXML ValueKind = 11
-
-var _ = [1]struct{}{}[KindXML-KindRef-1] // KindXML must follow KindRef
 
 // DOM node types (the nodeType values of the W3C DOM).
 const (
@@ -70,7 +25,7 @@ const (
 )
 
 const (
-	xmlNamespace   = "http://www.w3.org/XML/1998/namespace"
+	xmlNamespace   = "http://www.w3.org/interp.XML/1998/namespace"
 	xmlnsNamespace = "http://www.w3.org/2000/xmlns/"
 )
 
@@ -81,7 +36,7 @@ type xmlDoc struct {
 	source string
 	root   *xmlNode // the document node
 	nodes  []*xmlNode
-	d      *ecmaDatamodel
+	d      *datamodel
 }
 
 type xmlNode struct {
@@ -109,7 +64,7 @@ func (doc *xmlDoc) add(n *xmlNode) *xmlNode {
 	return n
 }
 
-var errNotXML = errors.New("not a single well-formed XML element")
+var errNotXML = errors.New("not a single well-formed interp.XML element")
 
 // parseXML parses markup made of one root element, with optional XML
 // declaration, doctype, comments and processing instructions around it.
@@ -324,9 +279,9 @@ func (n *xmlNode) text() string {
 func (n *xmlNode) goValue() any {
 	switch n.typ {
 	case domDocument:
-		return &XML{Source: n.doc.source}
+		return &interp.XML{Source: n.doc.source}
 	case domElement:
-		return &XML{Source: n.markup()}
+		return &interp.XML{Source: n.markup()}
 	default:
 		return n.text()
 	}
@@ -395,7 +350,7 @@ type domObj struct{ n *xmlNode }
 // domList is the handler of a NodeList or NamedNodeMap (named): an
 // array-like object with length, item() and index access.
 type domList struct {
-	d     *ecmaDatamodel
+	d     *datamodel
 	nodes []*xmlNode
 	named bool
 }
@@ -421,14 +376,14 @@ func (n *xmlNode) object() *goja.Object {
 	return n.obj
 }
 
-func (d *ecmaDatamodel) nodeValue(n *xmlNode) goja.Value {
+func (d *datamodel) nodeValue(n *xmlNode) goja.Value {
 	if n == nil {
 		return goja.Null()
 	}
 	return n.object()
 }
 
-func (d *ecmaDatamodel) nodeList(nodes []*xmlNode, named bool) *goja.Object {
+func (d *datamodel) nodeList(nodes []*xmlNode, named bool) *goja.Object {
 	o := d.vm.NewDynamicObject(&domList{d: d, nodes: nodes, named: named})
 	o.SetPrototype(d.domState().listProt)
 	return o
@@ -436,7 +391,7 @@ func (d *ecmaDatamodel) nodeList(nodes []*xmlNode, named bool) *goja.Object {
 
 // parseDOM parses src into a document of this datamodel and returns the
 // document's object, or nil when src is not one well-formed element.
-func (d *ecmaDatamodel) parseDOM(src string) *goja.Object {
+func (d *datamodel) parseDOM(src string) *goja.Object {
 	src = strings.TrimSpace(src)
 	if !xmlMarkup(src) {
 		return nil
@@ -449,7 +404,7 @@ func (d *ecmaDatamodel) parseDOM(src string) *goja.Object {
 	return doc.root.object()
 }
 
-func (d *ecmaDatamodel) domState() *domState {
+func (d *datamodel) domState() *domState {
 	if d.dom != nil {
 		return d.dom
 	}

@@ -1,4 +1,4 @@
-package interp
+package ecmascript
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"github.com/dop251/goja/parser"
 
 	"github.com/orsgo/engine/scxml"
+
+	"github.com/orsgo/engine/interp"
 )
 
 // scriptDecls is what the document's scripts declare at top level: the
@@ -251,7 +253,7 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 				return
 			}
 			// Keep only sources that parse again as an expression, the way
-			// importVars evaluates them (goja reports the source of
+			// ImportVars evaluates them (goja reports the source of
 			// x => ({...}) without its closing parenthesis): a function
 			// left out is reported at snapshot time instead of failing
 			// the restore.
@@ -304,7 +306,7 @@ func collectDecls(doc *scxml.Document) scriptDecls {
 // exporter turns goja values into Values, numbering objects so that shared
 // and cyclic references survive.
 type exporter struct {
-	d       *ecmaDatamodel
+	d       *datamodel
 	objects map[*goja.Object]int
 	next    int // number of the next object; cached variables skip theirs
 	bad     []string
@@ -426,15 +428,16 @@ func (x *exporter) ownEnumerable(obj *goja.Object, key string) (bool, error) {
 
 // proto returns the prototype of a builtin constructor of the session's
 // runtime.
-func (d *ecmaDatamodel) proto(ctor string) *goja.Object {
+func (d *datamodel) proto(ctor string) *goja.Object {
 	return d.vm.Get(ctor).ToObject(d.vm).Get("prototype").ToObject(d.vm)
 }
 
-// exportVars exports the document's variables for a snapshot: the ones
+// ExportVars implements interp.Datamodel: it exports the document's
+// variables for a snapshot: the ones
 // the code run since the last snapshot may have changed, and the others
 // from the cache (ecma_incremental.go). With Options.VerifySnapshots it
 // also exports everything afresh and fails if the two differ.
-func (d *ecmaDatamodel) exportVars() ([]Var, error) {
+func (d *datamodel) ExportVars() ([]interp.Var, error) {
 	vars, err := d.export(false)
 	if err != nil || !d.verify {
 		return vars, err
@@ -450,9 +453,9 @@ func (d *ecmaDatamodel) exportVars() ([]Var, error) {
 }
 
 // sameVars compares two exports by their encodings.
-func sameVars(inc, full []Var) error {
+func sameVars(inc, full []interp.Var) error {
 	if len(inc) != len(full) {
-		names := func(vs []Var) []string {
+		names := func(vs []interp.Var) []string {
 			var out []string
 			for _, v := range vs {
 				out = append(out, v.Name)
@@ -462,19 +465,19 @@ func sameVars(inc, full []Var) error {
 		return fmt.Errorf("variables %v, want %v", names(inc), names(full))
 	}
 	for i := range inc {
-		a, err := encodeVar(&inc[i])
-		if inc[i].raw != nil {
-			a = inc[i].raw
+		a, err := interp.EncodeVar(&inc[i])
+		if inc[i].Encoded != nil {
+			a = inc[i].Encoded
 		}
 		if err != nil {
 			return err
 		}
-		b, err := encodeVar(&full[i])
+		b, err := interp.EncodeVar(&full[i])
 		if err != nil {
 			return err
 		}
 		if !bytes.Equal(a, b) {
-			av, _ := inc[i].value()
+			av, _ := inc[i].Decoded()
 			return fmt.Errorf("variable %s: %+v, want %+v", full[i].Name, av, full[i].Value)
 		}
 	}
@@ -484,12 +487,12 @@ func sameVars(inc, full []Var) error {
 // exportName is a variable a snapshot exports.
 type exportName struct {
 	js      string // the variable
-	varName string // its Var.Name ("let x" for a lexical binding)
+	varName string // its interp.Var.Name ("let x" for a lexical binding)
 	index   int    // in scriptDecls.globals; -1 when not cacheable
 }
 
 // export exports the variables; full ignores (and leaves alone) the cache.
-func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
+func (d *datamodel) export(full bool) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
 	sc := scratchPool.Get().(*scratch)
@@ -561,7 +564,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		names = append(names, exportName{l.name, l.token + " " + l.name, i})
 	}
 	useCache := !full && !dynamic
-	vars := make([]Var, 0, len(names))
+	vars := make([]interp.Var, 0, len(names))
 	fresh := sc.fresh[:0]
 	defer func() { sc.fresh = fresh }()
 	for _, n := range names {
@@ -569,13 +572,13 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		x.impure = append(x.impure, false)
 		if useCache && n.index >= 0 && c.reusable(n.index) {
 			e := &c.entries[n.index]
-			vars = append(vars, Var{Name: n.varName, raw: e.raw})
+			vars = append(vars, interp.Var{Name: n.varName, Encoded: e.raw})
 			fresh = append(fresh, false)
 			c.reused++
 			x.next += e.objs
 			continue
 		}
-		vars = append(vars, Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
+		vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
 		fresh = append(fresh, true)
 		if !full {
 			c.exported++
@@ -585,7 +588,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		if !full {
 			c.warm = false // export everything next time
 		}
-		return nil, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), ErrNotRestorable)
+		return nil, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), interp.ErrNotRestorable)
 	}
 	if !useCache {
 		return vars, nil
@@ -599,7 +602,7 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 		if x.impure[i] || c.escaped.Has(n.index) {
 			continue
 		}
-		raw, err := encodeVar(&vars[i])
+		raw, err := interp.EncodeVar(&vars[i])
 		if err != nil {
 			return nil, err
 		}
@@ -608,24 +611,24 @@ func (d *ecmaDatamodel) export(full bool) ([]Var, error) {
 			end = x.starts[i+1]
 		}
 		*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[i]}
-		vars[i].raw = raw
+		vars[i].Encoded = raw
 	}
 	c.touched.Clear()
 	c.warm = true
 	return vars, nil
 }
 
-func (x *exporter) reject(path, format string, args ...any) Value {
+func (x *exporter) reject(path, format string, args ...any) interp.Value {
 	x.bad = append(x.bad, fmt.Sprintf("variable %s: ", path)+fmt.Sprintf(format, args...))
-	return Value{Kind: KindUndefined}
+	return interp.Value{Kind: interp.KindUndefined}
 }
 
-func (x *exporter) value(path string, v goja.Value) Value {
+func (x *exporter) value(path string, v goja.Value) interp.Value {
 	if v == nil || goja.IsUndefined(v) {
-		return Value{Kind: KindUndefined}
+		return interp.Value{Kind: interp.KindUndefined}
 	}
 	if goja.IsNull(v) {
-		return Value{Kind: KindNull}
+		return interp.Value{Kind: interp.KindNull}
 	}
 	obj, ok := v.(*goja.Object)
 	if !ok {
@@ -635,28 +638,28 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		}
 		switch e := v.Export().(type) {
 		case bool:
-			return Value{Kind: KindBool, Bool: e}
+			return interp.Value{Kind: interp.KindBool, Bool: e}
 		case int64:
-			return Value{Kind: KindInt, Int: e}
+			return interp.Value{Kind: interp.KindInt, Int: e}
 		case float64:
 			if e == 0 && math.Signbit(e) {
-				return Value{Kind: KindFloat, Float: e, Bool: true}
+				return interp.Value{Kind: interp.KindFloat, Float: e, Bool: true}
 			}
-			return Value{Kind: KindFloat, Float: e}
+			return interp.Value{Kind: interp.KindFloat, Float: e}
 		case string:
 			// Unpaired surrogates export as U+FFFD: check that the string
 			// comes back as it was.
 			if strings.ContainsRune(e, utf8.RuneError) && !x.d.vm.ToValue(e).StrictEquals(v) {
 				return x.reject(path, "a string with unpaired UTF-16 surrogates")
 			}
-			return Value{Kind: KindString, Str: e}
+			return interp.Value{Kind: interp.KindString, Str: e}
 		default:
 			return x.reject(path, "a %T", e)
 		}
 	}
 	if id, seen := x.objects[obj]; seen {
 		x.ref(id)
-		return Value{Kind: KindRef, Int: int64(id)}
+		return interp.Value{Kind: interp.KindRef, Int: int64(id)}
 	}
 	switch obj.ExportType() {
 	case domObjType:
@@ -681,7 +684,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 			return x.reject(path, "a function with symbol-keyed properties")
 		}
 		x.number(obj)
-		return Value{Kind: KindFunction, Str: src}
+		return interp.Value{Kind: interp.KindFunction, Str: src}
 	case "Date":
 		if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
 			break
@@ -692,7 +695,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 		if f, ok := x.callNumber(obj, "getTime"); ok {
 			ms = f
 		}
-		return Value{Kind: KindDate, Float: ms}
+		return interp.Value{Kind: interp.KindDate, Float: ms}
 	case "Array":
 		if obj.Prototype() != x.arrayProto() {
 			break
@@ -717,7 +720,7 @@ func (x *exporter) value(path string, v goja.Value) Value {
 			}
 		}
 		x.number(obj)
-		out := Value{Kind: KindObject, Keys: keys, Items: make([]Value, len(keys))}
+		out := interp.Value{Kind: interp.KindObject, Keys: keys, Items: make([]interp.Value, len(keys))}
 		for i, k := range keys {
 			out.Items[i] = x.value(path+"."+k, obj.Get(k))
 		}
@@ -728,19 +731,19 @@ func (x *exporter) value(path string, v goja.Value) Value {
 
 // domNode exports a DOM node (xmldom.go): a document as the markup it was
 // parsed from, another node as its position in its document.
-func (x *exporter) domNode(path string, obj *goja.Object) Value {
+func (x *exporter) domNode(path string, obj *goja.Object) interp.Value {
 	n := obj.Export().(*domObj).n
 	if n.typ == domDocument {
 		x.number(obj)
-		return Value{Kind: KindXML, Str: n.doc.source}
+		return interp.Value{Kind: interp.KindXML, Str: n.doc.source}
 	}
 	doc := x.value(path+".ownerDocument", n.doc.root.object())
 	x.number(obj)
-	return Value{Kind: KindXML, Int: int64(n.index), Items: []Value{doc}}
+	return interp.Value{Kind: interp.KindXML, Int: int64(n.index), Items: []interp.Value{doc}}
 }
 
 // array exports a plain array: its elements, holes kept as holes.
-func (x *exporter) array(path string, obj *goja.Object) Value {
+func (x *exporter) array(path string, obj *goja.Object) interp.Value {
 	n := obj.Get("length").ToInteger()
 	keys := obj.Keys()
 	present := make(map[int64]bool, len(keys))
@@ -760,11 +763,11 @@ func (x *exporter) array(path string, obj *goja.Object) Value {
 		return x.reject(path, "a sparse array of length %d with %d elements (at most %d holes are restorable)", n, len(keys), maxArrayHoles)
 	}
 	x.number(obj)
-	out := Value{Kind: KindArray, Items: make([]Value, n)}
+	out := interp.Value{Kind: interp.KindArray, Items: make([]interp.Value, n)}
 	for i := int64(0); i < n; i++ {
 		k := strconv.FormatInt(i, 10)
 		if !present[i] {
-			out.Items[i] = Value{Kind: KindUndefined, Bool: true}
+			out.Items[i] = interp.Value{Kind: interp.KindUndefined, Bool: true}
 			continue
 		}
 		out.Items[i] = x.value(fmt.Sprintf("%s[%d]", path, i), obj.Get(k))
@@ -804,11 +807,14 @@ func (x *exporter) callNumber(obj *goja.Object, method string) (float64, bool) {
 
 // importer rebuilds goja values from Values.
 type importer struct {
-	d       *ecmaDatamodel
+	d       *datamodel
 	objects []goja.Value
 }
 
-func (d *ecmaDatamodel) importVars(vars []Var) (err error) {
+// ImportVars implements interp.Datamodel: it recreates the variables
+// ExportVars exported, in their order, objects shared or cyclic as they
+// were.
+func (d *datamodel) ImportVars(vars []interp.Var) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("datamodel: %v", r)
@@ -816,7 +822,7 @@ func (d *ecmaDatamodel) importVars(vars []Var) (err error) {
 	}()
 	im := &importer{d: d}
 	for _, v := range vars {
-		value, err := v.value()
+		value, err := v.Decoded()
 		if err != nil {
 			return err
 		}
@@ -848,39 +854,39 @@ func (d *ecmaDatamodel) importVars(vars []Var) (err error) {
 
 var errBadValue = errors.New("malformed value")
 
-func (im *importer) value(v Value) (goja.Value, error) {
+func (im *importer) value(v interp.Value) (goja.Value, error) {
 	vm := im.d.vm
 	switch v.Kind {
-	case KindUndefined:
+	case interp.KindUndefined:
 		return goja.Undefined(), nil
-	case KindNull:
+	case interp.KindNull:
 		return goja.Null(), nil
-	case KindBool:
+	case interp.KindBool:
 		return vm.ToValue(v.Bool), nil
-	case KindFloat:
+	case interp.KindFloat:
 		if v.Float == 0 && (v.Bool || math.Signbit(v.Float)) {
 			return vm.ToValue(math.Copysign(0, -1)), nil
 		}
 		return vm.ToValue(v.Float), nil
-	case KindInt:
+	case interp.KindInt:
 		return vm.ToValue(v.Int), nil
-	case KindString:
+	case interp.KindString:
 		return vm.ToValue(v.Str), nil
-	case KindRef:
+	case interp.KindRef:
 		if v.Int < 0 || v.Int >= int64(len(im.objects)) {
 			return nil, fmt.Errorf("reference %d: %w", v.Int, errBadValue)
 		}
 		return im.objects[v.Int], nil
-	case KindFunction:
+	case interp.KindFunction:
 		f, err := vm.RunString("(" + v.Str + "\n)")
 		if err != nil {
 			return nil, fmt.Errorf("function: %w", err)
 		}
 		im.objects = append(im.objects, f)
 		return f, nil
-	case KindXML:
+	case interp.KindXML:
 		return im.domNode(v)
-	case KindDate:
+	case interp.KindDate:
 		ctor, ok := goja.AssertConstructor(vm.Get("Date"))
 		if !ok {
 			return nil, errors.New("no Date constructor")
@@ -891,11 +897,11 @@ func (im *importer) value(v Value) (goja.Value, error) {
 		}
 		im.objects = append(im.objects, o)
 		return o, nil
-	case KindArray:
+	case interp.KindArray:
 		arr := vm.NewArray()
 		im.objects = append(im.objects, arr)
 		for i, it := range v.Items {
-			if it.Kind == KindUndefined && it.Bool {
+			if it.Kind == interp.KindUndefined && it.Bool {
 				continue // a hole
 			}
 			x, err := im.value(it)
@@ -911,7 +917,7 @@ func (im *importer) value(v Value) (goja.Value, error) {
 			return nil, err
 		}
 		return arr, nil
-	case KindObject:
+	case interp.KindObject:
 		if len(v.Keys) != len(v.Items) {
 			return nil, fmt.Errorf("object with %d keys and %d values: %w", len(v.Keys), len(v.Items), errBadValue)
 		}
@@ -934,7 +940,7 @@ func (im *importer) value(v Value) (goja.Value, error) {
 }
 
 // domNode rebuilds a DOM node exported by exporter.domNode.
-func (im *importer) domNode(v Value) (goja.Value, error) {
+func (im *importer) domNode(v interp.Value) (goja.Value, error) {
 	if len(v.Items) == 0 {
 		doc, err := parseXML(v.Str)
 		if err != nil {

@@ -1,12 +1,8 @@
-package interp
+package ecmascript
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
@@ -261,7 +257,7 @@ type varCache struct {
 
 type cachedVar struct {
 	ok   bool
-	raw  []byte // the Var as EncodeSnapshot writes it
+	raw  []byte // the Var as interp.EncodeVar encodes it
 	objs int    // objects numbered inside it (see exporter.number)
 }
 
@@ -308,33 +304,12 @@ func (c *varCache) reusable(i int) bool {
 	return c.warm && c.entries[i].ok && !c.touched.Has(i) && !c.escaped.Has(i)
 }
 
-// encodeVar encodes v exactly as persist.EncodeSnapshot encodes it inside
-// a snapshot (compact integers), so that the bytes can be reused as they
-// are.
-func encodeVar(v *Var) ([]byte, error) {
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
-	s.buf.Reset()
-	s.enc.Reset(&s.buf)
-	s.enc.UseCompactInts(true)
-	if err := s.enc.Encode((*varFields)(v)); err != nil {
-		return nil, fmt.Errorf("encode variable %s: %w", v.Name, err)
-	}
-	return bytes.Clone(s.buf.Bytes()), nil // kept by the cache: no spare capacity
-}
-
 // scratch is the working memory of an export, pooled rather than kept by
 // each session between its snapshots.
 type scratch struct {
 	names         []exportName
 	fresh, impure []bool
 	starts        []int
-	buf           bytes.Buffer
-	enc           *msgpack.Encoder
 }
 
-var scratchPool = sync.Pool{New: func() any {
-	s := &scratch{}
-	s.enc = msgpack.NewEncoder(&s.buf)
-	return s
-}}
+var scratchPool = sync.Pool{New: func() any { return &scratch{} }}

@@ -1,4 +1,4 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
@@ -36,7 +37,7 @@ func startDoc(t *testing.T, src string, opts *scxml.Options) (*interp.Session, *
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, src)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
