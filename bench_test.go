@@ -11,6 +11,7 @@ import (
 	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/internal/redistest"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -183,7 +184,7 @@ func BenchmarkSnapshotRouting(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		data, err := persist.EncodeSnapshot(snap)
+		data, err := snapshot.Encode(snap)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -200,13 +201,13 @@ func BenchmarkRestoreRouting(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := persist.EncodeSnapshot(snap)
+	data, err := snapshot.Encode(snap)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		snap, err := persist.DecodeSnapshot("bench-session", data)
+		snap, err := snapshot.Decode("bench-session", data)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
-	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -159,11 +159,11 @@ func TestXMLContentEvent(t *testing.T) {
 func TestXMLEventDataGo(t *testing.T) {
 	snap := &interp.Snapshot{Version: interp.SnapshotVersion, SessionID: "g",
 		External: []interp.Event{{Name: "e", Data: map[string]any{"x": &interp.XML{Source: "<a/>"}}}}}
-	b, err := persist.EncodeSnapshot(snap)
+	b, err := snapshot.Encode(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := persist.DecodeSnapshot("g", b)
+	got, err := snapshot.Decode("g", b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -257,7 +257,7 @@ type varCache struct {
 
 type cachedVar struct {
 	ok   bool
-	raw  []byte // the Var as interp.EncodeVar encodes it
+	raw  []byte // the Var as snapshot.EncodeVar encodes it
 	objs int    // objects numbered inside it (see exporter.number)
 }
 

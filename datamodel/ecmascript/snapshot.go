@@ -17,6 +17,7 @@ import (
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 
 	"github.com/orsgo/engine/interp"
@@ -465,19 +466,19 @@ func sameVars(inc, full []interp.Var) error {
 		return fmt.Errorf("variables %v, want %v", names(inc), names(full))
 	}
 	for i := range inc {
-		a, err := interp.EncodeVar(&inc[i])
+		a, err := snapshot.EncodeVar(&inc[i])
 		if inc[i].Encoded != nil {
 			a = inc[i].Encoded
 		}
 		if err != nil {
 			return err
 		}
-		b, err := interp.EncodeVar(&full[i])
+		b, err := snapshot.EncodeVar(&full[i])
 		if err != nil {
 			return err
 		}
 		if !bytes.Equal(a, b) {
-			av, _ := inc[i].Decoded()
+			av, _ := snapshot.VarValue(&inc[i])
 			return fmt.Errorf("variable %s: %+v, want %+v", full[i].Name, av, full[i].Value)
 		}
 	}
@@ -602,7 +603,7 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		if x.impure[i] || c.escaped.Has(n.index) {
 			continue
 		}
-		raw, err := interp.EncodeVar(&vars[i])
+		raw, err := snapshot.EncodeVar(&vars[i])
 		if err != nil {
 			return nil, err
 		}
@@ -822,7 +823,7 @@ func (d *datamodel) ImportVars(vars []interp.Var) (err error) {
 	}()
 	im := &importer{d: d}
 	for _, v := range vars {
-		value, err := v.Decoded()
+		value, err := snapshot.VarValue(&v)
 		if err != nil {
 			return err
 		}

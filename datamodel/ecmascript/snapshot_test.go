@@ -10,7 +10,7 @@ import (
 
 	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
-	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -69,7 +69,7 @@ func encodeSnap(t *testing.T, s *interp.Session) []byte {
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
-	b, err := persist.EncodeSnapshot(snap)
+	b, err := snapshot.Encode(snap)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
@@ -79,7 +79,7 @@ func encodeSnap(t *testing.T, s *interp.Session) []byte {
 // restoreBytes decodes b and restores it into a fresh session of m.
 func restoreBytes(t *testing.T, m *interp.Machine, id string, b []byte, opts interp.Options) *interp.Session {
 	t.Helper()
-	snap, err := persist.DecodeSnapshot(id, b)
+	snap, err := snapshot.Decode(id, b)
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -447,7 +447,7 @@ func TestRestoreOtherDocument(t *testing.T) {
 	if err := s.Start(t0); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := persist.DecodeSnapshot("mismatch", encodeSnap(t, s))
+	snap, err := snapshot.Decode("mismatch", encodeSnap(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package persist
+package snapshot_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -43,15 +44,15 @@ func TestIncrementalSnapshotEncodesLikeFull(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := EncodeSnapshot(snap)
+		b, err := snapshot.Encode(snap)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec, err := DecodeSnapshot("codec", b)
+		dec, err := snapshot.Decode("codec", b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := EncodeSnapshot(dec)
+		again, err := snapshot.Encode(dec)
 		if err != nil {
 			t.Fatal(err)
 		}
