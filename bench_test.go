@@ -174,7 +174,7 @@ func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
 }
 
 // BenchmarkSnapshotRouting measures what a checkpoint costs the session:
-// Snapshot and EncodeSnapshot.
+// Snapshot and snapshot.Encode.
 func BenchmarkSnapshotRouting(b *testing.B) {
 	_, s := routingSession(b)
 	b.ReportAllocs()
@@ -194,7 +194,7 @@ func BenchmarkSnapshotRouting(b *testing.B) {
 }
 
 // BenchmarkRestoreRouting measures resuming a session from its checkpoint:
-// DecodeSnapshot and Machine.Restore (a fresh datamodel runtime).
+// snapshot.Decode and Machine.Restore (a fresh datamodel runtime).
 func BenchmarkRestoreRouting(b *testing.B) {
 	m, s := routingSession(b)
 	snap, err := s.Snapshot()

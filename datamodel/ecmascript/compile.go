@@ -29,7 +29,7 @@ type programs struct {
 	scripts  []*goja.Program // by Script.ID
 	scrErrs  []error
 	decls    scriptDecls
-	touch    *touchTable // what each piece of code may change (ecma_incremental.go)
+	touch    *touchTable // what each piece of code may change (incremental.go)
 
 	// extra holds programs compiled on demand from sources outside the
 	// expression table (custom actions' attributes), by kind and source:

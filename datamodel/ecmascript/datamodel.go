@@ -34,9 +34,9 @@ type datamodel struct {
 		ownDesc, propEnum          goja.Callable
 		objProt, arrProt, dateProt *goja.Object
 	}
-	dom *domState // built on first use of a DOM (xmldom.go)
+	dom *domState // built on first use of a DOM (dom_goja.go)
 	// inc tracks what changed since the last snapshot
-	// (ecma_incremental.go).
+	// (incremental.go).
 	inc    varCache
 	verify bool // Options.VerifySnapshots
 

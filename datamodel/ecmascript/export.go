@@ -150,7 +150,7 @@ func (d *datamodel) proto(ctor string) *goja.Object {
 // ExportVars implements interp.Datamodel: it exports the document's
 // variables for a snapshot: the ones
 // the code run since the last snapshot may have changed, and the others
-// from the cache (ecma_incremental.go). With Options.VerifySnapshots it
+// from the cache (incremental.go). With Options.VerifySnapshots it
 // also exports everything afresh and fails if the two differ.
 func (d *datamodel) ExportVars() ([]interp.Var, error) {
 	vars, err := d.export(false)
@@ -444,7 +444,7 @@ func (x *exporter) value(path string, v goja.Value) interp.Value {
 	return x.reject(path, "a %s object (only plain objects, arrays, Dates and declared functions are restorable)", obj.ClassName())
 }
 
-// domNode exports a DOM node (xmldom.go): a document as the markup it was
+// domNode exports a DOM node (dom_goja.go): a document as the markup it was
 // parsed from, another node as its position in its document.
 func (x *exporter) domNode(path string, obj *goja.Object) interp.Value {
 	n := obj.Export().(*domObj).n
