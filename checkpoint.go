@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
@@ -120,7 +121,7 @@ func (e *Engine) encode(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return persist.EncodeSnapshot(snap)
+	return snapshot.Encode(snap)
 }
 
 // roundTrip replaces the interpreter session by one restored from its own
@@ -155,9 +156,14 @@ func (e *Engine) storeError(id string, err error) error {
 // (a record's Data), for Resume, a wake from hibernation and
 // RestoreEveryStep.
 func (e *Engine) restore(m *interp.Machine, id string, data []byte) (*interp.Session, error) {
-	snap, err := persist.DecodeSnapshot(id, data)
+	snap, err := snapshot.Decode(id, data)
 	if err != nil {
-		return nil, err
+		// A record whose snapshot cannot be read is a damaged record to
+		// the store's callers too.
+		if errors.Is(err, snapshot.ErrVersion) {
+			return nil, fmt.Errorf("%w: %w", err, persist.ErrVersion)
+		}
+		return nil, fmt.Errorf("%w: %w", err, persist.ErrCorrupt)
 	}
 	return m.Restore(snap, e.sessionOptions(id))
 }

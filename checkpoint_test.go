@@ -12,6 +12,7 @@ import (
 	"github.com/orsgo/engine/config"
 	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/internal/redistest"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -193,7 +194,7 @@ session-ttl = 600
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := persist.DecodeSnapshot(s.ID(), rec.Data)
+	snap, err := snapshot.Decode(s.ID(), rec.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
@@ -88,6 +89,11 @@ type Options struct {
 	// sub-object per extension (HostObject.<Extension.Name>).
 	// default: DefaultHostObject ("_genesys")
 	HostObject string
+	// Datamodels are the datamodels documents may name in <scxml
+	// datamodel> (see interp.Datamodels); a document naming another is
+	// rejected by Compile.
+	// default: datamodel.Standard(), ECMAScript and null
+	Datamodels interp.Datamodels
 	// IgnoreUnknownActions lets documents hold custom executable content
 	// no extension runs: it does nothing (section 4.1 allows ignoring
 	// it). Otherwise Compile rejects such a document, naming each
@@ -142,6 +148,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = RealClock{}
+	}
+	if opts.Datamodels == nil {
+		opts.Datamodels = datamodel.Standard()
 	}
 	if opts.ScriptBudget == 0 {
 		opts.ScriptBudget = defaultScriptBudget
@@ -253,7 +262,7 @@ func (e *Engine) Compile(doc *scxml.Document) (*interp.Machine, error) {
 	if err := e.checkCustom(doc); err != nil {
 		return nil, err
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, e.opts.Datamodels)
 	if err != nil {
 		return nil, err
 	}

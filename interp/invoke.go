@@ -90,12 +90,12 @@ type invocation struct {
 // runInvokes starts the invocations of the states entered during the
 // macrostep that are still active, in entry order (mainEventLoop).
 func (s *Session) runInvokes() {
-	for i := s.statesToInvoke.next(0); i >= 0; i = s.statesToInvoke.next(i + 1) {
+	for i := s.statesToInvoke.Next(0); i >= 0; i = s.statesToInvoke.Next(i + 1) {
 		for _, inv := range s.m.doc.States[i].Invokes {
 			s.invoke(inv)
 		}
 	}
-	s.statesToInvoke.clear()
+	s.statesToInvoke.Clear()
 }
 
 // invoke evaluates and starts one <invoke> (6.4). A failure raises
@@ -239,7 +239,7 @@ func (m *Machine) childMachine(src []byte, file string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Compile(doc)
+	c, err := Compile(doc, m.datamodels)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ type Record struct {
 	// Created is when the session started; Updated when this checkpoint
 	// was taken (the engine's clock, millisecond precision once stored).
 	Created, Updated time.Time
-	// Data is the encoded interpreter snapshot (EncodeSnapshot), opaque
+	// Data is the encoded interpreter snapshot (snapshot.Encode), opaque
 	// to the store.
 	Data []byte
 }
