@@ -77,8 +77,10 @@ type Options struct {
 	// such as basichttp.New(...). New opens them, Close closes them.
 	// default: none
 	IOProcessors []IOProcessor
-	// NewID makes session ids.
-	// default: node-tagged ids from package ids
+	// NewID makes session ids. Ids must be unique in the cluster; keep
+	// the node tag (ids.New) for recovery to find a failed node's
+	// sessions.
+	// default: func() string { return ids.New(Node).String() }
 	NewID func() string
 	// Extensions add custom actions, host objects, invoke types and
 	// owned events (see Extension).
@@ -272,9 +274,9 @@ func (e *Engine) Node() string { return e.opts.Node }
 // Store returns the store checkpoints go to (nil when none).
 func (e *Engine) Store() persist.Store { return e.opts.Store }
 
-// Sessions returns the number of running sessions, hibernated ones
-// included (see Hibernated).
-func (e *Engine) Sessions() int {
+// Len returns the number of running sessions, hibernated ones included
+// (see Hibernated).
+func (e *Engine) Len() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.sessions)

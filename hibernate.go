@@ -98,8 +98,8 @@ const wakeRetry = 5 * time.Second
 // state in the store only until something wakes it.
 func (s *Session) Hibernated() bool { return s.hib.Load() }
 
-// Hibernated returns the number of hibernated sessions, which Sessions
-// counts too.
+// Hibernated returns the number of hibernated sessions, which Len counts
+// too.
 func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 
 // armSweep arms the hibernation sweep for s, a session that just started,
@@ -342,6 +342,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
+	s.hibCfg = s.sess.Configuration()
 	s.sess = nil
 	s.rt.kidBuf = nil
 	s.in.spare = nil
@@ -401,6 +402,7 @@ func (e *Engine) wake(s *Session) error {
 		return err
 	}
 	s.sess = is
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	s.last = e.clock.Now()
@@ -444,6 +446,7 @@ func (s *Session) wakeUp() error {
 // lose ends a hibernated session that can never be woken, leaving its
 // record (if any) to whoever holds it. s.mu is held.
 func (e *Engine) lose(s *Session, err error) {
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	if s.err == nil {

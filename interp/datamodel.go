@@ -47,6 +47,19 @@ type Datamodel interface {
 	EvalSource(src, where string) (any, error)
 	// AssignSource stores a Go value at a location given as source.
 	AssignSource(location, where string, v any) error
+
+	// Readers, called between macrosteps (Session.Data, Value,
+	// EvalReadOnly). They change nothing; their errors are returned,
+	// never raised.
+
+	// Vars returns the document's variables as JSON-like Go values.
+	Vars() (map[string]any, error)
+	// Var returns one of them; ok is false when there is no such
+	// variable.
+	Var(name string) (v any, ok bool, err error)
+	// EvalReadOnly evaluates src if it cannot change the datamodel, and
+	// fails with ErrNotReadOnly otherwise.
+	EvalReadOnly(src, where string) (any, error)
 }
 
 // SystemInfo is what a datamodel needs to set up the system variables of
@@ -111,4 +124,12 @@ func (nullDatamodel) AssignSource(location, where string, _ any) error {
 }
 func (nullDatamodel) Foreach(*scxml.Foreach, func() error) error {
 	return fmt.Errorf("<foreach>: %w", errUnsupported)
+}
+
+func (nullDatamodel) Vars() (map[string]any, error) { return map[string]any{}, nil }
+func (nullDatamodel) Var(string) (any, bool, error) { return nil, false, nil }
+
+// EvalReadOnly evaluates In('id'), the null datamodel's only expression.
+func (d nullDatamodel) EvalReadOnly(src, where string) (any, error) {
+	return d.Cond(&scxml.Expr{Source: src, Attr: where})
 }
