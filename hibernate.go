@@ -285,9 +285,7 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // refreshError reports a failed refresh of the record of s to
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
-	}
+	e.onStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
 }
 
 // loseRecord ends s, a hibernated session whose record Touch found gone,
@@ -302,9 +300,7 @@ func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
 		return // woke meanwhile (or lost already): its wake settled it
 	}
 	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, err)
-	}
+	e.onStoreError(s.id, err)
 	e.lose(s, err)
 }
 
@@ -391,9 +387,7 @@ func (e *Engine) wake(s *Session) error {
 	}
 	if err != nil {
 		err = fmt.Errorf("engine: session %s: %w: %w", s.id, ErrWake, err)
-		if e.opts.OnStoreError != nil {
-			e.opts.OnStoreError(s.id, err)
-		}
+		e.onStoreError(s.id, err)
 		if lost {
 			e.lose(s, err)
 		} else {

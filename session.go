@@ -130,12 +130,14 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	s.mu.Lock()
 	e.enter(s)
 	s.last = e.clock.Now()
-	err = is.Start(s.last)
-	if err == nil {
+	err = guard("macrostep", func() error {
+		if err := is.Start(s.last); err != nil {
+			return err
+		}
 		// Events the initial macrostep sent to the session itself are
 		// processed now, as they would be had they arrived from outside.
-		err = is.Run()
-	}
+		return is.Run()
+	})
 	e.leave(s)
 	err = e.afterMacrostep(s, err)
 	s.mu.Unlock()
@@ -259,8 +261,10 @@ func (s *Session) Cancel() error {
 	if s.sess == nil {
 		return nil // lost while hibernated: it ended then
 	}
-	s.sess.Cancel()
-	return s.e.afterMacrostep(s, nil)
+	s.e.enter(s)
+	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
+	s.e.leave(s)
+	return s.e.afterMacrostep(s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
@@ -297,8 +301,10 @@ func (e *Engine) process(s *Session) error {
 	}
 	e.enter(s)
 	s.last = e.clock.Now()
-	s.sess.Advance(s.last)
-	err := s.sess.Run()
+	err := guard("macrostep", func() error {
+		s.sess.Advance(s.last)
+		return s.sess.Run()
+	})
 	e.leave(s)
 	return e.afterMacrostep(s, err)
 }
@@ -375,7 +381,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		_ = e.process(s) // a failed checkpoint or wake went to OnStoreError
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
 		e.drain()
 	})
 }
