@@ -146,9 +146,7 @@ func (e *Engine) roundTrip(s *Session) []byte {
 // storeError reports a failed checkpoint to OnStoreError and returns it
 // as the error of the call that caused it.
 func (e *Engine) storeError(id string, err error) error {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(id, err)
-	}
+	e.onStoreError(id, err)
 	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
 }
 

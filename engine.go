@@ -55,6 +55,17 @@ type Options struct {
 	// macrostep (see Resume).
 	// default: nil, no checkpoints
 	Store persist.Store
+	// OnSessionError is told of every failure of a session that no
+	// caller waits on: a macrostep run by a timer, by Post, Publish,
+	// PostInvoke or Broadcast, by a send from another session, or a wake
+	// (ErrLivelock, ErrPanic, ErrCheckpoint, ErrWake, ...), and of panics
+	// in callbacks that return nothing (Log, OnError, OnStoreError,
+	// Invoker.Cancel, Extension.Object), which are dropped. The session
+	// id is "" for a failure that concerns none. Calls that run a
+	// macrostep themselves (Start, Send, Resume, Cancel) return their
+	// error instead. It must not block; a panic in it is dropped.
+	// default: nil
+	OnSessionError func(sessionID string, err error)
 	// OnStoreError is told when a checkpoint cannot be written or
 	// deleted (the session goes on), or read back to wake a hibernated
 	// session (an error wrapping ErrWake), or when the time to live of a
@@ -78,8 +89,10 @@ type Options struct {
 	// such as basichttp.New(...). New opens them, Close closes them.
 	// default: none
 	IOProcessors []IOProcessor
-	// NewID makes session ids.
-	// default: node-tagged ids from package ids
+	// NewID makes session ids. Ids must be unique in the cluster; keep
+	// the node tag (ids.New) for recovery to find a failed node's
+	// sessions.
+	// default: func() string { return ids.New(Node).String() }
 	NewID func() string
 	// Extensions add custom actions, host objects, invoke types and
 	// owned events (see Extension).
@@ -181,7 +194,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	for _, ext := range opts.Extensions {
 		if ext.Open != nil {
-			if err := ext.Open(e); err != nil {
+			if err := guard("Open", func() error { return ext.Open(e) }); err != nil {
 				return nil, fmt.Errorf("engine: open extension %s: %w", ext.Name, err)
 			}
 		}
@@ -194,7 +207,7 @@ func New(opts Options) (*Engine, error) {
 		if len(p.Types()) == 0 {
 			return nil, fmt.Errorf("engine: option IOProcessors[%d] (%s): no types", i, p.Name())
 		}
-		if err := p.Open(e); err != nil {
+		if err := guard("Open", func() error { return p.Open(e) }); err != nil {
 			return nil, fmt.Errorf("engine: open I/O processor %s: %w", p.Name(), err)
 		}
 	}
@@ -239,7 +252,7 @@ func (e *Engine) Close() error {
 	e.cancel()
 	var errs []error
 	for _, p := range e.opts.IOProcessors {
-		if err := p.Close(); err != nil {
+		if err := guard("Close", p.Close); err != nil {
 			errs = append(errs, fmt.Errorf("engine: close I/O processor %s: %w", p.Name(), err))
 		}
 	}
@@ -281,9 +294,9 @@ func (e *Engine) Node() string { return e.opts.Node }
 // Store returns the store checkpoints go to (nil when none).
 func (e *Engine) Store() persist.Store { return e.opts.Store }
 
-// Sessions returns the number of running sessions, hibernated ones
-// included (see Hibernated).
-func (e *Engine) Sessions() int {
+// Len returns the number of running sessions, hibernated ones included
+// (see Hibernated).
+func (e *Engine) Len() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.sessions)

@@ -98,8 +98,8 @@ const wakeRetry = 5 * time.Second
 // state in the store only until something wakes it.
 func (s *Session) Hibernated() bool { return s.hib.Load() }
 
-// Hibernated returns the number of hibernated sessions, which Sessions
-// counts too.
+// Hibernated returns the number of hibernated sessions, which Len counts
+// too.
 func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 
 // armSweep arms the hibernation sweep for s, a session that just started,
@@ -285,9 +285,7 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // refreshError reports a failed refresh of the record of s to
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
-	}
+	e.onStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
 }
 
 // loseRecord ends s, a hibernated session whose record Touch found gone,
@@ -302,9 +300,7 @@ func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
 		return // woke meanwhile (or lost already): its wake settled it
 	}
 	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, err)
-	}
+	e.onStoreError(s.id, err)
 	e.lose(s, err)
 }
 
@@ -342,6 +338,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
+	s.hibCfg = s.sess.Configuration()
 	s.sess = nil
 	s.rt.kidBuf = nil
 	s.in.spare = nil
@@ -390,9 +387,7 @@ func (e *Engine) wake(s *Session) error {
 	}
 	if err != nil {
 		err = fmt.Errorf("engine: session %s: %w: %w", s.id, ErrWake, err)
-		if e.opts.OnStoreError != nil {
-			e.opts.OnStoreError(s.id, err)
-		}
+		e.onStoreError(s.id, err)
 		if lost {
 			e.lose(s, err)
 		} else {
@@ -401,6 +396,7 @@ func (e *Engine) wake(s *Session) error {
 		return err
 	}
 	s.sess = is
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	s.last = e.clock.Now()
@@ -444,6 +440,7 @@ func (s *Session) wakeUp() error {
 // lose ends a hibernated session that can never be woken, leaving its
 // record (if any) to whoever holds it. s.mu is held.
 func (e *Engine) lose(s *Session, err error) {
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	if s.err == nil {

@@ -14,7 +14,7 @@ import (
 
 func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
 	if e.opts.OnError != nil {
-		e.opts.OnError(is.ID(), ev, cause)
+		e.guarded(is.ID(), "OnError", func() { e.opts.OnError(is.ID(), ev, cause) })
 	}
 }
 
@@ -30,7 +30,7 @@ type outbox struct {
 
 func (h host) Log(from *interp.Session, label string, value any) {
 	if h.e.opts.Log != nil {
-		h.e.opts.Log(from.ID(), label, value)
+		h.e.guarded(from.ID(), "Log", func() { h.e.opts.Log(from.ID(), label, value) })
 	}
 }
 
@@ -56,7 +56,9 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 
 func (e *Engine) onErrorID(sessionID string, cause error) {
 	if e.opts.OnError != nil {
-		e.opts.OnError(sessionID, &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}, cause)
+		e.guarded(sessionID, "OnError", func() {
+			e.opts.OnError(sessionID, &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}, cause)
+		})
 	}
 }
 
@@ -74,13 +76,13 @@ func (h host) Invoke(from *interp.Session, req *interp.InvokeRequest) error {
 		// session's directory yet, and the service may answer at once.
 		h.e.noteSubscriptions(from)
 	}
-	return ivk.Invoke(from.ID(), req)
+	return guard(fmt.Sprintf("invoke type %q: Invoke", req.Type), func() error { return ivk.Invoke(from.ID(), req) })
 }
 
 // CancelInvoke implements interp.Invoker.
 func (h host) CancelInvoke(from *interp.Session, invokeID, typ string) {
 	if ivk := h.e.ext.invokers[typ]; ivk != nil {
-		ivk.Cancel(from.ID(), invokeID)
+		h.e.guarded(from.ID(), fmt.Sprintf("invoke type %q: Cancel of %q", typ, invokeID), func() { ivk.Cancel(from.ID(), invokeID) })
 	}
 }
 
@@ -93,7 +95,7 @@ func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool
 	if ivk == nil || !isInvoke {
 		return false, nil
 	}
-	return true, ivk.Event(from.ID(), id, msg.Event)
+	return true, guard(fmt.Sprintf("invoke type %q: Event to %q", msg.Type, id), func() error { return ivk.Event(from.ID(), id, msg.Event) })
 }
 
 // Globals implements interp.SessionHost: an invoked child's host objects
@@ -112,6 +114,10 @@ var (
 // dispatchIO hands a <send> for another processor to it, asynchronously:
 // the session goes on, and a failure comes back as error.communication.
 func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
+	return guard(fmt.Sprintf("send type %q: I/O processor", msg.Type), func() error { return e.sendIO(from, msg) })
+}
+
+func (e *Engine) sendIO(from *interp.Session, msg *interp.Message) error {
 	p := e.processorFor(msg.Type)
 	if p == nil {
 		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
@@ -137,7 +143,8 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 		}
 	}
 	e.goAsync(func(ctx context.Context) {
-		if err := p.Send(ctx, sid, target, ev); err != nil {
+		err := guard(fmt.Sprintf("I/O processor %s: Send", p.Name()), func() error { return p.Send(ctx, sid, target, ev) })
+		if err != nil {
 			e.onErrorID(sid, err)
 			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID})
 		}
@@ -177,7 +184,11 @@ func (e *Engine) goAsync(f func(ctx context.Context)) {
 	e.out.inflight.Add(1)
 	go func() {
 		defer e.out.inflight.Add(-1)
-		f(e.ctx)
+		// Extension code is guarded where it is called; this is the last
+		// line, so that nothing on the engine's goroutines crashes the node.
+		if err := guard("engine goroutine", func() error { f(e.ctx); return nil }); err != nil {
+			e.sessionError("", err)
+		}
 	}()
 }
 

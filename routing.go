@@ -57,7 +57,7 @@ func (e *Engine) drain() {
 		s.in.mu.Lock()
 		s.in.queued = false
 		s.in.mu.Unlock()
-		_ = e.process(s)
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
 	}
 }
 

@@ -35,6 +35,19 @@ type StartOptions struct {
 	// ID is the session id to use.
 	// default: a new id from Options.NewID
 	ID string
+	// Data gives the document's top-level <data> items their initial
+	// values, by id, in place of their expr, src or content, the way an
+	// invoking parent's <param>s do for an invoked session (section
+	// 6.4.4). The values are JSON-like Go values: nil, bool, numbers,
+	// strings, json.Number, slices and arrays of them, maps with string
+	// keys. They are bound when the session starts, with early and late
+	// binding alike (items of nested states keep their own values), so
+	// they are in every checkpoint from the first one: a session resumed
+	// from its record has them. A name that is not a top-level <data> id,
+	// or a value of another Go type, fails Start with an error wrapping
+	// ErrInvalidData that names it.
+	// default: none
+	Data map[string]any
 }
 
 // Session is a handle on a session of the engine. It stays valid after the
@@ -68,7 +81,9 @@ type Session struct {
 	rt  sessionDir  // its subscriptions and children (routing.go)
 	cp  checkpoints // its record's state (checkpoint.go)
 	hib atomic.Bool // hibernated (hibernate.go); written under mu
-	wd  watch       // its entry in the watchdog's set (watchdog.go)
+	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
+	hibCfg []string
+	wd     watch // its entry in the watchdog's set (watchdog.go)
 }
 
 // Start creates a session of doc and runs it up to its first wait for an
@@ -88,7 +103,13 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		opts.ID = e.opts.NewID()
 	}
 	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
-	is, err := m.NewSession(opts.ID, e.sessionOptions(opts.ID))
+	data, err := startData(doc, opts.Data)
+	if err != nil {
+		return nil, err
+	}
+	iopts := e.sessionOptions(opts.ID)
+	iopts.Data = data
+	is, err := m.NewSession(opts.ID, iopts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +130,14 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	s.mu.Lock()
 	e.enter(s)
 	s.last = e.clock.Now()
-	err = is.Start(s.last)
-	if err == nil {
+	err = guard("macrostep", func() error {
+		if err := is.Start(s.last); err != nil {
+			return err
+		}
 		// Events the initial macrostep sent to the session itself are
 		// processed now, as they would be had they arrived from outside.
-		err = is.Run()
-	}
+		return is.Run()
+	})
 	e.leave(s)
 	err = e.afterMacrostep(s, err)
 	s.mu.Unlock()
@@ -238,8 +261,10 @@ func (s *Session) Cancel() error {
 	if s.sess == nil {
 		return nil // lost while hibernated: it ended then
 	}
-	s.sess.Cancel()
-	return s.e.afterMacrostep(s, nil)
+	s.e.enter(s)
+	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
+	s.e.leave(s)
+	return s.e.afterMacrostep(s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
@@ -276,8 +301,10 @@ func (e *Engine) process(s *Session) error {
 	}
 	e.enter(s)
 	s.last = e.clock.Now()
-	s.sess.Advance(s.last)
-	err := s.sess.Run()
+	err := guard("macrostep", func() error {
+		s.sess.Advance(s.last)
+		return s.sess.Run()
+	})
 	e.leave(s)
 	return e.afterMacrostep(s, err)
 }
@@ -354,7 +381,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		_ = e.process(s) // a failed checkpoint or wake went to OnStoreError
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
 		e.drain()
 	})
 }

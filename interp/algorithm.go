@@ -67,16 +67,37 @@ func (s *Session) executeGlobalScriptElement() {
 // none is left, run the invokes of the states entered, and repeat while
 // invoking raised internal events. It ends with exitInterpreter when the
 // session stops running.
+//
+// Eventless transitions are selected again only after a microstep: an
+// internal event that enables nothing changes neither the configuration
+// nor the datamodel, so selecting them again would find what the last
+// selection found, and raise its errors again. Without that, an
+// eventless transition whose cond throws would spin for ever (the
+// error.execution it queues enables nothing, the cond is evaluated again,
+// fails again...) without a microstep; section 3.13 ends the macrostep
+// once the internal queue holds nothing that enables a transition, as
+// the reference interpreters do. Every loop is bounded: microsteps and
+// internal events dequeued by MaxMicrosteps each (events raised while
+// selecting transitions for events, such as a cond on "*" that throws,
+// would otherwise spin too).
 func (s *Session) completeMacrostep() error {
-	microsteps := 0
+	microsteps, dequeued := 0, 0
 	for s.running {
 		macrostepDone := false
+		eventless := true // select eventless transitions: something changed
 		for s.running && !macrostepDone {
-			enabled := s.selectEventlessTransitions()
+			var enabled []*scxml.Transition
+			if eventless {
+				enabled = s.selectEventlessTransitions()
+				eventless = false
+			}
 			if len(enabled) == 0 {
 				if s.internalQueue.len() == 0 {
 					macrostepDone = true
 				} else {
+					if dequeued++; dequeued > s.opts.MaxMicrosteps {
+						return fmt.Errorf("interp: session %s: more than %d internal events in one macrostep: %w", s.id, s.opts.MaxMicrosteps, ErrLivelock)
+					}
 					ev, _ := s.internalQueue.pop()
 					s.setEvent(ev)
 					enabled = s.selectTransitions(&s.current)
@@ -84,6 +105,7 @@ func (s *Session) completeMacrostep() error {
 			}
 			if len(enabled) > 0 {
 				s.microstep(enabled)
+				eventless = true
 				if microsteps++; microsteps > s.opts.MaxMicrosteps {
 					return fmt.Errorf("interp: session %s: more than %d microsteps: %w", s.id, s.opts.MaxMicrosteps, ErrLivelock)
 				}

@@ -66,6 +66,19 @@ type Datamodel interface {
 	// evaluation fails and becomes error.execution. It reports whether
 	// it did.
 	Interrupt(gen uint64) bool
+
+	// Readers, called between macrosteps (Session.Data, Value,
+	// EvalReadOnly). They change nothing; their errors are returned,
+	// never raised.
+
+	// Vars returns the document's variables as JSON-like Go values.
+	Vars() (map[string]any, error)
+	// Var returns one of them; ok is false when there is no such
+	// variable.
+	Var(name string) (v any, ok bool, err error)
+	// EvalReadOnly evaluates src if it cannot change the datamodel, and
+	// fails with ErrNotReadOnly otherwise.
+	EvalReadOnly(src, where string) (any, error)
 }
 
 // DatamodelCompiler prepares a document for one datamodel (the value of
@@ -100,3 +113,4 @@ type SystemInfo struct {
 	// everything afresh and fails if an incremental export differs.
 	VerifySnapshots bool
 }
+

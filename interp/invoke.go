@@ -266,6 +266,7 @@ func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
 // them per session (SessionHost).
 func (s *Session) childOptions(opts Options, id string) Options {
 	opts.Host = childHost{parent: s}
+	opts.Data = nil // the parent's: the child's come from its <param>s
 	if g, ok := s.host.(SessionHost); ok {
 		opts.Globals = g.Globals(id)
 		opts.IOProcessors = g.IOProcessors(id)

@@ -88,6 +88,16 @@ type Options struct {
 	// null datamodel ignores them.
 	// default: none
 	Globals map[string]any
+	// Data gives the document's top-level <data> items initial values in
+	// place of their expr, src or content, as an invoking parent's
+	// <param> and namelist values do (section 6.4.4): by <data> id,
+	// JSON-like Go values (as Event.Data holds them). Start binds them
+	// (early or late binding alike, the top-level items are bound when
+	// the session starts), so they are in every snapshot from then on;
+	// Restore ignores them. Names that are not top-level <data> ids are
+	// ignored (the engine refuses them before).
+	// default: none
+	Data map[string]any
 	// VerifySnapshots makes every Snapshot also export the whole
 	// datamodel afresh and fail if the incremental export (which reuses
 	// the encoding of variables no code touched since the last
@@ -182,7 +192,7 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 	if opts.MaxMacrosteps <= 0 {
 		opts.MaxMacrosteps = defaultMaxMacrosteps
 	}
-	s := &Session{m: m, id: id, opts: opts, host: opts.Host}
+	s := &Session{m: m, id: id, opts: opts, host: opts.Host, params: opts.Data}
 	if s.host == nil {
 		s.host = nopHost{}
 	}

@@ -392,13 +392,13 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 			}
 		}
 		start := clock.Now()
-		for round := 0; eng.Hibernated() < eng.Sessions() && round < 10; round++ {
+		for round := 0; eng.Hibernated() < eng.Len() && round < 10; round++ {
 			clock.Advance(o.hibernateAfter)
 		}
 		if n := storeErrs.Load(); n > 0 {
 			return nil, fmt.Errorf("%d checkpoints or wakes failed, the first: %v", n, firstStoreErr.Load())
 		}
-		hibernated, running := eng.Hibernated(), eng.Sessions()
+		hibernated, running := eng.Hibernated(), eng.Len()
 		if hibernated < running && o.warn != nil {
 			fmt.Fprintf(o.warn, "scxml bench: warning: only %d of %d running sessions hibernated (the clock moved %v); the figure is per hibernated session\n", hibernated, running, clock.Now().Sub(start))
 		}

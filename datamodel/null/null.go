@@ -95,3 +95,11 @@ func (datamodel) Busy() uint64 { return 0 }
 
 // Interrupt has nothing to stop.
 func (datamodel) Interrupt(uint64) bool { return false }
+
+func (datamodel) Vars() (map[string]any, error) { return map[string]any{}, nil }
+func (datamodel) Var(string) (any, bool, error) { return nil, false, nil }
+
+// EvalReadOnly evaluates In('id'), the null datamodel's only expression.
+func (d datamodel) EvalReadOnly(src, where string) (any, error) {
+	return d.Cond(&scxml.Expr{Source: src, Attr: where})
+}
