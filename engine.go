@@ -133,6 +133,7 @@ type Engine struct {
 	out outbox      // effects carried out off the session's lock (host.go)
 	hib hibernation // the sweep (hibernate.go)
 	wd  watchdog    // the script watchdog (watchdog.go)
+	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
 }
 
 // New creates an engine.
@@ -227,6 +228,7 @@ func (e *Engine) Close() error {
 		close(e.wd.stop)
 		<-e.wd.done
 	}
+	e.stopFencing()
 	e.cancel()
 	var errs []error
 	for _, p := range e.opts.IOProcessors {
