@@ -754,7 +754,8 @@ func (r *RedisStore) writeOnce(ctx context.Context, reqs []*saveReq) (errs []err
 			errs[i] = fmt.Errorf("persist: save session %s: unexpected script reply %d %q", q.id, code, val)
 		case waitErrs[i] != nil:
 			errs[i] = fmt.Errorf("persist: save session %s: written, but %w", q.id, waitErrs[i])
-			retry[i] = retryable(waitErrs[i])
+			// A replica missing is not retried: it would only wait longer.
+			retry[i] = !errors.Is(waitErrs[i], ErrNotReplicated) && retryable(waitErrs[i])
 		}
 	}
 	return errs, retry
