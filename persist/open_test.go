@@ -118,3 +118,36 @@ func testOpenCluster(t *testing.T, addrs []string) {
 		}
 	}
 }
+
+// TestOpenWith: the client's and the store's tuning reach them; bad
+// values are refused by name.
+func TestOpenWith(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	st, err := OpenWith(ctx, openConfig(t, redisSections(srv.Addr)), OpenOptions{
+		Client: ClientOptions{MaxRetries: NoClientRetries, PoolSize: 3, MaxRedirects: 7},
+		Redis:  RedisOptions{Cluster: "ignored", WaitReplicas: 0, RetryFor: NoRetry, MaxBatch: NoGroupCommit},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs := st.(*RedisStore)
+	o := rs.c.(*redis.Client).Options()
+	if o.PoolSize != 3 || o.MaxRetries != 0 || // go-redis keeps "none" as 0 (its default is 3)
+		rs.opts.Cluster != "opentest" || rs.opts.RetryFor != NoRetry || rs.queue != nil {
+		t.Fatalf("client %+v, store %+v", o, rs.opts)
+	}
+	for _, tc := range []struct {
+		o    ClientOptions
+		want string
+	}{
+		{ClientOptions{MaxRetries: -2}, "MaxRetries"},
+		{ClientOptions{MinRetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}, "MinRetryBackoff"},
+		{ClientOptions{PoolSize: -1}, "PoolSize"},
+	} {
+		if _, err := OpenWith(ctx, openConfig(t, redisSections(srv.Addr)), OpenOptions{Client: tc.o}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %s", tc.o, err, tc.want)
+		}
+	}
+}
