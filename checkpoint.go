@@ -38,6 +38,10 @@ type checkpoints struct {
 	// fresh is when its record was last known written or refreshed
 	// (engine clock, Unix ns), for refreshing it while hibernated.
 	fresh atomic.Int64
+	// fenced says the session ended here because this node lost it
+	// (fence.go); undeleted that it ended and its record's deletion
+	// failed, and is retried.
+	fenced, undeleted bool
 }
 
 func (s *Session) persisted() bool {
@@ -61,10 +65,7 @@ func (e *Engine) checkpoint(s *Session) error {
 	// store between two checkpoints of the session.
 	ctx := e.ctx
 	if !s.sess.Running() {
-		if err := st.Delete(ctx, e.opts.Node, s.id); err != nil {
-			return e.storeError(s.id, err)
-		}
-		return nil
+		return e.deleteRecord(s)
 	}
 	return e.save(ctx, s, data)
 }
@@ -81,12 +82,17 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	}
 	s.cp.seq++
 	doc := s.sess.Machine().Document()
+	due, _ := s.sess.NextDeadline()
+	w := e.writer()
 	rec := &persist.Record{
-		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.cp.seq, Data: data,
-		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
+		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
+		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(), Due: due,
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
 		s.cp.saved = false // never hibernated on an older record
+		if errors.Is(err, persist.ErrFenced) {
+			return e.fenced(s, err)
+		}
 		return e.storeError(s.id, err)
 	}
 	s.cp.saved = true
@@ -95,15 +101,24 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 
 // Checkpoint writes the session's checkpoint again, now: after a call
 // failed with ErrCheckpoint, once the store is back, so that the session
-// does not wait for its next event to be persisted. It is a no-op for a
-// session that is not persisted. A hibernated session is woken from its
-// record, which is then written again (refreshing its time to live).
+// does not wait for its next event to be persisted. For a session that
+// ended but whose record could not be deleted, it tries the deletion
+// again (the engine also retries it on its own) and returns its error. It
+// is a no-op for a session that is not persisted. A hibernated session is
+// woken from its record, which is then written again (refreshing its time
+// to live). A session this node lost (ErrFenced) returns its error.
 func (s *Session) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cp.fenced {
+		return s.err
+	}
+	if s.cp.undeleted {
+		return s.e.deleteRecord(s)
+	}
 	if err := s.e.awake(s); err != nil {
 		return err
 	}
@@ -231,17 +246,9 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	e.mu.Unlock()
 	e.noteSubscriptions(is)
 	// The first macrostep saves the session under this node (or deletes
-	// it, had it ended); only then does the failed node's index let go,
-	// so that a crash in between leaves a record someone can resume.
+	// it, had it ended), which takes it out of the failed node's index
+	// in the same atomic step.
 	err = e.process(s)
-	if rec.Node != e.opts.Node && !errors.Is(err, ErrCheckpoint) {
-		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
-			// The session is saved under this node: the failed node's
-			// stale index entry is harmless (its next ListNode would list
-			// it, and resuming it again is refused while it runs here).
-			_ = e.storeError(sessionID, uerr)
-		}
-	}
 	e.drain()
 	return s, err
 }

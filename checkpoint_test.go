@@ -142,7 +142,7 @@ session-ttl = 600
 	}
 	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer raw.Close()
-	key := "ORS:dc1:session:{" + s.ID() + "}"
+	key := e.Store().(*persist.RedisStore).SessionKey(s.ID()) // ORS:dc1:session:{<shard>}:<id>
 	if ttl := raw.PTTL(ctx, key).Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
 		t.Fatalf("record %s: TTL %v, want session-ttl 600s", key, ttl)
 	}

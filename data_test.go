@@ -367,7 +367,7 @@ func TestCheckpointAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{v1.ID(), v2.ID()} {
-		if err := store.Delete(ctx, "A", id); err != nil {
+		if err := store.Delete(ctx, persist.Writer{Node: "A"}, id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -152,6 +152,7 @@ type Engine struct {
 	out outbox      // effects carried out off the session's lock (host.go)
 	hib hibernation // the sweep (hibernate.go)
 	wd  watchdog    // the script watchdog (watchdog.go)
+	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
 }
 
 // New creates an engine.
@@ -249,6 +250,7 @@ func (e *Engine) Close() error {
 		close(e.wd.stop)
 		<-e.wd.done
 	}
+	e.stopFencing()
 	e.cancel()
 	var errs []error
 	for _, p := range e.opts.IOProcessors {

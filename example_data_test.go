@@ -117,7 +117,7 @@ func ExampleEngine_CheckpointAll() {
 	defer e.Close()
 	doc, _ := scxml.Parse([]byte(exampleCallDoc), &scxml.Options{File: "call.scxml"})
 	_, _ = e.Start(ctx, doc, engine.StartOptions{ID: "call-1"})
-	_ = store.Delete(ctx, "A", "call-1") // lost
+	_ = store.Delete(ctx, persist.Writer{Node: "A"}, "call-1") // lost
 
 	res, err := e.CheckpointAll(ctx)
 	fmt.Println(res, err)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -220,7 +221,7 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 		ids[i], fresh[i] = s.id, s.cp.fresh.Load()
 	}
 	// The engine's context, as for a checkpoint: Close cancels it.
-	err := x.Touch(e.ctx, e.opts.Node, ids)
+	err := x.Touch(e.ctx, e.writer(), ids)
 	if err == nil {
 		for _, s := range ss {
 			s.noteFresh(now)
@@ -234,6 +235,9 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 	for i, s := range ss {
 		cause, named := failed[s.id]
 		switch {
+		case named && errors.Is(cause, persist.ErrFenced), other != nil && errors.Is(other, persist.ErrFenced):
+			// Another node owns its record now, or promoted this node.
+			e.loseFenced(s, fresh[i], cmp.Or(cause, other))
 		case named && errors.Is(cause, persist.ErrNotFound):
 			e.loseRecord(s, fresh[i], cause)
 		case named:
@@ -302,6 +306,22 @@ func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
 	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
 	e.onStoreError(s.id, err)
 	e.lose(s, err)
+}
+
+// loseFenced ends s, a hibernated session whose record Touch refused to
+// refresh because this node lost it (persist.ErrFenced). As loseRecord,
+// it leaves alone a session that woke and wrote since.
+func (e *Engine) loseFenced(s *Session, fresh int64, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hib.Load() || s.cp.fresh.Load() != fresh {
+		return
+	}
+	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrFenced, cause)
+	if e.opts.OnStoreError != nil {
+		e.opts.OnStoreError(s.id, err)
+	}
+	e.drop(s, err)
 }
 
 // hibernateIdle hibernates s if it is idle and may be (ok). Otherwise it

@@ -103,7 +103,7 @@ func (h *hibStore) Load(ctx context.Context, id string) (*persist.Record, error)
 	return h.MemoryStore.Load(ctx, id)
 }
 
-func (h *hibStore) Touch(ctx context.Context, node string, ids []string) error {
+func (h *hibStore) Touch(ctx context.Context, w persist.Writer, ids []string) error {
 	h.mu.Lock()
 	h.touches = append(h.touches, slices.Sorted(slices.Values(ids)))
 	h.mu.Unlock()
@@ -117,7 +117,7 @@ func (h *hibStore) Touch(ctx context.Context, node string, ids []string) error {
 		}
 		return errors.Join(errs...)
 	}
-	return h.MemoryStore.Touch(ctx, node, ids)
+	return h.MemoryStore.Touch(ctx, w, ids)
 }
 
 // takeTouches returns the sessions of each Touch since the last call.
@@ -454,7 +454,7 @@ func TestHibernateWakeFails(t *testing.T) {
 		msg   string // in the message
 	}{
 		{"deleted", func(r *hibRig, s *engine.Session) {
-			if err := r.store.Delete(r.ctx, "A", s.ID()); err != nil {
+			if err := r.store.Delete(r.ctx, persist.Writer{Node: "A"}, s.ID()); err != nil {
 				t.Fatal(err)
 			}
 		}, persist.ErrNotFound, "not found"},
@@ -976,7 +976,7 @@ func TestHibernateRefreshLost(t *testing.T) {
 	r.send(kept, "bump")
 	r.clock.Advance(hibAfter)
 	r.hibernated(s, true, "idle")
-	if err := r.store.MemoryStore.Delete(r.ctx, "A", s.ID()); err != nil {
+	if err := r.store.MemoryStore.Delete(r.ctx, persist.Writer{Node: "A"}, s.ID()); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.AdvanceTo(hibStart.Add(hibTTL / 2)) // the sweep at 30s

@@ -47,6 +47,19 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 	}
 	e := h.e
 	to, kid := e.route(id)
+	if to == nil && e.adopting() {
+		// Perhaps a session of an adopted node, not loaded yet: it is
+		// loaded (fence.go) and the event delivered off the sender's
+		// macrostep; a session that turns out not to exist is reported
+		// to OnError as error.communication of the sender.
+		sender, ev := from.ID(), msg.Event
+		e.goAsync(func(ctx context.Context) {
+			if err := e.Send(ctx, id, ev); err != nil {
+				e.onErrorID(sender, fmt.Errorf("send target %q: %w", msg.Target, err))
+			}
+		})
+		return nil
+	}
 	if to == nil {
 		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
 	}

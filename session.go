@@ -261,6 +261,9 @@ func (s *Session) Cancel() error {
 	if s.sess == nil {
 		return nil // lost while hibernated: it ended then
 	}
+	if err := s.e.checkFenced(s); err != nil {
+		return err
+	}
 	s.e.enter(s)
 	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
 	s.e.leave(s)
@@ -277,6 +280,9 @@ func (e *Engine) process(s *Session) error {
 	}
 	if s.sess == nil || !s.sess.Running() {
 		return nil
+	}
+	if err := e.checkFenced(s); err != nil {
+		return err
 	}
 	// Two inboxes take turns: posts go to one while the other, taken
 	// here, is emptied into the session's queue.
@@ -318,6 +324,9 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	}
 	if cerr := e.checkpoint(s); cerr != nil {
 		err = errors.Join(err, cerr)
+		if s.cp.fenced {
+			return err // ended here: fenced
+		}
 	} else if s.cp.saved {
 		s.noteFresh(s.last) // written after s.last: its TTL runs from later
 	}

@@ -113,4 +113,3 @@ type SystemInfo struct {
 	// everything afresh and fails if an incremental export differs.
 	VerifySnapshots bool
 }
-

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
 )
@@ -42,7 +43,7 @@ func TestEventlessCondThrows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := interp.Compile(doc)
+			m, err := interp.Compile(doc, datamodel.Standard())
 			if err != nil {
 				t.Fatal(err)
 			}

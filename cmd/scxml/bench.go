@@ -65,9 +65,9 @@ func (c *countingStore) TTL() time.Duration {
 	return 0 // no refresh
 }
 
-func (c *countingStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+func (c *countingStore) Touch(ctx context.Context, w persist.Writer, sessionIDs []string) error {
 	if x, ok := c.Store.(persist.Expirer); ok {
-		return x.Touch(ctx, node, sessionIDs)
+		return x.Touch(ctx, w, sessionIDs)
 	}
 	return nil
 }
@@ -430,7 +430,7 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		}
 		// The bench's records must not outlive it in a shared Redis.
 		for _, id := range ids {
-			_ = o.store.Delete(ctx, opts.Node, id)
+			_ = o.store.Delete(ctx, persist.Writer{Node: opts.Node}, id)
 		}
 		if sw, ok := o.store.Store.(interface {
 			Sweep(context.Context) (int, error)
