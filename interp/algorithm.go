@@ -68,28 +68,30 @@ func (s *Session) executeGlobalScriptElement() {
 // invoking raised internal events. It ends with exitInterpreter when the
 // session stops running.
 //
-// Eventless transitions are selected again only after a microstep: an
-// internal event that enables nothing changes neither the configuration
-// nor the datamodel, so selecting them again would find what the last
-// selection found, and raise its errors again. Without that, an
-// eventless transition whose cond throws would spin for ever (the
-// error.execution it queues enables nothing, the cond is evaluated again,
-// fails again...) without a microstep; section 3.13 ends the macrostep
-// once the internal queue holds nothing that enables a transition, as
-// the reference interpreters do. Every loop is bounded: microsteps and
-// internal events dequeued by MaxMicrosteps each (events raised while
-// selecting transitions for events, such as a cond on "*" that throws,
-// would otherwise spin too).
+// Appendix D selects eventless transitions again after every internal
+// event, and so does this loop, with one exception that keeps section
+// 3.13's promise that a macrostep ends once the internal queue holds
+// nothing that enables a transition: when the last eventless selection
+// raised errors (a cond that throws), they are selected again only after
+// a microstep. Otherwise such a cond would spin for ever without a
+// microstep: the error.execution it queues enables nothing, the cond is
+// evaluated again and fails again, as the reference interpreters avoid.
+// Conds that read _event still see every internal event. Every loop is
+// bounded: microsteps and internal events dequeued by MaxMicrosteps each
+// (events raised while selecting transitions for events, such as a cond
+// on "*" that throws, would otherwise spin too).
 func (s *Session) completeMacrostep() error {
 	microsteps, dequeued := 0, 0
 	for s.running {
 		macrostepDone := false
-		eventless := true // select eventless transitions: something changed
+		eventless := true        // select eventless transitions next
+		eventlessFailed := false // the last selection raised errors
 		for s.running && !macrostepDone {
 			var enabled []*scxml.Transition
 			if eventless {
+				queued := s.internalQueue.len()
 				enabled = s.selectEventlessTransitions()
-				eventless = false
+				eventless, eventlessFailed = false, s.internalQueue.len() > queued
 			}
 			if len(enabled) == 0 {
 				if s.internalQueue.len() == 0 {
@@ -101,6 +103,7 @@ func (s *Session) completeMacrostep() error {
 					ev, _ := s.internalQueue.pop()
 					s.setEvent(ev)
 					enabled = s.selectTransitions(&s.current)
+					eventless = !eventlessFailed
 				}
 			}
 			if len(enabled) > 0 {

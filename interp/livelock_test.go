@@ -91,3 +91,35 @@ func TestEventlessCondThrows(t *testing.T) {
 		})
 	}
 }
+
+// Appendix D selects eventless transitions again after each internal
+// event, even one that enables nothing: a cond reading _event sees it.
+// Only an eventless selection that raised errors waits for a microstep
+// (TestEventlessCondThrows); this one raised none.
+func TestEventlessSeesInternalEvents(t *testing.T) {
+	doc, err := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="a">
+  <state id="a">
+    <onentry><raise event="ping"/><raise event="pong"/></onentry>
+    <transition cond="typeof _event == 'object' &amp;&amp; _event.name == 'ping'" target="pinged"/>
+  </state>
+  <state id="pinged"><transition cond="_event.name == 'pong'" target="ponged"/></state>
+  <state id="ponged"/>
+</scxml>`), &scxml.Options{File: "eventless.scxml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := interp.Compile(doc, datamodel.Standard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewSession("s", interp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Configuration(); !slices.Equal(got, []string{"ponged"}) {
+		t.Fatalf("configuration %v, want [ponged]", got)
+	}
+}
