@@ -50,7 +50,7 @@ func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalCli
 	opts := &redis.UniversalOptions{
 		Addrs:        p.RedisNodes,
 		Username:     p.Username,
-		Password:     p.Password,
+		Password:     p.Password.Reveal(),
 		DialTimeout:  p.ConnectTimeout,
 		ReadTimeout:  p.SocketTimeout,
 		WriteTimeout: p.SocketTimeout,
