@@ -19,8 +19,15 @@ import (
 // asked of the servers (INFO cluster), so the same options serve both; a
 // standalone Redis must be the only address given. Open checks that Redis
 // answers (within redis-connect-timeout plus redis-socket-timeout, or ctx)
-// so that a wrong address fails at start, not at the first checkpoint.
-// cfg is validated first; errors name the option.
+// so that a wrong address fails at start, not at the first checkpoint,
+// and then runs each of the store's operations once on a probe session
+// of its own (deleted after), so that an ACL refusing a command or the
+// store's keys fails here too, naming the command. cfg is validated
+// first; errors name the option: TLS verification failures tls-cacert,
+// tls-cacertdir or tls-sni, a refused client certificate tls-cert,
+// authentication username/password, ACL refusals username, and a password
+// given for a Redis that needs none password; those wrap
+// config.ErrInvalid. Nothing is left open when Open fails.
 func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -32,7 +39,7 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	case config.TypeMemory:
 		return NewMemory(MemoryOptions{TTL: p.SessionTTL}), nil
 	}
-	client, err := redisClient(ctx, p)
+	client, err := redisClient(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -41,12 +48,19 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 		client.Close()
 		return nil, err
 	}
+	pctx, cancel := context.WithTimeout(ctx, p.ConnectTimeout+4*p.SocketTimeout)
+	defer cancel()
+	if err := preflight(pctx, p, st, p.RedisNodes[0]); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
 }
 
 // redisClient dials the configured nodes and returns a cluster client or,
 // for a standalone Redis, a plain one.
-func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalClient, error) {
+func redisClient(ctx context.Context, cfg *config.Config) (redis.UniversalClient, error) {
+	p := &cfg.Persistence
 	opts := &redis.UniversalOptions{
 		Addrs:        p.RedisNodes,
 		Username:     p.Username,
@@ -56,16 +70,19 @@ func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalCli
 		WriteTimeout: p.SocketTimeout,
 	}
 	if p.TLS.Enabled {
-		tc, err := p.TLSConfig()
+		tc, err := cfg.TLSConfig()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("persist: %w", err)
 		}
 		opts.TLSConfig = tc
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.ConnectTimeout+p.SocketTimeout)
 	defer cancel()
-	cluster, err := probeCluster(ctx, opts)
+	cluster, addr, err := probeCluster(ctx, p, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPasswordNeeded(ctx, p, opts, addr); err != nil {
 		return nil, err
 	}
 	var c redis.UniversalClient
@@ -79,30 +96,41 @@ func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalCli
 	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("persist: [persistence] redis-nodes %s: %w", strings.Join(p.RedisNodes, ";"), err)
+		return nil, explainConnectError(p, strings.Join(p.RedisNodes, ";"), err)
 	}
 	return c, nil
 }
 
 // probeCluster asks the configured nodes, in turn, whether they run in
-// cluster mode; the first that answers decides.
-func probeCluster(ctx context.Context, opts *redis.UniversalOptions) (bool, error) {
+// cluster mode; the first that answers decides, and its address is
+// returned. A node that answers with an error about the configuration
+// (TLS, authentication, ACL) stops the probe: the others would say the
+// same.
+func probeCluster(ctx context.Context, p *config.Persistence, opts *redis.UniversalOptions) (bool, string, error) {
 	var errs []error
 	for _, addr := range opts.Addrs {
 		o := opts.Simple()
 		o.Addr = addr
 		o.PoolSize = 1
+		o.MaxRetries = -1 // a refusal is final; the caller's timeout bounds the rest
 		c := redis.NewClient(o)
 		info, err := c.Info(ctx, "cluster").Result()
 		c.Close()
 		if err != nil {
+			if e := explainConnectError(p, addr, err); errors.Is(e, config.ErrInvalid) {
+				return false, "", e
+			}
 			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 			if ctx.Err() != nil {
 				break
 			}
 			continue
 		}
-		return strings.Contains(info, "cluster_enabled:1"), nil
+		return strings.Contains(info, "cluster_enabled:1"), addr, nil
 	}
-	return false, fmt.Errorf("persist: [persistence] redis-nodes: no node answered: %w", errors.Join(errs...))
+	err := fmt.Errorf("persist: [persistence] redis-nodes: no node answered: %w", errors.Join(errs...))
+	if p.TLS.Enabled && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w (no TLS answer: if Redis does not serve TLS on these ports, use their tls-port or set tls-enabled = false)", err)
+	}
+	return false, "", err
 }
