@@ -179,7 +179,18 @@ func TestOpenTLSCluster(t *testing.T) {
 	pki := redistest.NewPKI(t)
 	rc := redistest.Cluster(t, 3, 1, redistest.WithTLS(pki))
 	ctx := context.Background()
-	st, err := Open(ctx, openConfig(t, tlsSections(rc.Addrs()[0], pki)))
+	// The README's minimal ACL user, on every node (ACLs are per node).
+	for _, addr := range rc.Addrs() {
+		args := []any{"acl", "setuser"}
+		for _, f := range strings.Fields(aclUser("opentest", "s3cret", aclCommands))[1:] {
+			args = append(args, f)
+		}
+		rc.Do(t, addr, args...)
+	}
+	s := tlsSections(rc.Addrs()[0], pki)
+	s["persistence"]["username"] = "ors"
+	s["persistence"]["password"] = "s3cret"
+	st, err := Open(ctx, openConfig(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +205,6 @@ func TestOpenTLSCluster(t *testing.T) {
 			t.Errorf("%s: port %v, want 0 (TLS only)", addr, got)
 		}
 	}
-	s := tlsSections(rc.Addrs()[0], pki)
 	s["persistence"]["tls-sni"] = "wrong.test"
 	openErr(t, s, "[persistence] tls-sni:")
 }

@@ -1,0 +1,126 @@
+package persist
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/orsgo/engine/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// aclCommands are the commands the store needs, as the README's minimal
+// ACL line allows them.
+const aclCommands = "+ping +info +hello +command +cluster|slots " +
+	"+get +set +getrange +eval +evalsha +exists +del +pexpire +sadd +srem +smembers +scard"
+
+// aclUser is the README's minimal ACL line for user ors of cluster-name
+// cluster.
+func aclUser(cluster, password, commands string) string {
+	return "user ors on >" + password + " resetkeys ~ORS:" + cluster + ":* resetchannels -@all " + commands
+}
+
+func aclServer(t *testing.T, commands string) *redistest.Server {
+	return redistest.Standalone(t, redistest.WithConfig(
+		"user default off",
+		"user admin on >adminpw ~* &* +@all",
+		aclUser("opentest", "s3cret", commands),
+	))
+}
+
+func TestOpenACL(t *testing.T) {
+	srv := aclServer(t, aclCommands)
+	ctx := context.Background()
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "admin", Password: "adminpw"})
+	defer admin.Close()
+	if err := admin.Set(ctx, "ORS:othercluster:session:{x}", "secret call data", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Set(ctx, "customer:42", "secret", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := redisSections(srv.Addr)
+	s["persistence"]["username"] = "ors"
+	s["persistence"]["password"] = "s3cret"
+	st, err := Open(ctx, openConfig(t, s))
+	if err != nil {
+		t.Fatalf("Open with the minimal ACL: %v", err)
+	}
+	defer st.Close()
+	saveLoad(t, st)
+	rs := st.(*RedisStore)
+	if err := rs.Touch(ctx, "n1", []string{"gone"}); err == nil {
+		t.Error("Touch of a missing record: no error")
+	}
+	if _, err := rs.Sweep(ctx); err != nil {
+		t.Errorf("Sweep under the minimal ACL: %v", err)
+	}
+	// The user cannot read outside ORS:<cluster-name>:*.
+	for _, key := range []string{"ORS:othercluster:session:{x}", "customer:42"} {
+		err := rs.c.Get(ctx, key).Err()
+		if err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Errorf("GET %s as ors: %v, want NOPERM", key, err)
+		}
+	}
+	if err := rs.c.Do(ctx, "keys", "*").Err(); err == nil {
+		t.Error("KEYS allowed to ors")
+	}
+	// Nothing of the probe is left behind.
+	if keys := admin.Keys(ctx, "ORS:opentest:*").Val(); len(keys) != 0 {
+		t.Errorf("keys left: %v", keys)
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		s := redisSections(srv.Addr)
+		s["persistence"]["username"] = "ors"
+		s["persistence"]["password"] = "wrong"
+		openErr(t, s, `[persistence] username/password: Redis at `+srv.Addr+` refused the password of user "ors"`)
+	})
+	t.Run("unknown user", func(t *testing.T) {
+		s := redisSections(srv.Addr)
+		s["persistence"]["username"] = "bob"
+		s["persistence"]["password"] = "s3cret"
+		openErr(t, s, `[persistence] username/password: Redis at `+srv.Addr+` refused the password of user "bob"`)
+	})
+	t.Run("no credentials", func(t *testing.T) {
+		openErr(t, redisSections(srv.Addr), `[persistence] password: Redis at `+srv.Addr+` requires authentication`)
+	})
+	t.Run("key pattern of another cluster", func(t *testing.T) {
+		s := redisSections(srv.Addr)
+		s["orchestration"]["cluster-name"] = "othercluster"
+		s["persistence"]["username"] = "ors"
+		s["persistence"]["password"] = "s3cret"
+		openErr(t, s, `[persistence] username: Redis at `+srv.Addr+` refused user "ors" access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:*`)
+	})
+	for _, missing := range []string{"+evalsha", "+smembers", "+pexpire", "+getrange"} {
+		t.Run("without "+missing, func(t *testing.T) {
+			srv := aclServer(t, strings.Replace(aclCommands, missing+" ", "", 1))
+			s := redisSections(srv.Addr)
+			s["persistence"]["username"] = "ors"
+			s["persistence"]["password"] = "s3cret"
+			openErr(t, s, `[persistence] username: Redis at `+srv.Addr, `command `+strings.ToUpper(missing[1:]), `user "ors"`)
+		})
+	}
+}
+
+// A password given for a Redis whose default user needs none is a
+// mistake (Redis accepts any password then): reported at Open.
+func TestOpenPasswordNotNeeded(t *testing.T) {
+	srv := redistest.Standalone(t)
+	s := redisSections(srv.Addr)
+	s["persistence"]["password"] = "s3cret"
+	openErr(t, s, `[persistence] password: set, but Redis at `+srv.Addr+` requires none`)
+	// With requirepass it is right.
+	pw := redistest.Standalone(t, redistest.WithPassword("s3cret"))
+	s = redisSections(pw.Addr)
+	s["persistence"]["password"] = "s3cret"
+	st, err := Open(context.Background(), openConfig(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveLoad(t, st)
+	st.Close()
+	s["persistence"]["password"] = "wrong"
+	openErr(t, s, `[persistence] username/password: Redis at `+pw.Addr+` refused the password of the default user`)
+}
