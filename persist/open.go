@@ -39,11 +39,15 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	case config.TypeMemory:
 		return NewMemory(MemoryOptions{TTL: p.SessionTTL}), nil
 	}
+	sealer, err := sealerFor(p)
+	if err != nil {
+		return nil, err
+	}
 	client, err := redisClient(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL})
+	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL, Sealer: sealer})
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -55,6 +59,21 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// sealerFor returns the Sealer of the encryption-* options, or nil when
+// encryption is off.
+func sealerFor(p *config.Persistence) (*Sealer, error) {
+	e := &p.Encryption
+	if !e.Enabled() {
+		return nil, nil
+	}
+	cur, old := e.Keys()
+	s, err := NewSealer(SealerOptions{Key: cur, OldKeys: old, AcceptPlaintext: e.AcceptPlaintext})
+	if err != nil {
+		return nil, optionError("encryption-key", err.Error(), err)
+	}
+	return s, nil
 }
 
 // redisClient dials the configured nodes and returns a cluster client or,

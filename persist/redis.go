@@ -48,6 +48,10 @@ type RedisOptions struct {
 	// OnSweepError is told when a background sweep fails.
 	// default: nil
 	OnSweepError func(error)
+	// Sealer encrypts records at rest (see NewSealer; persist.Open makes
+	// one from the encryption-* options).
+	// default: nil, records in clear
+	Sealer *Sealer
 }
 
 // Defaults and special values of RedisOptions.
@@ -218,6 +222,7 @@ func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
+	b = r.opts.Sealer.seal(r.SessionKey(rec.SessionID), b)
 	q := &saveReq{ctx: ctx, id: rec.SessionID, node: rec.Node, seq: rec.Seq, value: b, done: make(chan error, 1)}
 	r.mu.RLock()
 	if r.closed {
@@ -458,6 +463,9 @@ func (r *RedisStore) Load(ctx context.Context, sessionID string) (*Record, error
 	}
 	if err != nil {
 		return nil, fmt.Errorf("persist: load session %s: %w", sessionID, err)
+	}
+	if b, err = r.opts.Sealer.open(r.SessionKey(sessionID), sessionID, b); err != nil {
+		return nil, err
 	}
 	return decodeRecord(sessionID, b)
 }
