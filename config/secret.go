@@ -117,3 +117,11 @@ func secretListSetter(field func(*Config) *[]Secret) setter {
 		return nil
 	}
 }
+
+// ResolveSecret returns v, or the secret it refers to when it is a
+// reference (env:NAME, file:PATH), for tools that take a secret on their
+// command line. Errors never quote the secret.
+func ResolveSecret(v string) (Secret, error) {
+	s, err := resolveSecret(v)
+	return Secret(s), err
+}
