@@ -13,7 +13,9 @@ import (
 // Open returns the store cfg's [persistence] section asks for: nil for
 // type none, a MemoryStore for memory, and for redis a RedisStore on a
 // go-redis client built from redis-nodes, username, password, the tls-*
-// options and the timeouts, under ORS:<cluster-name> with session-ttl.
+// options and the timeouts, under ORS:<cluster-name> with session-ttl,
+// sealing records with the encryption-* options (Sealer) and hashing
+// session ids in keys with hash-session-keys and hash-key (KeyHash).
 //
 // Whether redis-nodes name a Redis Cluster or one standalone Redis is
 // asked of the servers (INFO cluster), so the same options serve both; a
@@ -47,7 +49,7 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL, Sealer: sealer})
+	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL, Sealer: sealer, KeyHash: p.HashKeyBytes()})
 	if err != nil {
 		client.Close()
 		return nil, err

@@ -52,6 +52,10 @@ type RedisOptions struct {
 	// one from the encryption-* options).
 	// default: nil, records in clear
 	Sealer *Sealer
+	// KeyHash, when set (32 bytes), hashes session ids in keys and node
+	// indexes: HMAC-SHA-256 under KeyHash (see keys.go).
+	// default: nil, session ids in clear
+	KeyHash []byte
 }
 
 // Defaults and special values of RedisOptions.
@@ -88,6 +92,8 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.Linger %v: negative", o.Linger)
 	case o.Committers < 0:
 		return o, fmt.Errorf("persist: RedisOptions.Committers %d: negative", o.Committers)
+	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
+		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
 	case o.SweepInterval < 0 && o.SweepInterval != NoSweep:
 		return o, fmt.Errorf("persist: RedisOptions.SweepInterval %v: negative (NoSweep is %d)", o.SweepInterval, NoSweep)
 	}
@@ -113,7 +119,9 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // Keys: a session's record is the string ORS:<cluster>:session:{<id>},
 // whose hash tag puts everything of one session in one cluster slot; a
 // node's index is the set ORS:<cluster>:node:{<node>}; the set
-// ORS:<cluster>:nodes registers the nodes that have an index. All carry
+// ORS:<cluster>:nodes registers the nodes that have an index (with
+// RedisOptions.KeyHash, an HMAC of the id replaces it in the record's key
+// and in the index: keys.go). All carry
 // the TTL, refreshed by every Save and Touch. No command used needs
 // MULTI, scripts touch one key, and pipelines are split by node (go-redis
 // follows MOVED and ASK redirections, so slot migrations are transparent).
@@ -180,7 +188,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 // SessionKey returns the key of a session's record:
 // ORS:<cluster>:session:{<id>}.
 func (r *RedisStore) SessionKey(sessionID string) string {
-	return "ORS:" + r.opts.Cluster + ":session:{" + sessionID + "}"
+	return r.memberKey(r.member(sessionID))
 }
 
 // NodeKey returns the key of a node's index: ORS:<cluster>:node:{<node>}.
@@ -339,7 +347,7 @@ func (r *RedisStore) write(ctx context.Context, reqs []*saveReq) []error {
 		if _, ok := members[q.node]; !ok {
 			order = append(order, q.node)
 		}
-		members[q.node] = append(members[q.node], q.id)
+		members[q.node] = append(members[q.node], r.member(q.id))
 	}
 	pipe := r.c.Pipeline()
 	for i, q := range reqs {
@@ -424,7 +432,7 @@ func (r *RedisStore) Touch(ctx context.Context, node string, sessionIDs []string
 		exps[i] = pipe.PExpire(ctx, r.SessionKey(id), ttl)
 	}
 	key := r.NodeKey(node)
-	add, addExp := pipe.SAdd(ctx, key, toAny(sessionIDs)...), pipe.PExpire(ctx, key, ttl)
+	add, addExp := pipe.SAdd(ctx, key, toAny(r.members(sessionIDs))...), pipe.PExpire(ctx, key, ttl)
 	reg, regExp := pipe.SAdd(ctx, r.NodesKey(), node), pipe.PExpire(ctx, r.NodesKey(), ttl)
 	_, _ = pipe.Exec(ctx) // each command's error is looked at below
 
@@ -478,7 +486,7 @@ func (r *RedisStore) Delete(ctx context.Context, node, sessionID string) error {
 	}
 	cmds, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, r.SessionKey(sessionID))
-		p.SRem(ctx, r.NodeKey(node), sessionID)
+		p.SRem(ctx, r.NodeKey(node), r.member(sessionID))
 		return nil
 	})
 	if err == nil {
@@ -499,7 +507,7 @@ func (r *RedisStore) Unlist(ctx context.Context, node, sessionID string) error {
 	if r.isClosed() {
 		return fmt.Errorf("persist: unlist session %s: %w", sessionID, ErrClosed)
 	}
-	if err := r.c.SRem(ctx, r.NodeKey(node), sessionID).Err(); err != nil {
+	if err := r.c.SRem(ctx, r.NodeKey(node), r.member(sessionID)).Err(); err != nil {
 		return fmt.Errorf("persist: unlist session %s from node %s: %w", sessionID, node, err)
 	}
 	return nil
@@ -539,6 +547,9 @@ func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error
 			}
 			live = append(live, back...)
 		}
+	}
+	if live, err = r.idsOf(ctx, live); err != nil {
+		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
 	}
 	sort.Strings(live)
 	return live, nil
@@ -633,7 +644,7 @@ func (r *RedisStore) exists(ctx context.Context, ids []string) (live, gone []str
 		cmds := make([]*redis.IntCmd, len(chunk))
 		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = p.Exists(ctx, r.SessionKey(id))
+				cmds[i] = p.Exists(ctx, r.memberKey(id))
 			}
 			return nil
 		}); err != nil {

@@ -120,11 +120,7 @@ func (r *RedisStore) Rekey(ctx context.Context, o RekeyOptions) (*RekeyReport, e
 			if state == want || o.DryRun {
 				continue
 			}
-			id := sessionOfKey(key)
-			clear, err := reader.open(key, id, b)
-			if err == nil {
-				_, err = decodeRecord(id, clear) // check before rewriting
-			}
+			_, clear, err := r.decodeAt(reader, key, sessionOfKey(key), b) // checked before it is rewritten
 			if err != nil {
 				mu.Lock()
 				rep.Errors[key] = err

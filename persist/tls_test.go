@@ -205,6 +205,24 @@ func TestOpenTLSCluster(t *testing.T) {
 			t.Errorf("%s: port %v, want 0 (TLS only)", addr, got)
 		}
 	}
+	// Everything at once: TLS, the ACL user, sealed records, hashed keys.
+	s["persistence"]["encryption-key"] = strings.Repeat("ab", 32)
+	s["persistence"]["hash-session-keys"] = "true"
+	s["persistence"]["hash-key"] = strings.Repeat("cd", 32)
+	secure, err := Open(ctx, openConfig(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveLoad(t, secure)
+	if rs := secure.(*RedisStore); rs.opts.Sealer == nil || rs.opts.KeyHash == nil {
+		t.Fatalf("encryption or hashing not configured: %+v", rs.opts)
+	}
+	secure.Close()
+	t.Run("hashed keys", func(t *testing.T) {
+		testHashedKeys(t, func() redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), TLSConfig: rc.TLS()})
+		})
+	})
 	s["persistence"]["tls-sni"] = "wrong.test"
 	openErr(t, s, "[persistence] tls-sni:")
 }
