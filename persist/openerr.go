@@ -180,7 +180,7 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 // args...", the key inserted after the name) the user may not run on
 // KEYS[1], with redis.acl_check_cmd (Redis 7): a script's ACL error
 // gives only its line, not the command.
-var aclCheckScript = redis.NewScript(`
+var aclCheckScript = newScript(`
 local bad = {}
 for _, spec in ipairs(ARGV) do
   local args = {}

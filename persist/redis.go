@@ -207,7 +207,7 @@ func (r *RedisStore) NodesKey() string {
 // endian, as in the envelope header; all zero disables the check). It
 // returns 0 when it wrote, the stored Seq's 8 bytes when it refused.
 // Comparing the bytes, not numbers, keeps all 64 bits exact.
-var saveScript = redis.NewScript(`
+var saveScript = newScript(`
 local new = ARGV[3]
 if new ~= string.rep('\0', 8) then
   local h = redis.call('GETRANGE', KEYS[1], 0, 13)

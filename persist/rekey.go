@@ -57,7 +57,7 @@ func (r *RekeyReport) Found(keyID string) int {
 // rekeyScript replaces KEYS[1]'s value ARGV[1] with ARGV[2], keeping its
 // time to live, only if it still holds ARGV[1]: a checkpoint written
 // meanwhile is never overwritten with an older state.
-var rekeyScript = redis.NewScript(`
+var rekeyScript = newScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
