@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -92,6 +93,28 @@ func TestOpenACL(t *testing.T) {
 		s["persistence"]["username"] = "ors"
 		s["persistence"]["password"] = "s3cret"
 		openErr(t, s, `[persistence] username: Redis at `+srv.Addr+` refused user "ors" access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:*`)
+	})
+	// Nothing half-started: the failed Opens left no connection to the
+	// server (only admin's) and no goroutine behind.
+	st.Close()
+	goroutines := runtime.NumGoroutine()
+	for range 3 {
+		s := redisSections(srv.Addr)
+		s["persistence"]["username"], s["persistence"]["password"] = "ors", "wrong"
+		if st, err := Open(ctx, openConfig(t, s)); err == nil {
+			st.Close()
+			t.Fatal("Open with a wrong password succeeded")
+		}
+		s["persistence"]["password"] = "s3cret"
+		s["orchestration"]["cluster-name"] = "othercluster"
+		if st, err := Open(ctx, openConfig(t, s)); err == nil {
+			st.Close()
+			t.Fatal("Open outside the ACL's keys succeeded")
+		}
+	}
+	waitFor(t, "failed Opens to close their connections", func() bool {
+		info := admin.Info(ctx, "clients").Val()
+		return strings.Contains(info, "connected_clients:1\r\n") && runtime.NumGoroutine() <= goroutines
 	})
 	for _, missing := range []string{"+evalsha", "+smembers", "+pexpire", "+getrange"} {
 		t.Run("without "+missing, func(t *testing.T) {
