@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -146,4 +147,15 @@ func TestOpenPasswordNotNeeded(t *testing.T) {
 	st.Close()
 	s["persistence"]["password"] = "wrong"
 	openErr(t, s, `[persistence] username/password: Redis at `+pw.Addr+` refused the password of the default user`)
+}
+
+// The README shows the ACL line the tests prove.
+func TestACLLineInREADME(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := aclUser("prod", "PASSWORD", aclCommands); !strings.Contains(string(b), "    "+line+"\n") {
+		t.Fatalf("README.md lacks the minimal ACL line:\n%s", line)
+	}
 }
