@@ -147,12 +147,15 @@ func (s *Sealer) CurrentKeyID() string {
 	return hex.EncodeToString(s.current.id[:])
 }
 
-// aad is the associated data of a record: its key name, then its header
-// up to the payload length.
-func aad(keyName string, header []byte) []byte {
-	a := make([]byte, 0, len(keyName)+offLen)
-	a = append(a, keyName...)
-	return append(a, header[:offLen]...)
+// aadInto writes the associated data of a record (its key name, then its
+// header up to the payload length) into the spare capacity of buf beyond
+// end, where the output does not reach: one allocation per record, not
+// two.
+func aadInto(buf []byte, end int, keyName string, header []byte) []byte {
+	a := buf[end : end+len(keyName)+offLen]
+	n := copy(a, keyName)
+	copy(a[n:], header[:offLen])
+	return a
 }
 
 // seal returns the envelope b (in clear, as encodeRecord makes it) with
@@ -162,11 +165,12 @@ func (s *Sealer) seal(keyName string, b []byte) []byte {
 		return b
 	}
 	body := b[headerLen:]
-	out := make([]byte, headerLen, headerLen+sealOverhead+len(body))
+	end := headerLen + sealOverhead + len(body)
+	out := make([]byte, headerLen, end+len(keyName)+offLen)
 	copy(out, b[:headerLen])
 	out[5] |= flagSealed
 	out = append(out, s.current.id[:]...)
-	out = s.current.aead.Seal(out, nil, body, aad(keyName, out))
+	out = s.current.aead.Seal(out, nil, body, aadInto(out, end, keyName, out))
 	binary.BigEndian.PutUint32(out[offLen:], uint32(len(out)-headerLen))
 	binary.BigEndian.PutUint32(out[offCRC:], crc32Sum(out[:offCRC], out[headerLen:]))
 	return out
@@ -202,9 +206,10 @@ func (s *Sealer) open(keyName, sessionID string, b []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("session %s: record sealed with key id %x, which is neither encryption-key nor one of encryption-old-keys: %w", sessionID, id, ErrUnknownKey)
 	}
-	out := make([]byte, headerLen, len(body))
+	end := len(b) - sealOverhead
+	out := make([]byte, headerLen, end+len(keyName)+offLen)
 	copy(out, b[:headerLen])
-	out, err := k.aead.Open(out, nil, body[keyIDLen:], aad(keyName, b))
+	out, err := k.aead.Open(out, nil, body[keyIDLen:], aadInto(out, end, keyName, b))
 	if err != nil {
 		return nil, fmt.Errorf("session %s: record sealed with key id %x: %w: %w", sessionID, id, ErrTampered, ErrCorrupt)
 	}
