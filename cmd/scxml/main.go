@@ -5,6 +5,7 @@
 //	scxml run DOC [--event NAME[=JSON]]...
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
 package main
 
 import (
@@ -20,6 +21,8 @@ const usage = `usage:
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
+  scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
+                                             seal every Redis record with the current encryption-key
 `
 
 func main() {
@@ -42,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "rekey":
+		return cmdRekey(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
