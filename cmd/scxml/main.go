@@ -5,6 +5,7 @@
 //	scxml run DOC [--event NAME[=JSON]]...
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml dot DOC [--session ID --config FILE] [--svg]
 package main
 
 import (
@@ -20,6 +21,8 @@ const usage = `usage:
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
+  scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]
+                                             draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
 `
 
 func main() {
@@ -42,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "dot":
+		return cmdDot(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
