@@ -27,9 +27,15 @@ type liveNode struct {
 // writeConfig writes an ors.ini for the Redis servers at addrs.
 func writeConfig(t *testing.T, cluster, node string, addrs []string) string {
 	t.Helper()
+	return writeConfigTTL(t, cluster, node, addrs, time.Hour)
+}
+
+// writeConfigTTL is writeConfig with the given session-ttl.
+func writeConfigTTL(t *testing.T, cluster, node string, addrs []string, ttl time.Duration) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "ors.ini")
-	ini := fmt.Sprintf("[persistence]\ntype = redis\nredis-nodes = %s\nsession-ttl = 3600\n[orchestration]\ncluster-name = %s\nsessionid-with-nodeid = true\nnode-id = %s\n",
-		strings.Join(addrs, ";"), cluster, node)
+	ini := fmt.Sprintf("[persistence]\ntype = redis\nredis-nodes = %s\nsession-ttl = %d\n[orchestration]\ncluster-name = %s\nsessionid-with-nodeid = true\nnode-id = %s\n",
+		strings.Join(addrs, ";"), int(ttl.Seconds()), cluster, node)
 	if err := os.WriteFile(path, []byte(ini), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +48,21 @@ func writeConfig(t *testing.T, cluster, node string, addrs []string) string {
 // records of its live sessions in Redis as a failed node would.
 func startNode(t *testing.T, cfgPath string) *liveNode {
 	t.Helper()
+	return startNodeOpts(t, cfgPath, engine.Options{})
+}
+
+// startNodeOpts is startNode with options (the clock and extensions are
+// startNode's).
+func startNodeOpts(t *testing.T, cfgPath string, opts engine.Options) *liveNode {
+	t.Helper()
 	cfg, err := config.ParseFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := engine.NewManualClock(time.Now().Add(-time.Minute).Truncate(time.Millisecond))
-	eng, err := engine.Open(context.Background(), cfg, engine.Options{
-		Clock:      clock,
-		Extensions: []*engine.Extension{queue.New(map[string][]string{"Agents": {"7001"}}).Extension()},
-	})
+	clock := engine.NewManualClock(time.Now().Truncate(time.Millisecond))
+	opts.Clock = clock
+	opts.Extensions = []*engine.Extension{queue.New(map[string][]string{"VIP_Agents": {}, "Agents": {}}).Extension()}
+	eng, err := engine.Open(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

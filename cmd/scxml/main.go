@@ -6,6 +6,7 @@
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
 //	scxml dot DOC [--session ID --config FILE] [--svg]
+//	scxml inspect --config FILE [--node NODE | --session ID | --delete ID]
 package main
 
 import (
@@ -23,6 +24,8 @@ const usage = `usage:
                                              measure macrosteps/s, Send latency, allocations, heap per session
   scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]
                                              draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
+  scxml inspect --config FILE [--json] [--doc PATH]... [--node NODE | --session ID | --delete ID [--yes]]
+                                             look at the sessions persisted in Redis (read-only but --delete)
 `
 
 func main() {
@@ -47,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(rest, stdout, stderr)
 	case "dot":
 		return cmdDot(rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
