@@ -2,7 +2,7 @@
 // the engine.
 //
 //	scxml validate DOC...
-//	scxml run DOC [--event NAME[=JSON]]...
+//	scxml run DOC [--event NAME[=JSON]]... [--config FILE]
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
 //	scxml dot DOC [--session ID --config FILE] [--svg]
@@ -17,7 +17,9 @@ import (
 
 const usage = `usage:
   scxml validate DOC...                      report every problem as file:line:col
-  scxml run DOC [--event NAME[=JSON]]...     run DOC, print the configuration after each macrostep
+  scxml run DOC [--event NAME[=JSON]]... [--wait D] [--config FILE]
+                                             run DOC, print the configuration after each macrostep
+                                             (--config: checkpoint into that store, as a node does)
   scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
