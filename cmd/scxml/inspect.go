@@ -60,6 +60,9 @@ that FILE's [persistence] section names, under ORS:<cluster-name>:
 --doc names the documents the sessions run (files or directories), so that
 states are shown by id rather than by index. Damaged records are reported,
 and the rest is shown. Nothing is written but by --delete.
+A session shows as hibernated when its record was refreshed after its last
+write: its engine does that for the sessions it hibernated, once their
+record is half its TTL old (a session hibernated more recently shows "-").
 `
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
