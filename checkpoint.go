@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
@@ -27,6 +28,16 @@ var ErrNotPersisted = errors.New("engine: session has no checkpoint")
 // says why (the store's error, or persist/interp's for a value that
 // cannot be snapshotted). Session.Checkpoint writes it again.
 var ErrCheckpoint = errors.New("engine: checkpoint not written")
+
+// checkpoints is the state of a session's record.
+type checkpoints struct {
+	seq uint64 // checkpoints written
+	// saved says that its last checkpoint was written.
+	saved bool
+	// fresh is when its record was last known written or refreshed
+	// (engine clock, Unix ns), for refreshing it while hibernated.
+	fresh atomic.Int64
+}
 
 func (s *Session) persisted() bool {
 	return s.typ == Voice && s.m.Document().Persist
@@ -63,21 +74,21 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
-			s.saved = false
+			s.cp.saved = false
 			return e.storeError(s.id, err)
 		}
 	}
-	s.seq++
+	s.cp.seq++
 	doc := s.sess.Machine().Document()
 	rec := &persist.Record{
-		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.seq, Data: data,
+		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.cp.seq, Data: data,
 		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
-		s.saved = false // never hibernated on an older record
+		s.cp.saved = false // never hibernated on an older record
 		return e.storeError(s.id, err)
 	}
-	s.saved = true
+	s.cp.saved = true
 	return nil
 }
 
@@ -200,7 +211,8 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
-	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, seq: rec.Seq, created: rec.Created}
+	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, created: rec.Created}
+	s.cp.seq = rec.Seq
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

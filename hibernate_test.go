@@ -14,7 +14,6 @@ import (
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/internal/redistest"
-	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -139,7 +138,7 @@ type noExpirer struct{ persist.Store }
 func hxExtension() *engine.Extension {
 	return &engine.Extension{
 		Name: "hx", Namespace: "urn:test:hx", EventPrefix: "hx.",
-		Actions: map[string]interp.Action{"wait": func(*interp.ActionContext) error { return nil }},
+		Actions: map[string]engine.Action{"wait": func(*engine.ActionContext) error { return nil }},
 	}
 }
 

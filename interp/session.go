@@ -1,7 +1,6 @@
 package interp
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -465,8 +464,6 @@ func (s *Session) cancelSend(id string) {
 	}
 	s.delayed = out
 }
-
-var errNoHost = errors.New("no host")
 
 // Busy returns a generation counter that is odd while datamodel code of
 // the session runs (always even for the null datamodel). A watchdog that
