@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
@@ -60,10 +61,13 @@ func (e *Engine) checkpoint(s *Session) error {
 	// store between two checkpoints of the session.
 	ctx := e.ctx
 	if !s.sess.Running() {
-		if err := st.Delete(ctx, e.opts.Node, s.id); err != nil {
-			return e.storeError(s.id, err)
+		t0 := e.checkpointTimer(s)
+		err := st.Delete(ctx, e.opts.Node, s.id)
+		if err != nil {
+			err = e.storeError(s.id, err)
 		}
-		return nil
+		e.observeCheckpoint(s, CheckpointDelete, t0, 0, err)
+		return err
 	}
 	return e.save(ctx, s, data)
 }
@@ -71,11 +75,14 @@ func (e *Engine) checkpoint(s *Session) error {
 // save writes the checkpoint of a running session, encoding it unless
 // data already holds it. s.mu held.
 func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
+	t0 := e.checkpointTimer(s)
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
 			s.cp.saved = false
-			return e.storeError(s.id, err)
+			err = e.storeError(s.id, err)
+			e.observeCheckpoint(s, CheckpointSave, t0, 0, err)
+			return err
 		}
 	}
 	s.cp.seq++
@@ -86,9 +93,12 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
 		s.cp.saved = false // never hibernated on an older record
-		return e.storeError(s.id, err)
+		err = e.storeError(s.id, err)
+		e.observeCheckpoint(s, CheckpointSave, t0, len(data), err)
+		return err
 	}
 	s.cp.saved = true
+	e.observeCheckpoint(s, CheckpointSave, t0, len(data), nil)
 	return nil
 }
 
@@ -147,6 +157,9 @@ func (e *Engine) roundTrip(s *Session) []byte {
 func (e *Engine) storeError(id string, err error) error {
 	if e.opts.OnStoreError != nil {
 		e.opts.OnStoreError(id, err)
+	}
+	if e.log != nil {
+		e.logAt(e.ctx, slog.LevelError, "checkpoint failed", e.sessionAttr(id), slog.Any("err", err))
 	}
 	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
 }
@@ -226,6 +239,9 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	e.armSweep(s)
 	e.mu.Unlock()
 	e.noteSubscriptions(is)
+	s.mu.Lock()
+	e.observeSession(s, SessionResumed, nil)
+	s.mu.Unlock()
 	// The first macrostep saves the session under this node (or deletes
 	// it, had it ended); only then does the failed node's index let go,
 	// so that a crash in between leaves a record someone can resume.

@@ -361,6 +361,7 @@ func (e *Engine) hibernate(s *Session) {
 	}
 	s.hib.Store(true)
 	e.hib.n.Add(1)
+	e.observeSession(s, SessionHibernated, nil)
 }
 
 // awake wakes s if it is hibernated. s.mu is held.
@@ -403,6 +404,7 @@ func (e *Engine) wake(s *Session) error {
 	s.sess = is
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
+	e.observeSession(s, SessionWoken, nil)
 	s.last = e.clock.Now()
 	e.noteChildren(s)
 	e.mu.Lock()
@@ -446,6 +448,7 @@ func (s *Session) wakeUp() error {
 func (e *Engine) lose(s *Session, err error) {
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
+	e.observeSession(s, SessionLost, err)
 	if s.err == nil {
 		s.err = err
 	}
