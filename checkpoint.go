@@ -180,6 +180,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		Host:          host{e},
 		MaxMicrosteps: e.opts.MaxMicrosteps,
 		OnError:       e.onError,
+		OnTransition:  e.transitionHook(),
 		IOProcessors:  e.ioLocations(id),
 		Actions:       e.ext.actions,
 		Globals:       e.globals(id),

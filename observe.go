@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/scxml"
 )
 
 // Observer is told what happens in the engine's sessions, for tests,
@@ -25,6 +26,9 @@ type Observer struct {
 	// the macrosteps that one Start, Send, timer or posted batch of
 	// events caused, with the checkpoint that followed.
 	Macrostep func(MacrostepInfo)
+	// Transition is told of each transition taken, in a session or an
+	// invoked child, before its microstep runs.
+	Transition func(TransitionInfo)
 	// Event is told of each external event delivered to a top-level
 	// session (or to one of its invoked children, ChildID set), as it is
 	// queued for processing.
@@ -75,6 +79,19 @@ func (m MacrostepInfo) Configuration() []string {
 		return nil
 	}
 	return m.sess.Configuration()
+}
+
+// TransitionInfo describes a transition taken.
+type TransitionInfo struct {
+	// SessionID is the session that took it: a top-level session, or an
+	// invoked child ("<parent id>.<invokeid>").
+	SessionID string
+	// Transition is the document's transition: its Source, Targets,
+	// Events, Cond and Type (immutable; it may be kept).
+	Transition *scxml.Transition
+	// Event is the event that enabled it, or nil for an eventless
+	// transition. It is valid only during the call.
+	Event *Event
 }
 
 // CheckpointOp says what a checkpoint did to a session's record.
@@ -167,6 +184,7 @@ func JoinObservers(obs ...*Observer) *Observer {
 	j := &Observer{}
 	var (
 		ms  []func(MacrostepInfo)
+		trs []func(TransitionInfo)
 		evs []func(string, string, *Event)
 		ers []func(string, *Event, error)
 		cps []func(CheckpointInfo)
@@ -175,6 +193,9 @@ func JoinObservers(obs ...*Observer) *Observer {
 	for _, o := range live {
 		if o.Macrostep != nil {
 			ms = append(ms, o.Macrostep)
+		}
+		if o.Transition != nil {
+			trs = append(trs, o.Transition)
 		}
 		if o.Event != nil {
 			evs = append(evs, o.Event)
@@ -189,9 +210,26 @@ func JoinObservers(obs ...*Observer) *Observer {
 			ses = append(ses, o.Session)
 		}
 	}
+	j.TimingSample = 0
+	for _, o := range live { // the finest any of them asks for
+		if o.TimingSample > 0 && (j.TimingSample == 0 || o.TimingSample < j.TimingSample) {
+			j.TimingSample = o.TimingSample
+		}
+		if o.TimingSample <= 0 && (o.Macrostep != nil || o.Checkpoint != nil) {
+			j.TimingSample = 1
+			break
+		}
+	}
 	if len(ms) > 0 {
 		j.Macrostep = func(i MacrostepInfo) {
 			for _, f := range ms {
+				f(i)
+			}
+		}
+	}
+	if len(trs) > 0 {
+		j.Transition = func(i TransitionInfo) {
+			for _, f := range trs {
 				f(i)
 			}
 		}
@@ -355,6 +393,21 @@ func (e *Engine) logAt(ctx context.Context, level slog.Level, msg string, attrs 
 		return
 	}
 	e.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// onTransition is the interp.Options.OnTransition of the engine's
+// sessions when the Observer wants transitions.
+func (e *Engine) onTransition(is *interp.Session, t *scxml.Transition, ev *Event) {
+	e.opts.Observer.Transition(TransitionInfo{SessionID: is.ID(), Transition: t, Event: ev})
+}
+
+// transitionHook returns onTransition when the Observer wants
+// transitions, else nil (and the interpreter checks nothing more).
+func (e *Engine) transitionHook() func(*interp.Session, *scxml.Transition, *Event) {
+	if o := e.opts.Observer; o != nil && o.Transition != nil {
+		return e.onTransition
+	}
+	return nil
 }
 
 // observeError reports an error event raised in a session, and logs it.

@@ -297,6 +297,47 @@ func TestObserverTimingSample(t *testing.T) {
 	}
 }
 
+func TestObserverTransitions(t *testing.T) {
+	ctx := context.Background()
+	var got []string
+	eng, err := engine.New(engine.Options{Clock: engine.NewManualClock(benchStart), Observer: &engine.Observer{
+		Transition: func(i engine.TransitionInfo) {
+			ev := "-"
+			if i.Event != nil {
+				ev = i.Event.Name
+			}
+			var targets []string
+			for _, st := range i.Transition.Targets {
+				targets = append(targets, st.ID)
+			}
+			got = append(got, fmt.Sprintf("%s %s->%s on %s", i.SessionID[:2], i.Transition.Source.ID, strings.Join(targets, ","), ev))
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	s, err := eng.Start(ctx, routingDoc(t), engine.StartOptions{ID: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range append(append([]engine.Event(nil), routingSetup...), engine.Event{Name: "target.failed"}) {
+		if err := s.Send(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"s1 waiting->lookup on call.arrived",
+		"s1 lookup->routing on lookup.done",
+		"s1 select->vip on -",                 // eventless, guarded by the datamodel
+		"s1 routing->select on target.failed", // internal: routing is not exited
+		"s1 select->vip on -",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("transitions:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestJoinObservers(t *testing.T) {
 	if engine.JoinObservers(nil, nil) != nil {
 		t.Error("joining nothing gives an observer")
@@ -316,6 +357,13 @@ func TestJoinObservers(t *testing.T) {
 		if got := r.take(); len(got) != 5 || got[0] != "session lost d voice" {
 			t.Errorf("joined observer: %q", got)
 		}
+	}
+	sampled := &engine.Observer{TimingSample: 8, Macrostep: func(engine.MacrostepInfo) {}}
+	if j := engine.JoinObservers(sampled, &engine.Observer{TimingSample: 4, Checkpoint: func(engine.CheckpointInfo) {}}); j.TimingSample != 4 {
+		t.Errorf("joined TimingSample %d, want the finest, 4", j.TimingSample)
+	}
+	if j := engine.JoinObservers(sampled, a.observer()); j.TimingSample != 1 {
+		t.Errorf("joined with an observer timing every run: TimingSample %d", j.TimingSample)
 	}
 }
 
