@@ -13,6 +13,7 @@
 //     leaves a small black dot (the initial pseudo-state) inside the frame;
 //   - a <history> pseudo-state is a circle marked H (shallow) or H* (deep),
 //     its default transition a dashed arrow;
+//   - a state's <invoke> elements are listed, in italics, under its name;
 //   - a transition is an arrow labelled "event [guard]", with "(internal)"
 //     for type="internal" (section 3.13); an eventless transition is
 //     labelled with its guard alone, or not at all. A targetless
@@ -348,6 +349,9 @@ func (g *graph) stateLabel(s *scxml.State) string {
 	if note != "" {
 		b.WriteString(` <font point-size="9">(` + note + `)</font>`)
 	}
+	for _, inv := range s.Invokes {
+		b.WriteString(`<br align="left"/><font point-size="9"><i>` + html(g.invokeText(inv)) + `</i></font>`)
+	}
 	for _, t := range s.Transitions {
 		if len(t.Targets) > 0 || s.Kind == scxml.KindHistory {
 			continue
@@ -355,6 +359,34 @@ func (g *graph) stateLabel(s *scxml.State) string {
 		b.WriteString(`<br align="left"/><font point-size="9">` + html(g.transitionText(t, true)) + `</font>`)
 	}
 	b.WriteString(">")
+	return b.String()
+}
+
+// invokeText describes an <invoke>: "invoke id: src", with its type
+// when it is not SCXML, and "(expr)" for what an expression gives.
+func (g *graph) invokeText(inv *scxml.Invoke) string {
+	var b strings.Builder
+	b.WriteString("invoke")
+	switch {
+	case inv.ID != "":
+		b.WriteString(" " + inv.ID)
+	case inv.IDLocation != nil:
+		b.WriteString(" (" + cut(inv.IDLocation.Source, g.opts.MaxLabel) + ")")
+	}
+	switch {
+	case inv.Src != "":
+		b.WriteString(": " + cut(inv.Src, g.opts.MaxLabel))
+	case inv.SrcExpr != nil:
+		b.WriteString(": (" + cut(inv.SrcExpr.Source, g.opts.MaxLabel) + ")")
+	case inv.Content != nil:
+		b.WriteString(": inline content")
+	}
+	switch typ := inv.Type; {
+	case inv.TypeExpr != nil:
+		b.WriteString(" [type (" + cut(inv.TypeExpr.Source, g.opts.MaxLabel) + ")]")
+	case typ != "" && typ != "scxml" && typ != "http://www.w3.org/TR/scxml/" && typ != "http://www.w3.org/TR/scxml":
+		b.WriteString(" [" + cut(typ, g.opts.MaxLabel) + "]")
+	}
 	return b.String()
 }
 

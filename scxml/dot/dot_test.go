@@ -330,3 +330,27 @@ func TestWrite(t *testing.T) {
 		t.Error("nil document accepted")
 	}
 }
+
+// Invocations are listed under their state's name.
+func TestInvokeLabels(t *testing.T) {
+	for file, want := range map[string]string{
+		"queue_child.scxml":   "<i>invoke router: queue_child_sub.scxml</i>",
+		"queue_routing.scxml": "<i>invoke sel [urn:orsgo:queue:select-group]</i>",
+	} {
+		doc, err := scxml.ParseFile("../../fixtures/testdata/routing/"+file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := draw(t, doc, dot.Options{})
+		found := false
+		for _, c := range g.clusters {
+			found = found || strings.Contains(c.attrs["label"], want)
+		}
+		for _, n := range g.nodes {
+			found = found || strings.Contains(n.attrs["label"], want)
+		}
+		if !found {
+			t.Errorf("%s: no label with %q", file, want)
+		}
+	}
+}
