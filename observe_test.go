@@ -424,10 +424,12 @@ func BenchmarkCheckpointMemoryObserved(b *testing.B) {
 }
 
 // benchOverhead drives two voice_routing sessions in alternating blocks
-// of sends, one on a plain engine and one on an engine with opts (the
-// observer and logger), and reports the time per macrostep of each and
-// their ratio: on a shared machine, noise hits both alike, which
-// comparing two separate benchmarks cannot promise.
+// of 50 sends, one on a plain engine and one on an engine with opts (the
+// observer and logger), and reports the time per macrostep of each in
+// its fastest block, and how much slower the observed one is: on a
+// loaded machine, the fastest of hundreds of blocks is the one least
+// disturbed, for both alike, where two separate benchmarks' means
+// differ by more than the observer costs.
 func benchOverhead(b *testing.B, withStore bool, opts engine.Options) {
 	doc := parseBenchDoc(b, benchRoutingDoc)
 	ctx := context.Background()
@@ -453,26 +455,33 @@ func benchOverhead(b *testing.B, withStore bool, opts engine.Options) {
 		return s
 	}
 	sessions := [2]*engine.Session{start(engine.Options{}), start(opts)}
-	var spent [2]time.Duration
+	const block = 50
+	var best [2]time.Duration
 	var sent [2]int
-	const block = 200
 	b.ReportAllocs()
 	i := 0
+	var t0 time.Time
 	for b.Loop() {
 		which := (i / block) % 2
-		t0 := time.Now()
+		if i%block == 0 {
+			t0 = time.Now()
+		}
 		if err := sessions[which].Send(ctx, routingCycle[sent[which]%len(routingCycle)]); err != nil {
 			b.Fatal(err)
 		}
-		spent[which] += time.Since(t0)
 		sent[which]++
 		i++
+		if i%block == 0 {
+			if d := time.Since(t0); best[which] == 0 || d < best[which] {
+				best[which] = d
+			}
+		}
 	}
-	if sent[0] == 0 || sent[1] == 0 {
+	if best[0] == 0 || best[1] == 0 {
 		return
 	}
-	plain := float64(spent[0]) / float64(sent[0])
-	observed := float64(spent[1]) / float64(sent[1])
+	plain := float64(best[0]) / block
+	observed := float64(best[1]) / block
 	b.ReportMetric(plain, "plain-ns/macrostep")
 	b.ReportMetric(observed, "observed-ns/macrostep")
 	b.ReportMetric(100*(observed/plain-1), "overhead-%")
