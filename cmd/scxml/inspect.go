@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -271,9 +273,10 @@ func (in *inspector) node(ctx context.Context, node string) error {
 	}
 	rows := make([]sessionSummary, 0, len(live))
 	damaged := 0
+	recs, errs := in.loadAll(ctx, live)
 	for i, id := range live {
 		row := sessionSummary{ID: id, TTLS: seconds(ttls[i])}
-		rec, err := in.st.Load(ctx, id)
+		rec, err := recs[i], errs[i]
 		switch {
 		case errors.Is(err, persist.ErrNotFound):
 			continue // ended since the index was read
@@ -322,6 +325,33 @@ func (in *inspector) node(ctx context.Context, node string) error {
 		fmt.Fprintf(in.out, "%d stale index entr(ies) without a record: %s\n", len(gone), strings.Join(gone, " "))
 	}
 	return nil
+}
+
+// loadWorkers is how many records loadAll reads at once: a node may
+// hold tens of thousands of sessions, one round trip each.
+const loadWorkers = 16
+
+// loadAll loads the records of ids, loadWorkers at a time, through the
+// store's Load (which checks, and would unseal, each record).
+func (in *inspector) loadAll(ctx context.Context, ids []string) ([]*persist.Record, []error) {
+	recs, errs := make([]*persist.Record, len(ids)), make([]error, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(loadWorkers, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				recs[i], errs[i] = in.st.Load(ctx, ids[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return recs, errs
 }
 
 // ttls reads the records' time to live; a record gone meanwhile gets 0.
