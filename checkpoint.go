@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
@@ -38,6 +39,10 @@ type checkpoints struct {
 	// fresh is when its record was last known written or refreshed
 	// (engine clock, Unix ns), for refreshing it while hibernated.
 	fresh atomic.Int64
+	// fenced says the session ended here because this node lost it
+	// (fence.go); undeleted that it ended and its record's deletion
+	// failed, and is retried.
+	fenced, undeleted bool
 }
 
 func (s *Session) persisted() bool {
@@ -62,10 +67,7 @@ func (e *Engine) checkpoint(s *Session) error {
 	ctx := e.ctx
 	if !s.sess.Running() {
 		t0 := e.checkpointTimer(s)
-		err := st.Delete(ctx, e.opts.Node, s.id)
-		if err != nil {
-			err = e.storeError(s.id, err)
-		}
+		err := e.deleteRecord(s)
 		e.observeCheckpoint(s, CheckpointDelete, t0, 0, err)
 		return err
 	}
@@ -87,13 +89,19 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	}
 	s.cp.seq++
 	doc := s.sess.Machine().Document()
+	due, _ := s.sess.NextDeadline()
+	w := e.writer()
 	rec := &persist.Record{
-		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.cp.seq, Data: data,
-		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
+		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
+		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(), Due: due,
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
 		s.cp.saved = false // never hibernated on an older record
-		err = e.storeError(s.id, err)
+		if errors.Is(err, persist.ErrFenced) {
+			err = e.fenced(s, err)
+		} else {
+			err = e.storeError(s.id, err)
+		}
 		e.observeCheckpoint(s, CheckpointSave, t0, len(data), err)
 		return err
 	}
@@ -104,15 +112,24 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 
 // Checkpoint writes the session's checkpoint again, now: after a call
 // failed with ErrCheckpoint, once the store is back, so that the session
-// does not wait for its next event to be persisted. It is a no-op for a
-// session that is not persisted. A hibernated session is woken from its
-// record, which is then written again (refreshing its time to live).
+// does not wait for its next event to be persisted. For a session that
+// ended but whose record could not be deleted, it tries the deletion
+// again (the engine also retries it on its own) and returns its error. It
+// is a no-op for a session that is not persisted. A hibernated session is
+// woken from its record, which is then written again (refreshing its time
+// to live). A session this node lost (ErrFenced) returns its error.
 func (s *Session) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cp.fenced {
+		return s.err
+	}
+	if s.cp.undeleted {
+		return s.e.deleteRecord(s)
+	}
 	if err := s.e.awake(s); err != nil {
 		return err
 	}
@@ -130,7 +147,7 @@ func (e *Engine) encode(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return persist.EncodeSnapshot(snap)
+	return snapshot.Encode(snap)
 }
 
 // roundTrip replaces the interpreter session by one restored from its own
@@ -155,9 +172,7 @@ func (e *Engine) roundTrip(s *Session) []byte {
 // storeError reports a failed checkpoint to OnStoreError and returns it
 // as the error of the call that caused it.
 func (e *Engine) storeError(id string, err error) error {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(id, err)
-	}
+	e.onStoreError(id, err)
 	if e.log != nil {
 		e.logAt(e.ctx, slog.LevelError, "checkpoint failed", e.sessionAttr(id), slog.Any("err", err))
 	}
@@ -168,9 +183,14 @@ func (e *Engine) storeError(id string, err error) error {
 // (a record's Data), for Resume, a wake from hibernation and
 // RestoreEveryStep.
 func (e *Engine) restore(m *interp.Machine, id string, data []byte) (*interp.Session, error) {
-	snap, err := persist.DecodeSnapshot(id, data)
+	snap, err := snapshot.Decode(id, data)
 	if err != nil {
-		return nil, err
+		// A record whose snapshot cannot be read is a damaged record to
+		// the store's callers too.
+		if errors.Is(err, snapshot.ErrVersion) {
+			return nil, fmt.Errorf("%w: %w", err, persist.ErrVersion)
+		}
+		return nil, fmt.Errorf("%w: %w", err, persist.ErrCorrupt)
 	}
 	return m.Restore(snap, e.sessionOptions(id))
 }
@@ -244,17 +264,9 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	e.observeSession(s, SessionResumed, nil)
 	s.mu.Unlock()
 	// The first macrostep saves the session under this node (or deletes
-	// it, had it ended); only then does the failed node's index let go,
-	// so that a crash in between leaves a record someone can resume.
+	// it, had it ended), which takes it out of the failed node's index
+	// in the same atomic step.
 	err = e.process(s)
-	if rec.Node != e.opts.Node && !errors.Is(err, ErrCheckpoint) {
-		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
-			// The session is saved under this node: the failed node's
-			// stale index entry is harmless (its next ListNode would list
-			// it, and resuming it again is refused while it runs here).
-			_ = e.storeError(sessionID, uerr)
-		}
-	}
 	e.drain()
 	return s, err
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
@@ -55,6 +56,17 @@ type Options struct {
 	// macrostep (see Resume).
 	// default: nil, no checkpoints
 	Store persist.Store
+	// OnSessionError is told of every failure of a session that no
+	// caller waits on: a macrostep run by a timer, by Post, Publish,
+	// PostInvoke or Broadcast, by a send from another session, or a wake
+	// (ErrLivelock, ErrPanic, ErrCheckpoint, ErrWake, ...), and of panics
+	// in callbacks that return nothing (Log, OnError, OnStoreError,
+	// Invoker.Cancel, Extension.Object), which are dropped. The session
+	// id is "" for a failure that concerns none. Calls that run a
+	// macrostep themselves (Start, Send, Resume, Cancel) return their
+	// error instead. It must not block; a panic in it is dropped.
+	// default: nil
+	OnSessionError func(sessionID string, err error)
 	// OnStoreError is told when a checkpoint cannot be written or
 	// deleted (the session goes on), or read back to wake a hibernated
 	// session (an error wrapping ErrWake), or when the time to live of a
@@ -78,8 +90,10 @@ type Options struct {
 	// such as basichttp.New(...). New opens them, Close closes them.
 	// default: none
 	IOProcessors []IOProcessor
-	// NewID makes session ids.
-	// default: node-tagged ids from package ids
+	// NewID makes session ids. Ids must be unique in the cluster; keep
+	// the node tag (ids.New) for recovery to find a failed node's
+	// sessions.
+	// default: func() string { return ids.New(Node).String() }
 	NewID func() string
 	// Extensions add custom actions, host objects, invoke types and
 	// owned events (see Extension).
@@ -89,6 +103,11 @@ type Options struct {
 	// sub-object per extension (HostObject.<Extension.Name>).
 	// default: DefaultHostObject ("_genesys")
 	HostObject string
+	// Datamodels are the datamodels documents may name in <scxml
+	// datamodel> (see interp.Datamodels); a document naming another is
+	// rejected by Compile.
+	// default: datamodel.Standard(), ECMAScript and null
+	Datamodels interp.Datamodels
 	// IgnoreUnknownActions lets documents hold custom executable content
 	// no extension runs: it does nothing (section 4.1 allows ignoring
 	// it). Otherwise Compile rejects such a document, naming each
@@ -148,6 +167,7 @@ type Engine struct {
 	out outbox      // effects carried out off the session's lock (host.go)
 	hib hibernation // the sweep (hibernate.go)
 	wd  watchdog    // the script watchdog (watchdog.go)
+	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
 
 	log *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
 }
@@ -159,6 +179,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = RealClock{}
+	}
+	if opts.Datamodels == nil {
+		opts.Datamodels = datamodel.Standard()
 	}
 	if opts.ScriptBudget == 0 {
 		opts.ScriptBudget = defaultScriptBudget
@@ -192,7 +215,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	for _, ext := range opts.Extensions {
 		if ext.Open != nil {
-			if err := ext.Open(e); err != nil {
+			if err := guard("Open", func() error { return ext.Open(e) }); err != nil {
 				return nil, fmt.Errorf("engine: open extension %s: %w", ext.Name, err)
 			}
 		}
@@ -205,7 +228,7 @@ func New(opts Options) (*Engine, error) {
 		if len(p.Types()) == 0 {
 			return nil, fmt.Errorf("engine: option IOProcessors[%d] (%s): no types", i, p.Name())
 		}
-		if err := p.Open(e); err != nil {
+		if err := guard("Open", func() error { return p.Open(e) }); err != nil {
 			return nil, fmt.Errorf("engine: open I/O processor %s: %w", p.Name(), err)
 		}
 	}
@@ -247,10 +270,11 @@ func (e *Engine) Close() error {
 		close(e.wd.stop)
 		<-e.wd.done
 	}
+	e.stopFencing()
 	e.cancel()
 	var errs []error
 	for _, p := range e.opts.IOProcessors {
-		if err := p.Close(); err != nil {
+		if err := guard("Close", p.Close); err != nil {
 			errs = append(errs, fmt.Errorf("engine: close I/O processor %s: %w", p.Name(), err))
 		}
 	}
@@ -273,7 +297,7 @@ func (e *Engine) Compile(doc *scxml.Document) (*interp.Machine, error) {
 	if err := e.checkCustom(doc); err != nil {
 		return nil, err
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, e.opts.Datamodels)
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +316,9 @@ func (e *Engine) Node() string { return e.opts.Node }
 // Store returns the store checkpoints go to (nil when none).
 func (e *Engine) Store() persist.Store { return e.opts.Store }
 
-// Sessions returns the number of running sessions, hibernated ones
-// included (see Hibernated).
-func (e *Engine) Sessions() int {
+// Len returns the number of running sessions, hibernated ones included
+// (see Hibernated).
+func (e *Engine) Len() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.sessions)

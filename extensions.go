@@ -197,7 +197,9 @@ func (e *Engine) globals(sessionID string) map[string]any {
 	root := map[string]any{}
 	for name, ext := range e.ext.byName {
 		if ext.Object != nil {
-			root[name] = ext.Object(sessionID)
+			var obj map[string]any
+			e.guarded(sessionID, "extension "+name+": Object", func() { obj = ext.Object(sessionID) })
+			root[name] = obj
 		}
 	}
 	if len(root) == 0 {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -98,8 +99,8 @@ const wakeRetry = 5 * time.Second
 // state in the store only until something wakes it.
 func (s *Session) Hibernated() bool { return s.hib.Load() }
 
-// Hibernated returns the number of hibernated sessions, which Sessions
-// counts too.
+// Hibernated returns the number of hibernated sessions, which Len counts
+// too.
 func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 
 // armSweep arms the hibernation sweep for s, a session that just started,
@@ -220,7 +221,7 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 		ids[i], fresh[i] = s.id, s.cp.fresh.Load()
 	}
 	// The engine's context, as for a checkpoint: Close cancels it.
-	err := x.Touch(e.ctx, e.opts.Node, ids)
+	err := x.Touch(e.ctx, e.writer(), ids)
 	if err == nil {
 		for _, s := range ss {
 			s.noteFresh(now)
@@ -234,6 +235,9 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 	for i, s := range ss {
 		cause, named := failed[s.id]
 		switch {
+		case named && errors.Is(cause, persist.ErrFenced), other != nil && errors.Is(other, persist.ErrFenced):
+			// Another node owns its record now, or promoted this node.
+			e.loseFenced(s, fresh[i], cmp.Or(cause, other))
 		case named && errors.Is(cause, persist.ErrNotFound):
 			e.loseRecord(s, fresh[i], cause)
 		case named:
@@ -285,9 +289,7 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // refreshError reports a failed refresh of the record of s to
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
-	}
+	e.onStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
 }
 
 // loseRecord ends s, a hibernated session whose record Touch found gone,
@@ -302,10 +304,24 @@ func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
 		return // woke meanwhile (or lost already): its wake settled it
 	}
 	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
+	e.onStoreError(s.id, err)
+	e.lose(s, err)
+}
+
+// loseFenced ends s, a hibernated session whose record Touch refused to
+// refresh because this node lost it (persist.ErrFenced). As loseRecord,
+// it leaves alone a session that woke and wrote since.
+func (e *Engine) loseFenced(s *Session, fresh int64, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hib.Load() || s.cp.fresh.Load() != fresh {
+		return
+	}
+	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrFenced, cause)
 	if e.opts.OnStoreError != nil {
 		e.opts.OnStoreError(s.id, err)
 	}
-	e.lose(s, err)
+	e.drop(s, err)
 }
 
 // hibernateIdle hibernates s if it is idle and may be (ok). Otherwise it
@@ -342,6 +358,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
+	s.hibCfg = s.sess.Configuration()
 	s.sess = nil
 	s.rt.kidBuf = nil
 	s.in.spare = nil
@@ -391,9 +408,7 @@ func (e *Engine) wake(s *Session) error {
 	}
 	if err != nil {
 		err = fmt.Errorf("engine: session %s: %w: %w", s.id, ErrWake, err)
-		if e.opts.OnStoreError != nil {
-			e.opts.OnStoreError(s.id, err)
-		}
+		e.onStoreError(s.id, err)
 		if lost {
 			e.lose(s, err)
 		} else {
@@ -402,6 +417,7 @@ func (e *Engine) wake(s *Session) error {
 		return err
 	}
 	s.sess = is
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	e.observeSession(s, SessionWoken, nil)
@@ -446,6 +462,7 @@ func (s *Session) wakeUp() error {
 // lose ends a hibernated session that can never be woken, leaving its
 // record (if any) to whoever holds it. s.mu is held.
 func (e *Engine) lose(s *Session, err error) {
+	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	e.observeSession(s, SessionLost, err)

@@ -15,7 +15,7 @@ import (
 
 func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
 	if e.opts.OnError != nil {
-		e.opts.OnError(is.ID(), ev, cause)
+		e.guarded(is.ID(), "OnError", func() { e.opts.OnError(is.ID(), ev, cause) })
 	}
 	e.observeError(is.ID(), ev, cause)
 }
@@ -32,7 +32,7 @@ type outbox struct {
 
 func (h host) Log(from *interp.Session, label string, value any) {
 	if h.e.opts.Log != nil {
-		h.e.opts.Log(from.ID(), label, value)
+		h.e.guarded(from.ID(), "Log", func() { h.e.opts.Log(from.ID(), label, value) })
 	}
 	if h.e.log != nil {
 		h.e.logAt(h.e.ctx, slog.LevelInfo, "log", h.e.sessionAttr(from.ID()), slog.String("doc", from.Machine().Document().Name),
@@ -53,6 +53,19 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 	}
 	e := h.e
 	to, kid := e.route(id)
+	if to == nil && e.adopting() {
+		// Perhaps a session of an adopted node, not loaded yet: it is
+		// loaded (fence.go) and the event delivered off the sender's
+		// macrostep; a session that turns out not to exist is reported
+		// to OnError as error.communication of the sender.
+		sender, ev := from.ID(), msg.Event
+		e.goAsync(func(ctx context.Context) {
+			if err := e.Send(ctx, id, ev); err != nil {
+				e.onErrorID(sender, fmt.Errorf("send target %q: %w", msg.Target, err))
+			}
+		})
+		return nil
+	}
 	if to == nil {
 		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
 	}
@@ -63,7 +76,7 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 func (e *Engine) onErrorID(sessionID string, cause error) {
 	ev := &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}
 	if e.opts.OnError != nil {
-		e.opts.OnError(sessionID, ev, cause)
+		e.guarded(sessionID, "OnError", func() { e.opts.OnError(sessionID, ev, cause) })
 	}
 	e.observeError(sessionID, ev, cause)
 }
@@ -82,13 +95,13 @@ func (h host) Invoke(from *interp.Session, req *interp.InvokeRequest) error {
 		// session's directory yet, and the service may answer at once.
 		h.e.noteSubscriptions(from)
 	}
-	return ivk.Invoke(from.ID(), req)
+	return guard(fmt.Sprintf("invoke type %q: Invoke", req.Type), func() error { return ivk.Invoke(from.ID(), req) })
 }
 
 // CancelInvoke implements interp.Invoker.
 func (h host) CancelInvoke(from *interp.Session, invokeID, typ string) {
 	if ivk := h.e.ext.invokers[typ]; ivk != nil {
-		ivk.Cancel(from.ID(), invokeID)
+		h.e.guarded(from.ID(), fmt.Sprintf("invoke type %q: Cancel of %q", typ, invokeID), func() { ivk.Cancel(from.ID(), invokeID) })
 	}
 }
 
@@ -101,7 +114,7 @@ func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool
 	if ivk == nil || !isInvoke {
 		return false, nil
 	}
-	return true, ivk.Event(from.ID(), id, msg.Event)
+	return true, guard(fmt.Sprintf("invoke type %q: Event to %q", msg.Type, id), func() error { return ivk.Event(from.ID(), id, msg.Event) })
 }
 
 // Globals implements interp.SessionHost: an invoked child's host objects
@@ -120,6 +133,10 @@ var (
 // dispatchIO hands a <send> for another processor to it, asynchronously:
 // the session goes on, and a failure comes back as error.communication.
 func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
+	return guard(fmt.Sprintf("send type %q: I/O processor", msg.Type), func() error { return e.sendIO(from, msg) })
+}
+
+func (e *Engine) sendIO(from *interp.Session, msg *interp.Message) error {
 	p := e.processorFor(msg.Type)
 	if p == nil {
 		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
@@ -145,7 +162,8 @@ func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
 		}
 	}
 	e.goAsync(func(ctx context.Context) {
-		if err := p.Send(ctx, sid, target, ev); err != nil {
+		err := guard(fmt.Sprintf("I/O processor %s: Send", p.Name()), func() error { return p.Send(ctx, sid, target, ev) })
+		if err != nil {
 			e.onErrorID(sid, err)
 			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID})
 		}
@@ -185,7 +203,11 @@ func (e *Engine) goAsync(f func(ctx context.Context)) {
 	e.out.inflight.Add(1)
 	go func() {
 		defer e.out.inflight.Add(-1)
-		f(e.ctx)
+		// Extension code is guarded where it is called; this is the last
+		// line, so that nothing on the engine's goroutines crashes the node.
+		if err := guard("engine goroutine", func() error { f(e.ctx); return nil }); err != nil {
+			e.sessionError("", err)
+		}
 	}()
 }
 

@@ -75,7 +75,8 @@ func (e *Engine) ioLocations(id string) map[string]string {
 	}
 	m := make(map[string]string, 2*len(e.opts.IOProcessors))
 	for _, p := range e.opts.IOProcessors {
-		loc := p.Location(id)
+		var loc string
+		e.guarded(id, "I/O processor "+p.Name()+": Location", func() { loc = p.Location(id) })
 		m[p.Name()] = loc
 		if t := p.Types(); len(t) > 0 {
 			m[t[0]] = loc

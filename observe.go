@@ -39,9 +39,10 @@ type Observer struct {
 	// Checkpoint is told of each record written, deleted or failed.
 	Checkpoint func(CheckpointInfo)
 	// Session is told when a session starts, ends, is hibernated, woken,
-	// resumed from its record (Resume, recovery), or lost (a hibernated
-	// session whose record is gone or was taken over).
-	Session func(SessionInfo)
+	// resumed from its record (Resume, recovery), lost (a hibernated
+	// session whose record is gone or was taken over) or fenced (this
+	// node lost it to another: ErrFenced).
+	Session func(SessionEvent)
 	// TimingSample times one run (and its checkpoint) in TimingSample of
 	// each session; the others are reported with Timed false and no
 	// Duration. Reading the wall clock costs more than the rest of
@@ -143,9 +144,12 @@ const (
 	SessionWoken
 	SessionResumed
 	SessionLost
+	// SessionFenced: the session ended here because this node lost it
+	// (persist.ErrFenced: another node was promoted to it, or adopted it).
+	SessionFenced
 )
 
-var sessionEventNames = [...]string{"started", "ended", "hibernated", "woken", "resumed", "lost"}
+var sessionEventNames = [...]string{"started", "ended", "hibernated", "woken", "resumed", "lost", "fenced"}
 
 // String returns the event's name: "started", "ended", ...
 func (k SessionEventKind) String() string {
@@ -155,8 +159,8 @@ func (k SessionEventKind) String() string {
 	return "unknown"
 }
 
-// SessionInfo describes a session event.
-type SessionInfo struct {
+// SessionEvent describes a session event.
+type SessionEvent struct {
 	SessionID string
 	Kind      SessionEventKind
 	Type      SessionType
@@ -188,7 +192,7 @@ func JoinObservers(obs ...*Observer) *Observer {
 		evs []func(string, string, *Event)
 		ers []func(string, *Event, error)
 		cps []func(CheckpointInfo)
-		ses []func(SessionInfo)
+		ses []func(SessionEvent)
 	)
 	for _, o := range live {
 		if o.Macrostep != nil {
@@ -256,7 +260,7 @@ func JoinObservers(obs ...*Observer) *Observer {
 		}
 	}
 	if len(ses) > 0 {
-		j.Session = func(i SessionInfo) {
+		j.Session = func(i SessionEvent) {
 			for _, f := range ses {
 				f(i)
 			}
@@ -362,7 +366,7 @@ func (e *Engine) observeCheckpoint(s *Session, op CheckpointOp, t0 int64, bytes 
 // observeSession reports a session event, and logs it.
 func (e *Engine) observeSession(s *Session, kind SessionEventKind, err error) {
 	if o := e.opts.Observer; o != nil && o.Session != nil {
-		o.Session(SessionInfo{SessionID: s.id, Kind: kind, Type: s.typ, Doc: s.m.Document().Name, Err: err})
+		o.Session(SessionEvent{SessionID: s.id, Kind: kind, Type: s.typ, Doc: s.m.Document().Name, Err: err})
 	}
 	if e.log == nil {
 		return
@@ -371,7 +375,7 @@ func (e *Engine) observeSession(s *Session, kind SessionEventKind, err error) {
 	switch kind {
 	case SessionResumed:
 		level = slog.LevelInfo
-	case SessionLost:
+	case SessionLost, SessionFenced:
 		level = slog.LevelError
 	}
 	if !e.log.Enabled(e.ctx, level) {

@@ -51,7 +51,7 @@ func (r *recorder) observer() *engine.Observer {
 			r.cps = append(r.cps, i)
 			r.mu.Unlock()
 		},
-		Session: func(i engine.SessionInfo) { r.add("session %s %s %s", i.Kind, i.Doc, i.Type) },
+		Session: func(i engine.SessionEvent) { r.add("session %s %s %s", i.Kind, i.Doc, i.Type) },
 	}
 }
 
@@ -252,7 +252,7 @@ func TestObserverResumeAndLost(t *testing.T) {
 		t.Errorf("resume: %q", got)
 	}
 	clock.Advance(2 * time.Minute)
-	if err := store.Delete(ctx, "b", r.ID()); err != nil {
+	if err := store.Delete(ctx, persist.Writer{Node: "b"}, r.ID()); err != nil {
 		t.Fatal(err)
 	}
 	rec.take()
@@ -348,7 +348,7 @@ func TestJoinObservers(t *testing.T) {
 		t.Error("joining one does not give it back")
 	}
 	j := engine.JoinObservers(a.observer(), &engine.Observer{}, b.observer())
-	j.Session(engine.SessionInfo{Kind: engine.SessionLost, Doc: "d", Type: engine.Voice})
+	j.Session(engine.SessionEvent{Kind: engine.SessionLost, Doc: "d", Type: engine.Voice})
 	j.Event("s", "", &engine.Event{Name: "e"})
 	j.ErrorEvent("s", &engine.Event{Name: "error.execution"}, errors.New("x"))
 	j.Checkpoint(engine.CheckpointInfo{Op: engine.CheckpointDelete})

@@ -24,6 +24,12 @@ import (
 // cancelled by its parent.
 func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
 	s, kid := e.route(sessionID)
+	if s == nil && e.adopting() {
+		// A session of an adopted node, not loaded yet (fence.go).
+		if _, err := e.adopt(ctx, sessionID); err == nil {
+			s, kid = e.route(sessionID)
+		}
+	}
 	if s == nil {
 		return fmt.Errorf("engine: send %q to %s: %w", ev.Name, sessionID, ErrNoSession)
 	}
@@ -57,7 +63,7 @@ func (e *Engine) drain() {
 		s.in.mu.Lock()
 		s.in.queued = false
 		s.in.mu.Unlock()
-		_ = e.process(s)
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
 	}
 }
 

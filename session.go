@@ -35,6 +35,19 @@ type StartOptions struct {
 	// ID is the session id to use.
 	// default: a new id from Options.NewID
 	ID string
+	// Data gives the document's top-level <data> items their initial
+	// values, by id, in place of their expr, src or content, the way an
+	// invoking parent's <param>s do for an invoked session (section
+	// 6.4.4). The values are JSON-like Go values: nil, bool, numbers,
+	// strings, json.Number, slices and arrays of them, maps with string
+	// keys. They are bound when the session starts, with early and late
+	// binding alike (items of nested states keep their own values), so
+	// they are in every checkpoint from the first one: a session resumed
+	// from its record has them. A name that is not a top-level <data> id,
+	// or a value of another Go type, fails Start with an error wrapping
+	// ErrInvalidData that names it.
+	// default: none
+	Data map[string]any
 }
 
 // Session is a handle on a session of the engine. It stays valid after the
@@ -68,8 +81,10 @@ type Session struct {
 	rt  sessionDir  // its subscriptions and children (routing.go)
 	cp  checkpoints // its record's state (checkpoint.go)
 	hib atomic.Bool // hibernated (hibernate.go); written under mu
-	wd  watch       // its entry in the watchdog's set (watchdog.go)
-	obs runObs      // its runs observed (observe.go)
+	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
+	hibCfg []string
+	wd     watch  // its entry in the watchdog's set (watchdog.go)
+	obs    runObs // its runs observed (observe.go)
 }
 
 // Start creates a session of doc and runs it up to its first wait for an
@@ -89,7 +104,13 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		opts.ID = e.opts.NewID()
 	}
 	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
-	is, err := m.NewSession(opts.ID, e.sessionOptions(opts.ID))
+	data, err := startData(doc, opts.Data)
+	if err != nil {
+		return nil, err
+	}
+	iopts := e.sessionOptions(opts.ID)
+	iopts.Data = data
+	is, err := m.NewSession(opts.ID, iopts)
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +133,14 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	t0 := e.beginRun(s)
 	e.enter(s)
 	s.last = e.clock.Now()
-	err = is.Start(s.last)
-	if err == nil {
+	err = guard("macrostep", func() error {
+		if err := is.Start(s.last); err != nil {
+			return err
+		}
 		// Events the initial macrostep sent to the session itself are
 		// processed now, as they would be had they arrived from outside.
-		err = is.Run()
-	}
+		return is.Run()
+	})
 	e.leave(s)
 	e.endInterp(s, t0)
 	err = e.afterMacrostep(s, err)
@@ -243,8 +266,13 @@ func (s *Session) Cancel() error {
 	if s.sess == nil {
 		return nil // lost while hibernated: it ended then
 	}
-	s.sess.Cancel()
-	return s.e.afterMacrostep(s, nil)
+	if err := s.e.checkFenced(s); err != nil {
+		return err
+	}
+	s.e.enter(s)
+	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
+	s.e.leave(s)
+	return s.e.afterMacrostep(s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
@@ -257,6 +285,9 @@ func (e *Engine) process(s *Session) error {
 	}
 	if s.sess == nil || !s.sess.Running() {
 		return nil
+	}
+	if err := e.checkFenced(s); err != nil {
+		return err
 	}
 	// Two inboxes take turns: posts go to one while the other, taken
 	// here, is emptied into the session's queue.
@@ -284,8 +315,10 @@ func (e *Engine) process(s *Session) error {
 	t0 := e.beginRun(s)
 	e.enter(s)
 	s.last = e.clock.Now()
-	s.sess.Advance(s.last)
-	err := s.sess.Run()
+	err := guard("macrostep", func() error {
+		s.sess.Advance(s.last)
+		return s.sess.Run()
+	})
 	e.leave(s)
 	e.endInterp(s, t0)
 	err = e.afterMacrostep(s, err)
@@ -302,6 +335,9 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 	}
 	if cerr := e.checkpoint(s); cerr != nil {
 		err = errors.Join(err, cerr)
+		if s.cp.fenced {
+			return err // ended here: fenced
+		}
 	} else if s.cp.saved {
 		s.noteFresh(s.last) // written after s.last: its TTL runs from later
 	}
@@ -369,7 +405,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		_ = e.process(s) // a failed checkpoint or wake went to OnStoreError
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
 		e.drain()
 	})
 }

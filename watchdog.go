@@ -53,6 +53,17 @@ func (e *Engine) enter(s *Session) {
 	s.wd.cur.Store(s.sess)
 }
 
+// watchRead marks s as running is, an interpreter session it reads
+// between macrosteps (Session.Eval): the watchdog interrupts it like a
+// macrostep's script. s.mu is held; leave ends it.
+func (e *Engine) watchRead(s *Session, is *interp.Session) {
+	if e.wd.stop == nil {
+		return
+	}
+	e.enter(s)
+	s.wd.cur.Store(is)
+}
+
 // leave marks s as between macrosteps. s.mu is held.
 func (e *Engine) leave(s *Session) {
 	if e.wd.stop != nil {

@@ -37,7 +37,7 @@ type Metrics struct {
 	checkpoints, checkpointFailures     atomic.Uint64
 	checkpointBytes                     atomic.Uint64
 	deletes, deleteFailures             atomic.Uint64
-	sessionEvents                       [6]atomic.Uint64 // by engine.SessionEventKind
+	sessionEvents                       [7]atomic.Uint64 // by engine.SessionEventKind
 	recoveries, recovered, recoveryFail atomic.Uint64
 
 	macrostepLatency  *Histogram
@@ -99,7 +99,7 @@ func (m *Metrics) Observer() *engine.Observer {
 				m.checkpointLatency.Observe(i.Duration.Nanoseconds())
 			}
 		},
-		Session: func(i engine.SessionInfo) {
+		Session: func(i engine.SessionEvent) {
 			if int(i.Kind) < len(m.sessionEvents) {
 				m.sessionEvents[i.Kind].Add(1)
 			}
@@ -138,6 +138,7 @@ type Snapshot struct {
 	Wakes           uint64 `json:"wakes"`
 	Resumes         uint64 `json:"resumes"`
 	Lost            uint64 `json:"sessions_lost"`
+	Fenced          uint64 `json:"sessions_fenced"`
 
 	Macrosteps       uint64            `json:"macrosteps"`
 	MacrostepErrors  uint64            `json:"macrostep_errors"`
@@ -168,6 +169,7 @@ func (m *Metrics) Snapshot() Snapshot {
 		Wakes:           m.sessionEvents[engine.SessionWoken].Load(),
 		Resumes:         m.sessionEvents[engine.SessionResumed].Load(),
 		Lost:            m.sessionEvents[engine.SessionLost].Load(),
+		Fenced:          m.sessionEvents[engine.SessionFenced].Load(),
 
 		Macrosteps:       m.macrosteps.Load(),
 		MacrostepErrors:  m.macrostepErrors.Load(),
@@ -190,7 +192,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	}
 	m.mu.Lock()
 	for _, e := range m.engines {
-		s.SessionsLive += e.Sessions()
+		s.SessionsLive += e.Len()
 		s.SessionsHibernated += e.Hibernated()
 	}
 	m.mu.Unlock()

@@ -30,7 +30,7 @@ func ExampleMemoryStore() {
 	fmt.Println(errors.Is(err, persist.ErrStale))
 
 	// Call 2 ends.
-	_ = store.Delete(ctx, "A", "call-2")
+	_ = store.Delete(ctx, persist.Writer{Node: "A"}, "call-2")
 
 	// Node A fails; node B takes its sessions over.
 	ids, _ := store.ListNode(ctx, "A")

@@ -22,7 +22,16 @@ import (
 // so that a wrong address fails at start, not at the first checkpoint.
 // cfg is validated first; errors name the option.
 func Open(ctx context.Context, cfg *config.Config) (Store, error) {
+	return OpenWith(ctx, cfg, OpenOptions{})
+}
+
+// OpenWith is Open with the go-redis client's and the store's tuning
+// (retries, redirections, pool, WAIT, shards) given in opts.
+func OpenWith(ctx context.Context, cfg *config.Config, opts OpenOptions) (Store, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Client.check(); err != nil {
 		return nil, err
 	}
 	p := &cfg.Persistence
@@ -32,11 +41,13 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	case config.TypeMemory:
 		return NewMemory(MemoryOptions{TTL: p.SessionTTL}), nil
 	}
-	client, err := redisClient(ctx, p)
+	client, err := redisClient(ctx, p, opts.Client)
 	if err != nil {
 		return nil, err
 	}
-	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL})
+	ro := opts.Redis
+	ro.Cluster, ro.TTL = cfg.Cluster, p.SessionTTL
+	st, err := NewRedis(client, ro)
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -46,7 +57,7 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 
 // redisClient dials the configured nodes and returns a cluster client or,
 // for a standalone Redis, a plain one.
-func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalClient, error) {
+func redisClient(ctx context.Context, p *config.Persistence, co ClientOptions) (redis.UniversalClient, error) {
 	opts := &redis.UniversalOptions{
 		Addrs:        p.RedisNodes,
 		Username:     p.Username,
@@ -55,6 +66,7 @@ func redisClient(ctx context.Context, p *config.Persistence) (redis.UniversalCli
 		ReadTimeout:  p.SocketTimeout,
 		WriteTimeout: p.SocketTimeout,
 	}
+	co.apply(opts)
 	if p.TLS.Enabled {
 		tc, err := p.TLSConfig()
 		if err != nil {

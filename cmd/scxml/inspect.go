@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -33,7 +31,9 @@ var stdin io.Reader = os.Stdin
 type inspectStore interface {
 	persist.Store
 	persist.Expirer
-	IndexMembers(ctx context.Context, node string) (live, gone []string, err error)
+	persist.Fencer
+	persist.Loader
+	IndexMembers(ctx context.Context, node string) (live []persist.DueSession, gone []string, err error)
 	RecordTTLs(ctx context.Context, sessionIDs []string) ([]time.Duration, error)
 }
 
@@ -259,7 +259,24 @@ type sessionSummary struct {
 	TTLS    int64  `json:"ttl_s"`
 	Bytes   int    `json:"bytes,omitempty"`
 	Hibern  bool   `json:"hibernated"`
-	Damaged string `json:"damaged,omitempty"`
+	// Due is when the session's next delayed send falls due, as its
+	// index entry says (what a node adopting the session goes by).
+	Due     string   `json:"next_timer,omitempty"`
+	DueInS  *float64 `json:"next_timer_in_s,omitempty"`
+	Damaged string   `json:"damaged,omitempty"`
+}
+
+// dueIn renders the time to a session's next timer: "in 29s", "overdue
+// 3s", or "-" when it has none.
+func dueIn(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	d := time.Duration(*s * float64(time.Second)).Round(time.Second)
+	if d < 0 {
+		return "overdue " + short(-d)
+	}
+	return "in " + short(d)
 }
 
 func (in *inspector) node(ctx context.Context, node string) error {
@@ -267,15 +284,23 @@ func (in *inspector) node(ctx context.Context, node string) error {
 	if err != nil {
 		return err
 	}
-	ttls, err := in.ttls(ctx, live)
+	ids := make([]string, len(live))
+	for i, d := range live {
+		ids[i] = d.SessionID
+	}
+	ttls, err := in.ttls(ctx, ids)
 	if err != nil {
 		return err
 	}
 	rows := make([]sessionSummary, 0, len(live))
 	damaged := 0
-	recs, errs := in.loadAll(ctx, live)
-	for i, id := range live {
-		row := sessionSummary{ID: id, TTLS: seconds(ttls[i])}
+	recs, errs := in.st.LoadMany(ctx, ids)
+	for i, id := range ids {
+		row := sessionSummary{ID: id, TTLS: seconds(ttls[i]), Due: stamp(live[i].Due)}
+		if !live[i].Due.IsZero() {
+			in := live[i].Due.Sub(in.now).Seconds()
+			row.DueInS = &in
+		}
 		rec, err := recs[i], errs[i]
 		switch {
 		case errors.Is(err, persist.ErrNotFound):
@@ -295,19 +320,19 @@ func (in *inspector) node(ctx context.Context, node string) error {
 		fmt.Fprintf(in.out, "node %s: no sessions\n", node)
 	} else {
 		tw := tabwriter.NewWriter(in.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SESSION\tDOCUMENT\tTYPE\tAGE\tIDLE\tTTL\tSEQ\tOWNER\tHIBERNATED")
+		fmt.Fprintln(tw, "SESSION\tDOCUMENT\tTYPE\tAGE\tIDLE\tTTL\tNEXT TIMER\tSEQ\tOWNER\tHIBERNATED")
 		for _, r := range rows {
 			if r.Damaged != "" {
-				fmt.Fprintf(tw, "%s\tDAMAGED\t\t\t\t%s\t\t\t\n", r.ID, short(time.Duration(r.TTLS)*time.Second))
+				fmt.Fprintf(tw, "%s\tDAMAGED\t\t\t\t%s\t%s\t\t\t\n", r.ID, short(time.Duration(r.TTLS)*time.Second), dueIn(r.DueInS))
 				continue
 			}
 			owner := r.Owner
 			if owner != node {
 				owner += " (taken over)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Doc, r.Type,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Doc, r.Type,
 				short(time.Duration(r.AgeS)*time.Second), short(time.Duration(r.IdleS)*time.Second),
-				short(time.Duration(r.TTLS)*time.Second), r.Seq, owner, yesNo(r.Hibern))
+				short(time.Duration(r.TTLS)*time.Second), dueIn(r.DueInS), r.Seq, owner, yesNo(r.Hibern))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -325,33 +350,6 @@ func (in *inspector) node(ctx context.Context, node string) error {
 		fmt.Fprintf(in.out, "%d stale index entr(ies) without a record: %s\n", len(gone), strings.Join(gone, " "))
 	}
 	return nil
-}
-
-// loadWorkers is how many records loadAll reads at once: a node may
-// hold tens of thousands of sessions, one round trip each.
-const loadWorkers = 16
-
-// loadAll loads the records of ids, loadWorkers at a time, through the
-// store's Load (which checks, and would unseal, each record).
-func (in *inspector) loadAll(ctx context.Context, ids []string) ([]*persist.Record, []error) {
-	recs, errs := make([]*persist.Record, len(ids)), make([]error, len(ids))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(loadWorkers, len(ids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
-					return
-				}
-				recs[i], errs[i] = in.st.Load(ctx, ids[i])
-			}
-		}()
-	}
-	wg.Wait()
-	return recs, errs
 }
 
 // ttls reads the records' time to live; a record gone meanwhile gets 0.
@@ -561,7 +559,7 @@ func (in *inspector) indexedBy(ctx context.Context, id string) ([]string, error)
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(live, id) || slices.Contains(gone, id) {
+		if slices.ContainsFunc(live, func(d persist.DueSession) bool { return d.SessionID == id }) || slices.Contains(gone, id) {
 			out = append(out, n)
 		}
 	}
@@ -575,8 +573,13 @@ func (in *inspector) state(snap *interp.Snapshot, doc *scxml.Document, now time.
 		Configuration: stateNames(doc, snap.Configuration),
 		Datamodel:     []varReport{}, Delayed: []delayedReport{}, Internal: []eventReport{}, External: []eventReport{}, Children: []childReport{},
 	}
-	for _, v := range snap.Vars {
-		r.Datamodel = append(r.Datamodel, varReport{Name: v.Name, Value: plainValue(v.Value)})
+	for i := range snap.Vars {
+		v, err := varValue(&snap.Vars[i])
+		if err != nil {
+			r.Datamodel = append(r.Datamodel, varReport{Name: snap.Vars[i].Name, Value: "DAMAGED: " + err.Error()})
+			continue
+		}
+		r.Datamodel = append(r.Datamodel, varReport{Name: snap.Vars[i].Name, Value: plainValue(v)})
 	}
 	for _, d := range snap.Delayed {
 		r.Delayed = append(r.Delayed, delayedReport{
@@ -837,8 +840,23 @@ func (in *inspector) delete(ctx context.Context, id string, yes bool, stderr io.
 	default:
 		what = fmt.Sprintf("the damaged record of session %s (%v)", id, lerr)
 	}
+	// One Delete removes the record and the session's entries in every
+	// node's index; it writes as the owner (or a node indexing it) with
+	// the node's current epoch, so that fencing does not refuse it.
+	w := persist.Writer{}
+	switch {
+	case rec != nil:
+		w.Node = rec.Node
+	case len(indexed) > 0:
+		w.Node = indexed[0]
+	}
+	if w.Node != "" {
+		if w.Epoch, err = in.st.Epoch(ctx, w.Node); err != nil {
+			return err
+		}
+	}
 	if len(indexed) == 0 {
-		indexed = []string{""} // a record in no index: delete the record alone
+		indexed = []string{"no node"}
 	}
 	if !yes {
 		fmt.Fprintf(in.out, "delete %s, indexed by %s? [y/N] ", what, strings.Join(indexed, ", "))
@@ -848,10 +866,8 @@ func (in *inspector) delete(ctx context.Context, id string, yes bool, stderr io.
 			return nil
 		}
 	}
-	for _, n := range indexed {
-		if err := in.st.Delete(ctx, n, id); err != nil {
-			return err
-		}
+	if err := in.st.Delete(ctx, w, id); err != nil {
+		return err
 	}
 	fmt.Fprintf(in.out, "deleted %s\n", what)
 	return nil
