@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -322,12 +323,14 @@ func (e *Engine) observeMacrostep(s *Session, t0 int64, err error) {
 	if s.sess != nil {
 		info.Running = s.sess.Running()
 	}
+	defer e.observerPanic(s.id, "Macrostep")
 	o.Macrostep(info)
 }
 
 // observeEvent reports an external event queued for s (or its child).
 func (e *Engine) observeEvent(s *Session, child string, ev *Event) {
 	if o := e.opts.Observer; o != nil && o.Event != nil {
+		defer e.observerPanic(s.id, "Event")
 		o.Event(s.id, child, ev)
 	}
 }
@@ -360,13 +363,14 @@ func (e *Engine) observeCheckpoint(s *Session, op CheckpointOp, t0 int64, bytes 
 	if t0 != 0 {
 		info.Timed, info.Duration = true, time.Duration(monoNow()-t0)
 	}
+	defer e.observerPanic(s.id, "Checkpoint")
 	o.Checkpoint(info)
 }
 
 // observeSession reports a session event, and logs it.
 func (e *Engine) observeSession(s *Session, kind SessionEventKind, err error) {
 	if o := e.opts.Observer; o != nil && o.Session != nil {
-		o.Session(SessionEvent{SessionID: s.id, Kind: kind, Type: s.typ, Doc: s.m.Document().Name, Err: err})
+		e.observeSessionCall(o, SessionEvent{SessionID: s.id, Kind: kind, Type: s.typ, Doc: s.m.Document().Name, Err: err})
 	}
 	if e.log == nil {
 		return
@@ -402,6 +406,7 @@ func (e *Engine) logAt(ctx context.Context, level slog.Level, msg string, attrs 
 // onTransition is the interp.Options.OnTransition of the engine's
 // sessions when the Observer wants transitions.
 func (e *Engine) onTransition(is *interp.Session, t *scxml.Transition, ev *Event) {
+	defer e.observerPanic(is.ID(), "Transition")
 	e.opts.Observer.Transition(TransitionInfo{SessionID: is.ID(), Transition: t, Event: ev})
 }
 
@@ -417,9 +422,30 @@ func (e *Engine) transitionHook() func(*interp.Session, *scxml.Transition, *Even
 // observeError reports an error event raised in a session, and logs it.
 func (e *Engine) observeError(sessionID string, ev *Event, cause error) {
 	if o := e.opts.Observer; o != nil && o.ErrorEvent != nil {
-		o.ErrorEvent(sessionID, ev, cause)
+		e.observeErrorCall(o, sessionID, ev, cause)
 	}
 	if e.log != nil {
 		e.logAt(e.ctx, slog.LevelWarn, "error event", e.sessionAttr(sessionID), slog.String("event", ev.Name), slog.Any("err", cause))
 	}
+}
+
+// observerPanic, deferred around a call into the Observer, turns a panic
+// there into an error wrapping ErrPanic for OnSessionError, as the
+// engine does for every callback (panics.go): an observer's bug must not
+// take the node down. Deferred with its arguments, it costs no
+// allocation.
+func (e *Engine) observerPanic(sessionID, what string) {
+	if r := recover(); r != nil {
+		e.sessionError(sessionID, fmt.Errorf("Observer.%s: %w: %v", what, ErrPanic, r))
+	}
+}
+
+func (e *Engine) observeSessionCall(o *Observer, ev SessionEvent) {
+	defer e.observerPanic(ev.SessionID, "Session")
+	o.Session(ev)
+}
+
+func (e *Engine) observeErrorCall(o *Observer, sessionID string, ev *Event, cause error) {
+	defer e.observerPanic(sessionID, "ErrorEvent")
+	o.ErrorEvent(sessionID, ev, cause)
 }

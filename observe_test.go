@@ -498,3 +498,55 @@ func BenchmarkObserverOverheadRouting(b *testing.B) {
 func BenchmarkObserverOverheadCheckpoint(b *testing.B) {
 	benchOverhead(b, true, observedOptions())
 }
+
+// An Observer that panics does not take the engine down: OnSessionError
+// hears of it, wrapping ErrPanic, and the session goes on.
+func TestObserverPanics(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var heard []string
+	boom := func() { panic("observer bug") }
+	eng, err := engine.New(engine.Options{
+		Clock: engine.NewManualClock(benchStart),
+		Store: persist.NewMemory(persist.MemoryOptions{}),
+		Observer: &engine.Observer{
+			Macrostep:  func(engine.MacrostepInfo) { boom() },
+			Transition: func(engine.TransitionInfo) { boom() },
+			Event:      func(string, string, *engine.Event) { boom() },
+			ErrorEvent: func(string, *engine.Event, error) { boom() },
+			Checkpoint: func(engine.CheckpointInfo) { boom() },
+			Session:    func(engine.SessionEvent) { boom() },
+		},
+		OnSessionError: func(id string, err error) {
+			if !errors.Is(err, engine.ErrPanic) {
+				t.Errorf("OnSessionError: %v does not wrap ErrPanic", err)
+			}
+			mu.Lock()
+			heard = append(heard, strings.SplitN(err.Error(), ":", 2)[0])
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	s, err := eng.Start(ctx, routingDoc(t), engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []engine.Event{{Name: "call.arrived", Data: map[string]any{"ani": "1", "dnis": "2"}}, {Name: "lookup.done"}} {
+		if err := s.Send(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Configuration(); !slices.Equal(got, []string{"general"}) {
+		t.Errorf("configuration %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"Observer.Macrostep", "Observer.Transition", "Observer.Event", "Observer.ErrorEvent", "Observer.Checkpoint", "Observer.Session"} {
+		if !slices.Contains(heard, want) {
+			t.Errorf("no panic of %s reported (heard %v)", want, heard)
+		}
+	}
+}
