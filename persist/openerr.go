@@ -166,7 +166,8 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	defer func() {
 		// Clean up whatever the probe left, even after a refusal.
 		_ = st.Delete(ctx, w, id)
-		_, _ = st.Sweep(ctx)
+		_, _, _ = st.indexed(ctx, node, "") // unregisters the probe node
+
 	}()
 	step("load", func() error { _, e := st.Load(ctx, id); return e })
 	step("touch", func() error { return st.Touch(ctx, w, []string{id}) })
@@ -175,7 +176,6 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	step("epoch", func() error { _, e := st.Epoch(ctx, node); return e })
 	step("nodes", func() error { _, e := st.Nodes(ctx); return e })
 	step("delete", func() error { return st.Delete(ctx, w, id) })
-	step("sweep", func() error { _, e := st.Sweep(ctx); return e })
 	return err
 }
 
