@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,6 +193,8 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Datamodels == nil {
 		opts.Datamodels = datamodel.Standard()
+	} else {
+		opts.Datamodels = maps.Clone(opts.Datamodels) // read by concurrent compiles
 	}
 	if opts.ScriptBudget == 0 {
 		opts.ScriptBudget = defaultScriptBudget
