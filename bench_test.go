@@ -29,6 +29,7 @@ const (
 	benchRoutingDoc = "fixtures/testdata/routing/voice_routing.scxml"
 	benchFlatDoc    = "testdata/bench/flat.scxml"
 	benchDeepDoc    = "testdata/bench/deep_parallel.scxml"
+	benchCallDoc    = "testdata/bench/call_flow.scxml"
 )
 
 var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -134,6 +135,25 @@ func BenchmarkMacrostepDeepParallel(b *testing.B) {
 // cycling between routing and transferring.
 func BenchmarkMacrostepRouting(b *testing.B) {
 	benchMacrosteps(b, benchRoutingDoc, nil, routingSetup, routingCycle)
+}
+
+// callFlowCycle drives call_flow through every branch of its routing
+// region (both agent.ready transitions: talking, then held) and its
+// media history: a score runs the eventless chain to a raised pick.
+var callFlowCycle = []engine.Event{
+	{Name: "score", Data: map[string]any{"delta": int64(17)}},
+	{Name: "agent.ready", Data: map[string]any{"skill": "billing"}},
+	{Name: "hold"},
+	{Name: "score", Data: map[string]any{"delta": int64(29)}},
+	{Name: "agent.ready", Data: map[string]any{"skill": "sales"}},
+	{Name: "unhold"},
+}
+
+// BenchmarkMacrostepCallFlow: the datamodel-heavy call_flow document
+// (nested object paths, an array, a parallel region with history, an
+// eventless chain ending in a raised event), issue 15's second chart.
+func BenchmarkMacrostepCallFlow(b *testing.B) {
+	benchMacrosteps(b, benchCallDoc, nil, nil, callFlowCycle)
 }
 
 // BenchmarkCheckpointMemory: as BenchmarkMacrostepRouting, with every

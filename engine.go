@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -182,6 +183,8 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Datamodels == nil {
 		opts.Datamodels = datamodel.Standard()
+	} else {
+		opts.Datamodels = maps.Clone(opts.Datamodels) // read by concurrent compiles
 	}
 	if opts.ScriptBudget == 0 {
 		opts.ScriptBudget = defaultScriptBudget

@@ -30,6 +30,10 @@ type programs struct {
 	scrErrs  []error
 	decls    scriptDecls
 	touch    *touchTable // what each piece of code may change (incremental.go)
+	// fast and stores hold, by Expr.ID, the fast path of value and
+	// location expressions of the simple shapes it handles (fast.go).
+	fast   []*fastExpr
+	stores []fastStore
 
 	// extra holds programs compiled on demand from sources outside the
 	// expression table (custom actions' attributes), by kind and source:
@@ -119,6 +123,19 @@ func compile(doc *scxml.Document) *programs {
 	p.decls = collectDecls(doc)
 	p.decls.globalNames(doc)
 	p.touch = newTouchTable(doc, &p.decls)
+	p.fast = make([]*fastExpr, len(doc.Exprs))
+	p.stores = make([]fastStore, len(doc.Exprs))
+	fc := fastCompiler{p}
+	for i, e := range doc.Exprs {
+		if p.valErrs[i] != nil || p.literals[i] != nil {
+			continue
+		}
+		src := strings.TrimRight(strings.TrimSpace(e.Source), ";")
+		p.fast[i] = fc.value(src)
+		if p.assigns[i] != nil {
+			p.stores[i] = fc.store(src)
+		}
+	}
 	return p
 }
 

@@ -24,6 +24,7 @@ type datamodel struct {
 
 	event    *interp.Event
 	eventVal goja.Value // _event built on first read of each event
+	in       func(stateID string) bool
 
 	// hosts are the host objects (Options.Globals): globals that are never
 	// the document's variables.
@@ -49,7 +50,7 @@ type datamodel struct {
 
 func newDatamodel(prog *programs, sys interp.SystemInfo) (*datamodel, error) {
 	vm := goja.New()
-	d := &datamodel{vm: vm, prog: prog, file: prog.file}
+	d := &datamodel{vm: vm, prog: prog, file: prog.file, in: sys.In}
 	d.inc.init(prog.touch)
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
@@ -166,6 +167,11 @@ func (d *datamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	if v := d.prog.literals[e.ID]; v != nil {
 		return v, nil
 	}
+	if x := d.prog.fast[e.ID]; x != nil {
+		if v, ok := d.fastValue(x); ok {
+			return v, nil
+		}
+	}
 	if err := d.prog.valErrs[e.ID]; err != nil {
 		return nil, d.exprErr(e, err)
 	}
@@ -270,6 +276,12 @@ func export(v goja.Value) any {
 }
 
 func (d *datamodel) Cond(e *scxml.Expr) (bool, error) {
+	if x := d.prog.fast[e.ID]; x != nil {
+		d.inc.touch(&d.prog.touch.reads[e.ID])
+		if t, ok := d.fastTest(x); ok {
+			return t, nil
+		}
+	}
 	v, err := d.eval(e)
 	if err != nil {
 		return false, err
@@ -385,6 +397,9 @@ func (d *datamodel) store(loc *scxml.Expr, v goja.Value) error {
 	p := d.prog.assigns[loc.ID]
 	if p == nil {
 		return d.exprErr(loc, errors.New("not a location expression"))
+	}
+	if fs := d.prog.stores[loc.ID]; fs != nil && d.fastStore(fs, v) {
+		return nil
 	}
 	if err := d.runAssign(p, v); err != nil {
 		return d.exprErr(loc, err)

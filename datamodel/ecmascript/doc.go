@@ -8,7 +8,11 @@
 // code can read or change. Per session (datamodel.go), one goja runtime
 // holds the datamodel in its global scope, with the system variables of
 // section 5.10 (_event built lazily on first read, _sessionid, _name,
-// _ioprocessors) and In().
+// _ioprocessors) and In(). Expressions of the shapes routing documents
+// are made of (paths, literals, comparisons, + and -, logic, In(), reads
+// of _event.data) and stores to variables and paths run without goja's VM
+// (fast.go), with goja's own value operations, giving way to goja
+// wherever the answer might differ.
 //
 // Snapshots export the variables as interp.Values (export.go), keeping
 // what JSON loses (undefined, -0, NaN, integers beyond 2^53, Dates, holes,
