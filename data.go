@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -94,23 +95,41 @@ func jsonLike(v any, path string) (any, error) {
 		}
 		return f, nil
 	case map[string]any:
-		out := make(map[string]any, len(x))
+		// Copied only when a value inside changes: most data is already
+		// in this form, and an event's Send should not copy it.
+		var out map[string]any
 		for k, e := range x {
 			c, err := jsonLike(e, path+"["+strconv.Quote(k)+"]")
 			if err != nil {
 				return nil, err
 			}
-			out[k] = c
+			if out == nil && !same(c, e) {
+				out = maps.Clone(x)
+			}
+			if out != nil {
+				out[k] = c
+			}
+		}
+		if out == nil {
+			return x, nil
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
+		var out []any
 		for i, e := range x {
 			c, err := jsonLike(e, path+"["+strconv.Itoa(i)+"]")
 			if err != nil {
 				return nil, err
 			}
-			out[i] = c
+			if out == nil && !same(c, e) {
+				out = slices.Clone(x)
+			}
+			if out != nil {
+				out[i] = c
+			}
+		}
+		if out == nil {
+			return x, nil
 		}
 		return out, nil
 	}
@@ -158,6 +177,20 @@ func jsonLike(v any, path string) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("engine: %s: Go type %T is not JSON-like (want nil, bool, a number, string, a slice, or a map with string keys): %w", path, v, ErrInvalidData)
+}
+
+// same reports whether jsonLike returned its argument unchanged: the
+// same scalar, map or slice.
+func same(c, e any) bool {
+	switch x := c.(type) {
+	case map[string]any:
+		y, ok := e.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := e.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return reflect.TypeOf(c) == reflect.TypeOf(e)
 }
 
 // Data returns the session's datamodel: the document's variables (its
@@ -215,10 +248,7 @@ func (s *Session) Eval(ctx context.Context, expr string) (any, error) {
 // the live one or, for a hibernated session, one restored from its record
 // for the call.
 func (s *Session) read(ctx context.Context, f func(is *interp.Session) error) error {
-	if ctx == nil {
-		return errors.New("engine: nil context")
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.e.ready(ctx, "read "+s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -323,8 +353,8 @@ type CheckpointResult struct {
 // failures joined (nil when every checkpoint was written). Without a
 // Store it does nothing.
 func (e *Engine) CheckpointAll(ctx context.Context) ([]CheckpointResult, error) {
-	if ctx == nil {
-		return nil, errors.New("engine: checkpoint all: nil context")
+	if err := e.ready(ctx, "checkpoint all"); err != nil {
+		return nil, err
 	}
 	if e.opts.Store == nil {
 		return nil, nil

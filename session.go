@@ -89,18 +89,31 @@ type Session struct {
 // Start creates a session of doc and runs it up to its first wait for an
 // event.
 func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptions) (*Session, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.ready(ctx, "start"); err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, errors.New("engine: start: nil document")
+	}
+	if opts.Type == "" {
+		opts.Type = Voice
+	}
+	if err := checkType("start: StartOptions.Type", opts.Type); err != nil {
+		return nil, err
+	}
+	what := "start: StartOptions.ID"
+	if opts.ID == "" {
+		if err := guard("Options.NewID", func() error { opts.ID = e.opts.NewID(); return nil }); err != nil {
+			return nil, fmt.Errorf("engine: start: %w", err)
+		}
+		what = "start: Options.NewID returned"
+	}
+	if err := checkID(what, opts.ID); err != nil {
 		return nil, err
 	}
 	m, err := e.Compile(doc)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Type == "" {
-		opts.Type = Voice
-	}
-	if opts.ID == "" {
-		opts.ID = e.opts.NewID()
 	}
 	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
 	data, err := startData(doc, opts.Data)
@@ -115,7 +128,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	}
 	s.sess = is
 	e.mu.Lock()
-	if e.closed {
+	if e.closed.Load() {
 		e.mu.Unlock()
 		return nil, ErrClosed
 	}
@@ -139,7 +152,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		return is.Run()
 	})
 	e.leave(s)
-	err = e.afterMacrostep(s, err)
+	err = e.afterMacrostep(ctx, s, err)
 	s.mu.Unlock()
 	e.drain()
 	return s, err
@@ -147,6 +160,9 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 
 // Session returns the handle of a running session.
 func (e *Engine) Session(id string) (*Session, error) {
+	if err := e.open("session " + id); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s := e.sessions[id]; s != nil {
@@ -166,7 +182,10 @@ func (s *Session) Type() SessionType { return s.typ }
 // is woken first; when it cannot be, the error wraps ErrWake and the
 // event was not delivered.
 func (s *Session) Send(ctx context.Context, ev Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.e.ready(ctx, "send to "+s.id); err != nil {
+		return err
+	}
+	if err := checkEvent("send to "+s.id, &ev); err != nil {
 		return err
 	}
 	if ev.Type == interp.Internal || ev.Type == interp.Platform {
@@ -179,7 +198,7 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 		return err
 	}
 	s.post(ev)
-	err := s.e.process(s)
+	err := s.e.process(ctx, s)
 	s.e.drain()
 	return err
 }
@@ -253,6 +272,9 @@ func (s *Session) Err() error {
 // store could not). A hibernated session is woken first (an error
 // wrapping ErrWake when it cannot be).
 func (s *Session) Cancel() error {
+	if err := s.e.open("cancel " + s.id); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.e.awake(s); err != nil {
@@ -264,14 +286,17 @@ func (s *Session) Cancel() error {
 	s.e.enter(s)
 	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
 	s.e.leave(s)
-	return s.e.afterMacrostep(s, err)
+	return s.e.afterMacrostep(s.e.ctx, s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
 // woken first.
-func (e *Engine) process(s *Session) error {
+func (e *Engine) process(ctx context.Context, s *Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e.closed.Load() {
+		return fmt.Errorf("engine: session %s: %w", s.id, ErrClosed)
+	}
 	if err := e.awake(s); err != nil {
 		return err
 	}
@@ -306,17 +331,17 @@ func (e *Engine) process(s *Session) error {
 		return s.sess.Run()
 	})
 	e.leave(s)
-	return e.afterMacrostep(s, err)
+	return e.afterMacrostep(ctx, s, err)
 }
 
 // afterMacrostep checkpoints the session, re-arms its timer and retires it
 // once ended. s.mu is held. It returns err (the macrostep's) joined with
 // the checkpoint's.
-func (e *Engine) afterMacrostep(s *Session, err error) error {
+func (e *Engine) afterMacrostep(ctx context.Context, s *Session, err error) error {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-	if cerr := e.checkpoint(s); cerr != nil {
+	if cerr := e.checkpoint(ctx, s); cerr != nil {
 		err = errors.Join(err, cerr)
 	} else if s.cp.saved {
 		s.noteFresh(s.last) // written after s.last: its TTL runs from later
@@ -367,6 +392,9 @@ func (e *Engine) armTimer(s *Session) {
 // armTimerAt (re-)arms the session's timer to process it at due. s.mu is
 // held.
 func (e *Engine) armTimerAt(s *Session, due time.Time) {
+	if e.closed.Load() {
+		return // Shutdown stopped its timers: none is armed again
+	}
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -381,7 +409,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		e.sessionError(s.id, e.process(s)) // no caller waits for it
+		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
 		e.drain()
 	})
 }
