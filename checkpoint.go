@@ -78,6 +78,10 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 			return e.storeError(s.id, err)
 		}
 	}
+	if max := e.maxRecord(); max > 0 && len(data) > max {
+		s.cp.saved = false
+		return e.storeError(s.id, e.tooLarge(s, len(data), max))
+	}
 	s.cp.seq++
 	doc := s.sess.Machine().Document()
 	rec := &persist.Record{

@@ -108,6 +108,12 @@ type Options struct {
 	// element's file:line:col.
 	// default: false
 	IgnoreUnknownActions bool
+	// MaxRecordSize bounds the encoded checkpoint of a session: a bigger
+	// one is not written, and the call fails with an error wrapping
+	// ErrCheckpoint and ErrRecordTooLarge that names the session and its
+	// largest variables (and queued events). NoRecordLimit disables it.
+	// default: DefaultMaxRecordSize (32 MiB)
+	MaxRecordSize int
 	// HibernateAfter is how long a persisted session whose last
 	// checkpoint was written may wait for an event before it is
 	// hibernated: dropped from memory but for a small handle, kept in
@@ -162,6 +168,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.ScriptBudget < 0 && opts.ScriptBudget != NoScriptBudget {
 		return nil, fmt.Errorf("engine: option ScriptBudget: %v is negative (use NoScriptBudget)", opts.ScriptBudget)
+	}
+	if opts.MaxRecordSize < 0 && opts.MaxRecordSize != NoRecordLimit {
+		return nil, fmt.Errorf("engine: option MaxRecordSize: %d is negative (use NoRecordLimit)", opts.MaxRecordSize)
 	}
 	if opts.HibernateAfter < 0 {
 		return nil, fmt.Errorf("engine: option HibernateAfter: %v is negative (0 never hibernates)", opts.HibernateAfter)
