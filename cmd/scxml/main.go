@@ -14,12 +14,16 @@ import (
 )
 
 const usage = `usage:
-  scxml validate DOC...                      report every problem as file:line:col
-  scxml run DOC [--event NAME[=JSON]]...     run DOC, print the configuration after each macrostep
-  scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
-  scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
-              [--store memory|redis] [--config FILE] [--json]
+  scxml validate [EXT] DOC...                report every problem as file:line:col
+  scxml run [EXT] DOC [--event NAME[=JSON]]... [--wait D]
+                                             run DOC, print the configuration after each macrostep
+  scxml replay [--json] [--timeout D] [--restore-every-step] [--expect FILE] [--parallel N] PATH...
+                                             replay fixtures and W3C tests (files or directories)
+  scxml bench [EXT] DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
+              [--store memory|redis] [--config FILE] [--hibernate-after D] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
+where EXT is [--ext NAME]... [--queue GROUP=AGENT[,AGENT...]]... [--ignore-unknown-actions]
+(built-in extensions: queue). "scxml COMMAND --help" describes every flag of COMMAND.
 `
 
 func main() {
