@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -154,6 +155,11 @@ type Session struct {
 	parent      *Session       // the invoking session, or nil
 	invokeID    string         // the parent's invokeid for this session
 	params      map[string]any // <param>/namelist values from the parent
+
+	// at is the element of executable content being executed (nil
+	// outside executable content), for the data of the error events it
+	// raises.
+	at scxml.Executable
 
 	// subs are the event-name prefixes the session subscribed to (see
 	// Subscribe), sorted.
@@ -416,7 +422,7 @@ func (s *Session) Cancel() {
 // raiseError places error.execution or error.communication on the
 // internal queue (section 5.10.1) and tells OnError why.
 func (s *Session) raiseError(name string, sendID string, cause error) {
-	ev := Event{Name: name, Type: Platform, SendID: sendID}
+	ev := Event{Name: name, Type: Platform, SendID: sendID, Data: errorData(cause)}
 	if s.opts.OnError != nil {
 		s.opts.OnError(s, &ev, cause)
 	}
@@ -424,6 +430,25 @@ func (s *Session) raiseError(name string, sendID string, cause error) {
 }
 
 func (s *Session) execError(cause error) { s.raiseError(EventErrorExecution, "", cause) }
+
+// errorData is the data of an error event (as other interpreters give
+// it): the reason and, when an element failed, its tag name, position
+// and document, {tagname, line, column, document, reason}, so that a
+// document can act on it.
+func errorData(cause error) any {
+	if cause == nil {
+		return nil
+	}
+	d := map[string]any{"reason": cause.Error()}
+	var ee *ElementError
+	if errors.As(cause, &ee) {
+		d["tagname"] = ee.Tag
+		d["line"] = int64(ee.Pos.Line)
+		d["column"] = int64(ee.Pos.Col)
+		d["document"] = ee.Document
+	}
+	return d
+}
 
 // queue is a FIFO of events that reuses its storage.
 type queue struct {
