@@ -188,3 +188,20 @@ func ExampleEngine_Len() {
 	// Output:
 	// 1 0
 }
+
+// Reading a persisted session's datamodel from its record, without
+// running it (an inspection tool, say).
+func ExampleRecordData() {
+	ctx := context.Background()
+	store := persist.NewMemory(persist.MemoryOptions{})
+	e, _ := engine.New(engine.Options{Store: store})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(exampleCallDoc), &scxml.Options{File: "call.scxml"})
+	_, _ = e.Start(ctx, doc, engine.StartOptions{ID: "call-1", Data: map[string]any{"caller": map[string]any{"tier": "silver"}}})
+
+	rec, _ := store.Load(ctx, "call-1")
+	data, err := engine.RecordData(rec)
+	fmt.Println(data, err)
+	// Output:
+	// map[attempts:0 caller:map[tier:silver]] <nil>
+}
