@@ -172,6 +172,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		IOProcessors:  e.ioLocations(id),
 		Actions:       e.ext.actions,
 		Globals:       e.globals(id),
+		Load:          e.load,
 
 		IgnoreUnknownActions: e.opts.IgnoreUnknownActions,
 		VerifySnapshots:      e.opts.VerifySnapshots,

@@ -108,6 +108,11 @@ type Options struct {
 	// element's file:line:col.
 	// default: false
 	IgnoreUnknownActions bool
+	// Loader reads what src attributes name: <invoke src> documents at
+	// run time, <script src> and <data src> at parse time (ParseOptions).
+	// default: FileLoader("", DefaultMaxLoadSize): local files relative
+	// to the document naming them, at most 4 MiB
+	Loader Loader
 	// MaxRecordSize bounds the encoded checkpoint of a session: a bigger
 	// one is not written, and the call fails with an error wrapping
 	// ErrCheckpoint and ErrRecordTooLarge that names the session and its
@@ -168,6 +173,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.ScriptBudget < 0 && opts.ScriptBudget != NoScriptBudget {
 		return nil, fmt.Errorf("engine: option ScriptBudget: %v is negative (use NoScriptBudget)", opts.ScriptBudget)
+	}
+	if opts.Loader == nil {
+		opts.Loader = FileLoader("", 0)
 	}
 	if opts.MaxRecordSize < 0 && opts.MaxRecordSize != NoRecordLimit {
 		return nil, fmt.Errorf("engine: option MaxRecordSize: %d is negative (use NoRecordLimit)", opts.MaxRecordSize)

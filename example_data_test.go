@@ -205,3 +205,26 @@ func ExampleRecordData() {
 	// Output:
 	// map[attempts:0 caller:map[tier:silver]] <nil>
 }
+
+// A Loader serves what src attributes name: here invoked documents kept
+// in memory instead of files (FileLoader is the default).
+func ExampleOptions_loader() {
+	docs := map[string]string{
+		"mem:greeter": `<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="hi"><final id="hi"/></scxml>`,
+	}
+	e, _ := engine.New(engine.Options{Loader: func(_, src string) ([]byte, string, error) {
+		if d, ok := docs[src]; ok {
+			return []byte(d), src, nil
+		}
+		return nil, "", fmt.Errorf("%s: %w", src, engine.ErrLoad)
+	}})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="s">
+  <state id="s"><invoke src="mem:greeter"/><transition event="done.invoke" target="done"/></state>
+  <final id="done"/>
+</scxml>`), e.ParseOptions("main.scxml"))
+	s, _ := e.Start(context.Background(), doc, engine.StartOptions{})
+	fmt.Println(s.Final())
+	// Output:
+	// done
+}

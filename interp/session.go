@@ -66,11 +66,13 @@ type Options struct {
 	// message, so this is where a person finds the file:line:col.
 	// default: nil
 	OnError func(s *Session, ev *Event, cause error)
-	// ReadFile loads the documents that <invoke src> names, resolved
-	// against the invoking document's file. It is the interpreter's only
-	// access to storage, and only when an invoke asks for it.
-	// default: os.ReadFile
-	ReadFile func(path string) ([]byte, error)
+	// Load reads the document an <invoke src> names: doc is the file of
+	// the invoking document (for relative names), src the evaluated src;
+	// it returns the document and the name to give it (its resolved
+	// path). The interpreter does no I/O of its own: this is the
+	// embedder's (engine.Options.Loader).
+	// default: nil, and an <invoke src> raises error.execution
+	Load func(doc, src string) (data []byte, name string, err error)
 	// Actions run custom executable content (see Action), by element
 	// namespace and local name.
 	// default: none; custom content raises error.execution
