@@ -259,8 +259,14 @@ func (s *Session) Configuration() []string {
 	return s.sess.Configuration()
 }
 
-// Err returns the engine-level failure that stopped the session's last
-// macrostep, if any (interp.ErrLivelock).
+// Err returns the first engine-level failure of the session's
+// macrosteps, kept until the session ends: ErrLivelock (a macrostep that
+// did not end within MaxMicrosteps, or Run within MaxMacrosteps), ErrPanic
+// (a panic outside extension code's own guards), a failed
+// restore-every-step, or ErrWake for a hibernated session that could not
+// be woken and ended. Checkpoint failures are not kept (the call that
+// caused one returns it, and OnStoreError hears of it), nor are errors
+// the document handles as error.execution.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
