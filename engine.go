@@ -23,6 +23,9 @@ var (
 	ErrNoSession = errors.New("engine: no such session")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("engine: closed")
+	// ErrLivelock is wrapped by the error of a macrostep that did not end
+	// within Options.MaxMicrosteps (see Session.Err).
+	ErrLivelock = interp.ErrLivelock
 	// ErrSessionExists is returned by Start and Resume for a session id
 	// the engine already runs.
 	ErrSessionExists = errors.New("engine: session already runs here")
