@@ -102,7 +102,7 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 // session that is not persisted. A hibernated session is woken from its
 // record, which is then written again (refreshing its time to live).
 func (s *Session) Checkpoint(ctx context.Context) error {
-	if err := s.e.ready(ctx, "checkpoint "+s.id); err != nil {
+	if err := s.e.ready(ctx, "checkpoint", s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -185,7 +185,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 // (checked by hash). The session keeps its id and node tag; it is now run
 // by this engine, and its record moves to this node's index.
 func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Document) (*Session, error) {
-	if err := e.ready(ctx, "resume "+sessionID); err != nil {
+	if err := e.ready(ctx, "resume", sessionID); err != nil {
 		return nil, err
 	}
 	if err := checkID("resume", sessionID); err != nil {
@@ -208,7 +208,7 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 // (package recovery loads it first, to find the document by rec.Doc and
 // rec.DocHash).
 func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scxml.Document) (*Session, error) {
-	if err := e.ready(ctx, "resume"); err != nil {
+	if err := e.ready(ctx, "resume", ""); err != nil {
 		return nil, err
 	}
 	switch {

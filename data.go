@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
@@ -75,8 +76,45 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // jsonLike returns v in the form the datamodel takes (nil, bool, string,
 // numbers, []any, map[string]any, *interp.XML), converting typed slices,
 // arrays and maps with string keys and json.Number; any other Go type is
-// an error naming path and the type.
+// an error naming path and the type. The path is built only for an
+// error: checking an event's data allocates nothing when it is fine.
 func jsonLike(v any, path string) (any, error) {
+	out, bad := convertData(v)
+	if bad != nil {
+		return nil, bad.err(path)
+	}
+	return out, nil
+}
+
+// badData is a value convertData refused: its Go type, or a message,
+// and the path to it, innermost step first.
+type badData struct {
+	steps []string
+	typ   any
+	msg   string
+}
+
+func (b *badData) at(step string) *badData {
+	b.steps = append(b.steps, step)
+	return b
+}
+
+func (b *badData) err(root string) error {
+	var sb strings.Builder
+	sb.WriteString(root)
+	for i := len(b.steps) - 1; i >= 0; i-- {
+		sb.WriteString(b.steps[i])
+	}
+	if b.msg != "" {
+		return fmt.Errorf("engine: %s: %s: %w", sb.String(), b.msg, ErrInvalidData)
+	}
+	return fmt.Errorf("engine: %s: Go type %T is not JSON-like (want nil, bool, a number, string, a slice, or a map with string keys): %w", sb.String(), b.typ, ErrInvalidData)
+}
+
+func key(k string) string { return "[" + strconv.Quote(k) + "]" }
+func index(i int) string  { return "[" + strconv.Itoa(i) + "]" }
+
+func convertData(v any) (any, *badData) {
 	switch x := v.(type) {
 	case nil, bool, string, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
 		return v, nil
@@ -91,7 +129,7 @@ func jsonLike(v any, path string) (any, error) {
 		}
 		f, err := x.Float64()
 		if err != nil {
-			return nil, fmt.Errorf("engine: %s: json.Number %q: %w: %w", path, x, err, ErrInvalidData)
+			return nil, &badData{msg: fmt.Sprintf("json.Number %q: %v", x, err)}
 		}
 		return f, nil
 	case map[string]any:
@@ -99,9 +137,9 @@ func jsonLike(v any, path string) (any, error) {
 		// in this form, and an event's Send should not copy it.
 		var out map[string]any
 		for k, e := range x {
-			c, err := jsonLike(e, path+"["+strconv.Quote(k)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(e)
+			if bad != nil {
+				return nil, bad.at(key(k))
 			}
 			if out == nil && !same(c, e) {
 				out = maps.Clone(x)
@@ -117,9 +155,9 @@ func jsonLike(v any, path string) (any, error) {
 	case []any:
 		var out []any
 		for i, e := range x {
-			c, err := jsonLike(e, path+"["+strconv.Itoa(i)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(e)
+			if bad != nil {
+				return nil, bad.at(index(i))
 			}
 			if out == nil && !same(c, e) {
 				out = slices.Clone(x)
@@ -151,9 +189,9 @@ func jsonLike(v any, path string) (any, error) {
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			c, err := jsonLike(rv.Index(i).Interface(), path+"["+strconv.Itoa(i)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(rv.Index(i).Interface())
+			if bad != nil {
+				return nil, bad.at(index(i))
 			}
 			out[i] = c
 		}
@@ -168,15 +206,15 @@ func jsonLike(v any, path string) (any, error) {
 		out := make(map[string]any, rv.Len())
 		for it := rv.MapRange(); it.Next(); {
 			k := it.Key().String()
-			c, err := jsonLike(it.Value().Interface(), path+"["+strconv.Quote(k)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(it.Value().Interface())
+			if bad != nil {
+				return nil, bad.at(key(k))
 			}
 			out[k] = c
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("engine: %s: Go type %T is not JSON-like (want nil, bool, a number, string, a slice, or a map with string keys): %w", path, v, ErrInvalidData)
+	return nil, &badData{typ: v}
 }
 
 // same reports whether jsonLike returned its argument unchanged: the
@@ -248,7 +286,7 @@ func (s *Session) Eval(ctx context.Context, expr string) (any, error) {
 // the live one or, for a hibernated session, one restored from its record
 // for the call.
 func (s *Session) read(ctx context.Context, f func(is *interp.Session) error) error {
-	if err := s.e.ready(ctx, "read "+s.id); err != nil {
+	if err := s.e.ready(ctx, "read", s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -353,7 +391,7 @@ type CheckpointResult struct {
 // failures joined (nil when every checkpoint was written). Without a
 // Store it does nothing.
 func (e *Engine) CheckpointAll(ctx context.Context) ([]CheckpointResult, error) {
-	if err := e.ready(ctx, "checkpoint all"); err != nil {
+	if err := e.ready(ctx, "checkpoint all", ""); err != nil {
 		return nil, err
 	}
 	if e.opts.Store == nil {

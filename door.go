@@ -38,20 +38,29 @@ var sessionTypes = []SessionType{Voice, Chat, Email, SMS, Social, Workitem}
 
 // ready checks what every call needs: a context, not done, and an engine
 // not closed.
-func (e *Engine) ready(ctx context.Context, op string) error {
+// op and id name the call in errors; they are joined only then, so that a
+// Send allocates nothing for them.
+func (e *Engine) ready(ctx context.Context, op, id string) error {
 	if ctx == nil {
-		return fmt.Errorf("engine: %s: nil context", op)
+		return fmt.Errorf("engine: %s: nil context", what(op, id))
 	}
 	if e.closed.Load() {
-		return fmt.Errorf("engine: %s: %w", op, ErrClosed)
+		return fmt.Errorf("engine: %s: %w", what(op, id), ErrClosed)
 	}
 	return ctx.Err()
 }
 
+func what(op, id string) string {
+	if id == "" {
+		return op
+	}
+	return op + " " + id
+}
+
 // open checks that the engine is not closed, for calls without context.
-func (e *Engine) open(op string) error {
+func (e *Engine) open(op, id string) error {
 	if e.closed.Load() {
-		return fmt.Errorf("engine: %s: %w", op, ErrClosed)
+		return fmt.Errorf("engine: %s: %w", what(op, id), ErrClosed)
 	}
 	return nil
 }
@@ -90,14 +99,14 @@ func checkType(what string, t SessionType) error {
 // to the JSON-like form the datamodel takes (typed slices and maps
 // become []any and map[string]any; any other Go type is refused, named
 // with its path).
-func checkEvent(op string, ev *Event) error {
+func checkEvent(op, id string, ev *Event) error {
 	if err := checkEventName(ev.Name); err != nil {
-		return fmt.Errorf("engine: %s: %w", op, err)
+		return fmt.Errorf("engine: %s: %w", what(op, id), err)
 	}
 	if ev.Data != nil {
 		d, err := jsonLike(ev.Data, "Event.Data")
 		if err != nil {
-			return fmt.Errorf("engine: %s %q: %w", op, ev.Name, err)
+			return fmt.Errorf("engine: %s %q to %s: %w", strings.TrimSuffix(op, " to"), ev.Name, id, err)
 		}
 		ev.Data = d
 	}

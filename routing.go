@@ -23,10 +23,10 @@ import (
 // the other Session methods) know top-level sessions only: a child is
 // cancelled by its parent.
 func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
-	if err := e.ready(ctx, "send"); err != nil {
+	if err := e.ready(ctx, "send to", sessionID); err != nil {
 		return err
 	}
-	if err := checkEvent("send to "+sessionID, &ev); err != nil {
+	if err := checkEvent("send to", sessionID, &ev); err != nil {
 		return err
 	}
 	s, kid := e.route(sessionID)
@@ -132,10 +132,10 @@ func rootOf(is *interp.Session) *interp.Session {
 // extension's actions, and the event is processed by its top-level
 // session's macrostep machinery, as the child's other events are.
 func (e *Engine) Publish(extension, sessionID string, ev Event) error {
-	if err := e.open("publish"); err != nil {
+	if err := e.open("publish to", sessionID); err != nil {
 		return err
 	}
-	if err := checkEvent("publish to "+sessionID, &ev); err != nil {
+	if err := checkEvent("publish to", sessionID, &ev); err != nil {
 		return err
 	}
 	ext, err := e.owned(extension, ev.Name)
@@ -158,10 +158,10 @@ func (e *Engine) Publish(extension, sessionID string, ev Event) error {
 // subscribed to it, invoked SCXML children included, and returns how many
 // it reached.
 func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
-	if err := e.open("broadcast"); err != nil {
+	if err := e.open("broadcast", ""); err != nil {
 		return 0, err
 	}
-	if err := checkEvent("broadcast", &ev); err != nil {
+	if err := checkEvent("broadcast", "", &ev); err != nil {
 		return 0, err
 	}
 	ext, err := e.owned(extension, ev.Name)
@@ -220,13 +220,13 @@ func (e *Engine) owned(extension, name string) (*Extension, error) {
 // sessionID is the one Invoker.Invoke was given, which names an invoked
 // SCXML child when the child invoked the service (see Engine.Send).
 func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
-	if err := e.open("post from an invocation"); err != nil {
+	if err := e.open("post from an invocation to", sessionID); err != nil {
 		return err
 	}
 	if invokeID == "" {
 		return fmt.Errorf("engine: post %q to %s: empty invoke id: %w", ev.Name, sessionID, ErrInvalidEvent)
 	}
-	if err := checkEvent("post from invocation "+invokeID+" to "+sessionID, &ev); err != nil {
+	if err := checkEvent("post from an invocation to", sessionID, &ev); err != nil {
 		return err
 	}
 	ev.InvokeID = invokeID
@@ -403,10 +403,10 @@ func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
 // the engine's callbacks (an extension's action, a host function, an
 // I/O processor's Send) without deadlocking on the session.
 func (e *Engine) Post(sessionID string, ev Event) error {
-	if err := e.open("post"); err != nil {
+	if err := e.open("post to", sessionID); err != nil {
 		return err
 	}
-	if err := checkEvent("post to "+sessionID, &ev); err != nil {
+	if err := checkEvent("post to", sessionID, &ev); err != nil {
 		return err
 	}
 	s, kid := e.route(sessionID)

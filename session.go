@@ -89,7 +89,7 @@ type Session struct {
 // Start creates a session of doc and runs it up to its first wait for an
 // event.
 func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptions) (*Session, error) {
-	if err := e.ready(ctx, "start"); err != nil {
+	if err := e.ready(ctx, "start", ""); err != nil {
 		return nil, err
 	}
 	if doc == nil {
@@ -160,7 +160,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 
 // Session returns the handle of a running session.
 func (e *Engine) Session(id string) (*Session, error) {
-	if err := e.open("session " + id); err != nil {
+	if err := e.open("session", id); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -182,10 +182,10 @@ func (s *Session) Type() SessionType { return s.typ }
 // is woken first; when it cannot be, the error wraps ErrWake and the
 // event was not delivered.
 func (s *Session) Send(ctx context.Context, ev Event) error {
-	if err := s.e.ready(ctx, "send to "+s.id); err != nil {
+	if err := s.e.ready(ctx, "send to", s.id); err != nil {
 		return err
 	}
-	if err := checkEvent("send to "+s.id, &ev); err != nil {
+	if err := checkEvent("send to", s.id, &ev); err != nil {
 		return err
 	}
 	if ev.Type == interp.Internal || ev.Type == interp.Platform {
@@ -278,7 +278,7 @@ func (s *Session) Err() error {
 // store could not). A hibernated session is woken first (an error
 // wrapping ErrWake when it cannot be).
 func (s *Session) Cancel() error {
-	if err := s.e.open("cancel " + s.id); err != nil {
+	if err := s.e.open("cancel", s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
