@@ -53,7 +53,7 @@ func (s *Session) persisted() bool {
 // wrapping ErrCheckpoint when the store did not take the checkpoint;
 // OnStoreError hears of it too, for macrosteps no caller waits on
 // (timers).
-func (e *Engine) checkpoint(s *Session) error {
+func (e *Engine) checkpoint(ctx context.Context, s *Session) error {
 	var data []byte // encoded once, for the round trip and the store
 	if e.opts.RestoreEveryStep && s.sess.Running() {
 		data = e.roundTrip(s)
@@ -62,9 +62,9 @@ func (e *Engine) checkpoint(s *Session) error {
 	if st == nil || !s.persisted() {
 		return nil
 	}
-	// Not the caller's context: a caller giving up must not leave the
-	// store between two checkpoints of the session.
-	ctx := e.ctx
+	// The caller's context bounds the wait: a checkpoint it gave up on
+	// may still land (the store keeps the record of the highest seq), and
+	// until one is known written the session is not hibernated.
 	if !s.sess.Running() {
 		t0 := e.checkpointTimer(s)
 		err := e.deleteRecord(s)
@@ -86,6 +86,10 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 			e.observeCheckpoint(s, CheckpointSave, t0, 0, err)
 			return err
 		}
+	}
+	if max := e.maxRecord(); max > 0 && len(data) > max {
+		s.cp.saved = false
+		return e.storeError(s.id, e.tooLarge(s, len(data), max))
 	}
 	s.cp.seq++
 	doc := s.sess.Machine().Document()
@@ -119,7 +123,7 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 // woken from its record, which is then written again (refreshing its time
 // to live). A session this node lost (ErrFenced) returns its error.
 func (s *Session) Checkpoint(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.e.ready(ctx, "checkpoint", s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -204,6 +208,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		IOProcessors:  e.ioLocations(id),
 		Actions:       e.ext.actions,
 		Globals:       e.globals(id),
+		Load:          e.load,
 
 		IgnoreUnknownActions: e.opts.IgnoreUnknownActions,
 		VerifySnapshots:      e.opts.VerifySnapshots,
@@ -216,6 +221,12 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 // (checked by hash). The session keeps its id and node tag; it is now run
 // by this engine, and its record moves to this node's index.
 func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Document) (*Session, error) {
+	if err := e.ready(ctx, "resume", sessionID); err != nil {
+		return nil, err
+	}
+	if err := checkID("resume", sessionID); err != nil {
+		return nil, err
+	}
 	if e.opts.Store == nil {
 		return nil, fmt.Errorf("engine: resume %s: no Store configured: %w", sessionID, ErrNotPersisted)
 	}
@@ -233,6 +244,18 @@ func (e *Engine) Resume(ctx context.Context, sessionID string, doc *scxml.Docume
 // (package recovery loads it first, to find the document by rec.Doc and
 // rec.DocHash).
 func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scxml.Document) (*Session, error) {
+	if err := e.ready(ctx, "resume", ""); err != nil {
+		return nil, err
+	}
+	switch {
+	case rec == nil:
+		return nil, errors.New("engine: resume: nil record")
+	case doc == nil:
+		return nil, fmt.Errorf("engine: resume %s: nil document", rec.SessionID)
+	}
+	if err := errors.Join(checkID("resume: record's session id", rec.SessionID), checkType("resume "+rec.SessionID+": record's type", SessionType(rec.Type))); err != nil {
+		return nil, err
+	}
 	if e.opts.Store == nil {
 		return nil, fmt.Errorf("engine: resume %s: no Store configured: %w", rec.SessionID, ErrNotPersisted)
 	}
@@ -248,7 +271,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, created: rec.Created}
 	s.cp.seq = rec.Seq
 	e.mu.Lock()
-	if e.closed {
+	if e.closed.Load() {
 		e.mu.Unlock()
 		return nil, ErrClosed
 	}
@@ -266,7 +289,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	// The first macrostep saves the session under this node (or deletes
 	// it, had it ended), which takes it out of the failed node's index
 	// in the same atomic step.
-	err = e.process(s)
+	err = e.process(ctx, s)
 	e.drain()
 	return s, err
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
@@ -74,8 +76,45 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // jsonLike returns v in the form the datamodel takes (nil, bool, string,
 // numbers, []any, map[string]any, *interp.XML), converting typed slices,
 // arrays and maps with string keys and json.Number; any other Go type is
-// an error naming path and the type.
+// an error naming path and the type. The path is built only for an
+// error: checking an event's data allocates nothing when it is fine.
 func jsonLike(v any, path string) (any, error) {
+	out, bad := convertData(v)
+	if bad != nil {
+		return nil, bad.err(path)
+	}
+	return out, nil
+}
+
+// badData is a value convertData refused: its Go type, or a message,
+// and the path to it, innermost step first.
+type badData struct {
+	steps []string
+	typ   any
+	msg   string
+}
+
+func (b *badData) at(step string) *badData {
+	b.steps = append(b.steps, step)
+	return b
+}
+
+func (b *badData) err(root string) error {
+	var sb strings.Builder
+	sb.WriteString(root)
+	for i := len(b.steps) - 1; i >= 0; i-- {
+		sb.WriteString(b.steps[i])
+	}
+	if b.msg != "" {
+		return fmt.Errorf("engine: %s: %s: %w", sb.String(), b.msg, ErrInvalidData)
+	}
+	return fmt.Errorf("engine: %s: Go type %T is not JSON-like (want nil, bool, a number, string, a slice, or a map with string keys): %w", sb.String(), b.typ, ErrInvalidData)
+}
+
+func key(k string) string { return "[" + strconv.Quote(k) + "]" }
+func index(i int) string  { return "[" + strconv.Itoa(i) + "]" }
+
+func convertData(v any) (any, *badData) {
 	switch x := v.(type) {
 	case nil, bool, string, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
 		return v, nil
@@ -90,27 +129,45 @@ func jsonLike(v any, path string) (any, error) {
 		}
 		f, err := x.Float64()
 		if err != nil {
-			return nil, fmt.Errorf("engine: %s: json.Number %q: %w: %w", path, x, err, ErrInvalidData)
+			return nil, &badData{msg: fmt.Sprintf("json.Number %q: %v", x, err)}
 		}
 		return f, nil
 	case map[string]any:
-		out := make(map[string]any, len(x))
+		// Copied only when a value inside changes: most data is already
+		// in this form, and an event's Send should not copy it.
+		var out map[string]any
 		for k, e := range x {
-			c, err := jsonLike(e, path+"["+strconv.Quote(k)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(e)
+			if bad != nil {
+				return nil, bad.at(key(k))
 			}
-			out[k] = c
+			if out == nil && !same(c, e) {
+				out = maps.Clone(x)
+			}
+			if out != nil {
+				out[k] = c
+			}
+		}
+		if out == nil {
+			return x, nil
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
+		var out []any
 		for i, e := range x {
-			c, err := jsonLike(e, path+"["+strconv.Itoa(i)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(e)
+			if bad != nil {
+				return nil, bad.at(index(i))
 			}
-			out[i] = c
+			if out == nil && !same(c, e) {
+				out = slices.Clone(x)
+			}
+			if out != nil {
+				out[i] = c
+			}
+		}
+		if out == nil {
+			return x, nil
 		}
 		return out, nil
 	}
@@ -132,9 +189,9 @@ func jsonLike(v any, path string) (any, error) {
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			c, err := jsonLike(rv.Index(i).Interface(), path+"["+strconv.Itoa(i)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(rv.Index(i).Interface())
+			if bad != nil {
+				return nil, bad.at(index(i))
 			}
 			out[i] = c
 		}
@@ -149,15 +206,29 @@ func jsonLike(v any, path string) (any, error) {
 		out := make(map[string]any, rv.Len())
 		for it := rv.MapRange(); it.Next(); {
 			k := it.Key().String()
-			c, err := jsonLike(it.Value().Interface(), path+"["+strconv.Quote(k)+"]")
-			if err != nil {
-				return nil, err
+			c, bad := convertData(it.Value().Interface())
+			if bad != nil {
+				return nil, bad.at(key(k))
 			}
 			out[k] = c
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("engine: %s: Go type %T is not JSON-like (want nil, bool, a number, string, a slice, or a map with string keys): %w", path, v, ErrInvalidData)
+	return nil, &badData{typ: v}
+}
+
+// same reports whether jsonLike returned its argument unchanged: the
+// same scalar, map or slice.
+func same(c, e any) bool {
+	switch x := c.(type) {
+	case map[string]any:
+		y, ok := e.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := e.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return reflect.TypeOf(c) == reflect.TypeOf(e)
 }
 
 // Data returns the session's datamodel: the document's variables (its
@@ -215,10 +286,7 @@ func (s *Session) Eval(ctx context.Context, expr string) (any, error) {
 // the live one or, for a hibernated session, one restored from its record
 // for the call.
 func (s *Session) read(ctx context.Context, f func(is *interp.Session) error) error {
-	if ctx == nil {
-		return errors.New("engine: nil context")
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.e.ready(ctx, "read", s.id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -323,8 +391,8 @@ type CheckpointResult struct {
 // failures joined (nil when every checkpoint was written). Without a
 // Store it does nothing.
 func (e *Engine) CheckpointAll(ctx context.Context) ([]CheckpointResult, error) {
-	if ctx == nil {
-		return nil, errors.New("engine: checkpoint all: nil context")
+	if err := e.ready(ctx, "checkpoint all", ""); err != nil {
+		return nil, err
 	}
 	if e.opts.Store == nil {
 		return nil, nil

@@ -44,9 +44,13 @@
 //   - extensions.go: Extension and the interpreter types it uses (Action,
 //     ActionContext, InvokeRequest), so that an extension imports this
 //     package only.
-//   - checkpoint.go: records, Resume.
+//   - checkpoint.go: records, Resume; recordsize.go: MaxRecordSize.
 //   - hibernate.go: dropping idle sessions from memory, waking them.
 //   - watchdog.go: interrupting scripts that exceed ScriptBudget.
+//   - data.go: data in and out (StartOptions.Data, Session.Data, Value,
+//     Eval, Sessions, CheckpointAll); record.go: a record's data.
+//   - door.go: input checked when it comes in; panics.go: extension code
+//     that panics; loader.go: what src attributes name.
 //   - clock.go, ioproc.go, open.go: time, I/O processors, configuration.
 //   - observe.go: the Observer and the Logger's records.
 package engine

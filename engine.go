@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/datamodel"
@@ -25,6 +26,9 @@ var (
 	ErrNoSession = errors.New("engine: no such session")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("engine: closed")
+	// ErrLivelock is wrapped by the error of a macrostep that did not end
+	// within Options.MaxMicrosteps (see Session.Err).
+	ErrLivelock = interp.ErrLivelock
 	// ErrSessionExists is returned by Start and Resume for a session id
 	// the engine already runs.
 	ErrSessionExists = errors.New("engine: session already runs here")
@@ -115,6 +119,17 @@ type Options struct {
 	// element's file:line:col.
 	// default: false
 	IgnoreUnknownActions bool
+	// Loader reads what src attributes name: <invoke src> documents at
+	// run time, <script src> and <data src> at parse time (ParseOptions).
+	// default: FileLoader("", DefaultMaxLoadSize): local files relative
+	// to the document naming them, at most 4 MiB
+	Loader Loader
+	// MaxRecordSize bounds the encoded checkpoint of a session: a bigger
+	// one is not written, and the call fails with an error wrapping
+	// ErrCheckpoint and ErrRecordTooLarge that names the session and its
+	// largest variables (and queued events). NoRecordLimit disables it.
+	// default: DefaultMaxRecordSize (32 MiB)
+	MaxRecordSize int
 	// HibernateAfter is how long a persisted session whose last
 	// checkpoint was written may wait for an event before it is
 	// hibernated: dropped from memory but for a small handle, kept in
@@ -155,7 +170,7 @@ type Engine struct {
 	ownStore bool // opened by Open: Close closes it
 
 	mu       sync.Mutex
-	closed   bool
+	closed   atomic.Bool // set under mu, read without it by every call
 	sessions map[string]*Session
 	machines map[*scxml.Document]*interp.Machine
 
@@ -191,6 +206,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.ScriptBudget < 0 && opts.ScriptBudget != NoScriptBudget {
 		return nil, fmt.Errorf("engine: option ScriptBudget: %v is negative (use NoScriptBudget)", opts.ScriptBudget)
+	}
+	if opts.Loader == nil {
+		opts.Loader = FileLoader("", 0)
+	}
+	if opts.MaxRecordSize < 0 && opts.MaxRecordSize != NoRecordLimit {
+		return nil, fmt.Errorf("engine: option MaxRecordSize: %d is negative (use NoRecordLimit)", opts.MaxRecordSize)
 	}
 	if opts.HibernateAfter < 0 {
 		return nil, fmt.Errorf("engine: option HibernateAfter: %v is negative (0 never hibernates)", opts.HibernateAfter)
@@ -242,16 +263,40 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close stops the engine's timers and watchdog. Sessions are not ended:
+// CloseTimeout bounds the drain of Close (see Shutdown).
+const CloseTimeout = 10 * time.Second
 
-// their checkpoints stay, so that a backup node can resume them.
+// Close is Shutdown with CloseTimeout: a store that does not answer
+// cannot hold it for ever.
 func (e *Engine) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
+	defer cancel()
+	return e.Shutdown(ctx)
+}
+
+// Shutdown stops the engine. Sessions are not ended: their checkpoints
+// stay, so that a backup node can resume them.
+//
+// From its start every call that would run a macrostep, or read a
+// session, returns an error wrapping ErrClosed, and timers stop without
+// firing. It then drains within ctx: the macrosteps in flight finish
+// (the watchdog still interrupts their scripts), and the checkpoint of
+// every persisted session whose last write failed is written again. Events
+// queued and not yet processed (by Post, say) are not processed. When ctx
+// ends first, the scripts still running are interrupted and Shutdown
+// returns an error wrapping ctx's (the macrosteps in flight may still
+// complete, without their checkpoints). Then the I/O processors and a
+// store opened by Open are closed. A second call returns nil.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		return errors.New("engine: shutdown: nil context")
+	}
 	e.mu.Lock()
-	if e.closed {
+	if e.closed.Load() {
 		e.mu.Unlock()
 		return nil
 	}
-	e.closed = true
+	e.closed.Store(true)
 	sessions := make([]*Session, 0, len(e.sessions))
 	for _, s := range e.sessions {
 		sessions = append(sessions, s)
@@ -261,13 +306,15 @@ func (e *Engine) Close() error {
 		e.hib.timer = nil
 	}
 	e.mu.Unlock()
-	for _, s := range sessions {
-		s.mu.Lock()
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
-		}
-		s.mu.Unlock()
+	var errs []error
+	drained := make(chan error, 1)
+	go func() { drained <- e.drainAll(ctx, sessions) }()
+	select {
+	case err := <-drained:
+		errs = append(errs, err)
+	case <-ctx.Done():
+		e.interruptAll()
+		errs = append(errs, fmt.Errorf("engine: shutdown: drain (macrosteps in flight, last checkpoints) not finished: %w", ctx.Err()))
 	}
 	if e.wd.stop != nil {
 		close(e.wd.stop)
@@ -275,7 +322,6 @@ func (e *Engine) Close() error {
 	}
 	e.stopFencing()
 	e.cancel()
-	var errs []error
 	for _, p := range e.opts.IOProcessors {
 		if err := guard("Close", p.Close); err != nil {
 			errs = append(errs, fmt.Errorf("engine: close I/O processor %s: %w", p.Name(), err))
@@ -289,8 +335,30 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
+// drainAll waits for the macrostep in flight of each session (by taking
+// its lock), stops its timer and writes its checkpoint again if the last
+// write failed.
+func (e *Engine) drainAll(ctx context.Context, sessions []*Session) error {
+	var errs []error
+	for _, s := range sessions {
+		s.mu.Lock()
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+		if s.sess != nil && s.sess.Running() && !s.cp.saved && e.opts.Store != nil && s.persisted() && ctx.Err() == nil {
+			errs = append(errs, e.save(ctx, s, nil))
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
 // Compile returns the machine for doc, compiling it once per engine.
 func (e *Engine) Compile(doc *scxml.Document) (*interp.Machine, error) {
+	if doc == nil {
+		return nil, errors.New("engine: compile: nil document")
+	}
 	e.mu.Lock()
 	m := e.machines[doc]
 	e.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/persist"
@@ -126,4 +127,104 @@ func ExampleEngine_CheckpointAll() {
 	// Output:
 	// [{call-1 <nil>}] <nil>
 	// <nil>
+}
+
+// OnSessionError hears of failures no caller waits for: here a custom
+// action that panics when a timer runs it (the session raises
+// error.execution and goes on), and a Log callback that panics.
+func ExampleOptions_onSessionError() {
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Options{
+		Clock: clock,
+		Log:   func(string, string, any) { panic("log sink gone") },
+		OnSessionError: func(id string, err error) {
+			fmt.Println(id, errors.Is(err, engine.ErrPanic), err)
+		},
+		Extensions: []*engine.Extension{{
+			Name: "crm", Namespace: "urn:example:crm",
+			Actions: map[string]engine.Action{"sync": func(*engine.ActionContext) error { panic("nil map") }},
+		}},
+	})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:crm="urn:example:crm" initial="s">
+  <state id="s">
+    <onentry><send event="sync" delay="1s"/></onentry>
+    <transition event="sync"><crm:sync/></transition>
+    <transition event="error.execution" target="failed"><log expr="'sync failed'"/></transition>
+  </state>
+  <state id="failed"/>
+</scxml>`), e.ParseOptions("sync.scxml"))
+	s, _ := e.Start(context.Background(), doc, engine.StartOptions{ID: "s1", Type: engine.Chat})
+	clock.Advance(time.Second)
+	fmt.Println(s.Configuration())
+	// Output:
+	// s1 true Log: panic in extension code: log sink gone
+	// [failed]
+}
+
+// Shutdown drains within its context: macrosteps in flight finish, failed
+// checkpoints are written again; every later call returns ErrClosed.
+func ExampleEngine_Shutdown() {
+	e, _ := engine.New(engine.Options{Store: persist.NewMemory(persist.MemoryOptions{})})
+	doc, _ := scxml.Parse([]byte(exampleCallDoc), &scxml.Options{File: "call.scxml"})
+	s, _ := e.Start(context.Background(), doc, engine.StartOptions{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Println(e.Shutdown(ctx))
+	err := s.Send(context.Background(), engine.Event{Name: "retry"})
+	fmt.Println(errors.Is(err, engine.ErrClosed))
+	// Output:
+	// <nil>
+	// true
+}
+
+func ExampleEngine_Len() {
+	e, _ := engine.New(engine.Options{})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(exampleCallDoc), &scxml.Options{File: "call.scxml"})
+	_, _ = e.Start(context.Background(), doc, engine.StartOptions{})
+	fmt.Println(e.Len(), e.Hibernated())
+	// Output:
+	// 1 0
+}
+
+// Reading a persisted session's datamodel from its record, without
+// running it (an inspection tool, say).
+func ExampleRecordData() {
+	ctx := context.Background()
+	store := persist.NewMemory(persist.MemoryOptions{})
+	e, _ := engine.New(engine.Options{Store: store})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(exampleCallDoc), &scxml.Options{File: "call.scxml"})
+	_, _ = e.Start(ctx, doc, engine.StartOptions{ID: "call-1", Data: map[string]any{"caller": map[string]any{"tier": "silver"}}})
+
+	rec, _ := store.Load(ctx, "call-1")
+	data, err := engine.RecordData(rec)
+	fmt.Println(data, err)
+	// Output:
+	// map[attempts:0 caller:map[tier:silver]] <nil>
+}
+
+// A Loader serves what src attributes name: here invoked documents kept
+// in memory instead of files (FileLoader is the default).
+func ExampleOptions_loader() {
+	docs := map[string]string{
+		"mem:greeter": `<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="hi"><final id="hi"/></scxml>`,
+	}
+	e, _ := engine.New(engine.Options{Loader: func(_, src string) ([]byte, string, error) {
+		if d, ok := docs[src]; ok {
+			return []byte(d), src, nil
+		}
+		return nil, "", fmt.Errorf("%s: %w", src, engine.ErrLoad)
+	}})
+	defer e.Close()
+	doc, _ := scxml.Parse([]byte(`<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="s">
+  <state id="s"><invoke src="mem:greeter"/><transition event="done.invoke" target="done"/></state>
+  <final id="done"/>
+</scxml>`), e.ParseOptions("main.scxml"))
+	s, _ := e.Start(context.Background(), doc, engine.StartOptions{})
+	fmt.Println(s.Final())
+	// Output:
+	// done
 }

@@ -230,6 +230,11 @@ func (e *Engine) checkCustom(doc *scxml.Document) error {
 func (e *Engine) ParseOptions(file string) *scxml.Options {
 	return &scxml.Options{
 		File: file,
+		// The parser resolves src against file already.
+		ReadFile: func(path string) ([]byte, error) {
+			data, _, err := e.load("", path)
+			return data, err
+		},
 		Custom: func(ns, local string) bool {
 			return e.ext.actions[interp.ActionName{Namespace: ns, Local: local}] != nil
 		},

@@ -3,6 +3,7 @@ module github.com/orsgo/engine
 go 1.26.8
 
 require (
+	github.com/beevik/etree v1.6.0
 	github.com/dop251/goja v0.0.0-20260917113740-793a2a65c13b
 	github.com/google/uuid v1.6.0
 	github.com/redis/go-redis/v9 v9.23.0

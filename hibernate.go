@@ -106,7 +106,7 @@ func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 // armSweep arms the hibernation sweep for s, a session that just started,
 // resumed or woke, unless one is armed. e.mu is held.
 func (e *Engine) armSweep(s *Session) {
-	if e.opts.HibernateAfter <= 0 || e.opts.Store == nil || e.closed || !s.persisted() {
+	if e.opts.HibernateAfter <= 0 || e.opts.Store == nil || e.closed.Load() || !s.persisted() {
 		return
 	}
 	if e.hib.armed {
@@ -127,7 +127,7 @@ func (e *Engine) sweep() {
 	x, ttl := e.expirer()
 	e.mu.Lock()
 	e.hib.timer = nil
-	if e.closed {
+	if e.closed.Load() {
 		e.hib.armed = false
 		e.mu.Unlock()
 		return
@@ -168,7 +168,7 @@ func (e *Engine) sweep() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	refreshing := x != nil && e.hib.n.Load() > 0
-	if e.closed || live == 0 && !e.hib.more && !refreshing {
+	if e.closed.Load() || live == 0 && !e.hib.more && !refreshing {
 		// Nothing to watch: the next Start, Resume or wake arms it.
 		e.hib.armed, e.hib.more = false, false
 		return
@@ -441,7 +441,7 @@ func (e *Engine) retryWake(s *Session) {
 		return
 	}
 	e.mu.Lock()
-	closed := e.closed
+	closed := e.closed.Load()
 	e.mu.Unlock()
 	if !closed {
 		e.armTimerAt(s, retry)

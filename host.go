@@ -165,7 +165,10 @@ func (e *Engine) sendIO(from *interp.Session, msg *interp.Message) error {
 		err := guard(fmt.Sprintf("I/O processor %s: Send", p.Name()), func() error { return p.Send(ctx, sid, target, ev) })
 		if err != nil {
 			e.onErrorID(sid, err)
-			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID})
+			// The <send> ran in an earlier macrostep: its position is in
+			// what OnError heard.
+			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID,
+				Data: map[string]any{"tagname": "send", "reason": err.Error()}})
 		}
 	})
 	return nil

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/orsgo/engine/interp"
@@ -50,7 +51,7 @@ func (e *Engine) onStoreError(sessionID string, err error) {
 // to OnSessionError (a panic there is dropped: there is no one left to
 // tell).
 func (e *Engine) sessionError(sessionID string, err error) {
-	if err == nil || e.opts.OnSessionError == nil {
+	if err == nil || e.opts.OnSessionError == nil || errors.Is(err, ErrClosed) {
 		return
 	}
 	_ = guard("OnSessionError", func() error { e.opts.OnSessionError(sessionID, err); return nil })

@@ -23,6 +23,12 @@ import (
 // the other Session methods) know top-level sessions only: a child is
 // cancelled by its parent.
 func (e *Engine) Send(ctx context.Context, sessionID string, ev Event) error {
+	if err := e.ready(ctx, "send to", sessionID); err != nil {
+		return err
+	}
+	if err := checkEvent("send to", sessionID, &ev); err != nil {
+		return err
+	}
 	s, kid := e.route(sessionID)
 	if s == nil && e.adopting() {
 		// A session of an adopted node, not loaded yet (fence.go).
@@ -63,7 +69,7 @@ func (e *Engine) drain() {
 		s.in.mu.Lock()
 		s.in.queued = false
 		s.in.mu.Unlock()
-		e.sessionError(s.id, e.process(s)) // no caller waits for it
+		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
 	}
 }
 
@@ -132,6 +138,12 @@ func rootOf(is *interp.Session) *interp.Session {
 // extension's actions, and the event is processed by its top-level
 // session's macrostep machinery, as the child's other events are.
 func (e *Engine) Publish(extension, sessionID string, ev Event) error {
+	if err := e.open("publish to", sessionID); err != nil {
+		return err
+	}
+	if err := checkEvent("publish to", sessionID, &ev); err != nil {
+		return err
+	}
 	ext, err := e.owned(extension, ev.Name)
 	if err != nil {
 		return err
@@ -152,6 +164,12 @@ func (e *Engine) Publish(extension, sessionID string, ev Event) error {
 // subscribed to it, invoked SCXML children included, and returns how many
 // it reached.
 func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
+	if err := e.open("broadcast", ""); err != nil {
+		return 0, err
+	}
+	if err := checkEvent("broadcast", "", &ev); err != nil {
+		return 0, err
+	}
 	ext, err := e.owned(extension, ev.Name)
 	if err != nil {
 		return 0, err
@@ -208,6 +226,15 @@ func (e *Engine) owned(extension, name string) (*Extension, error) {
 // sessionID is the one Invoker.Invoke was given, which names an invoked
 // SCXML child when the child invoked the service (see Engine.Send).
 func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
+	if err := e.open("post from an invocation to", sessionID); err != nil {
+		return err
+	}
+	if invokeID == "" {
+		return fmt.Errorf("engine: post %q to %s: empty invoke id: %w", ev.Name, sessionID, ErrInvalidEvent)
+	}
+	if err := checkEvent("post from an invocation to", sessionID, &ev); err != nil {
+		return err
+	}
 	ev.InvokeID = invokeID
 	ev.Type = interp.External
 	s, kid := e.route(sessionID)
@@ -372,7 +399,7 @@ func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
 		ev.Type = interp.External
 	}
 	s.postChild(id, ev)
-	err := s.e.process(s)
+	err := s.e.process(ctx, s)
 	s.e.drain()
 	return err
 }
@@ -382,6 +409,12 @@ func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
 // the engine's callbacks (an extension's action, a host function, an
 // I/O processor's Send) without deadlocking on the session.
 func (e *Engine) Post(sessionID string, ev Event) error {
+	if err := e.open("post to", sessionID); err != nil {
+		return err
+	}
+	if err := checkEvent("post to", sessionID, &ev); err != nil {
+		return err
+	}
 	s, kid := e.route(sessionID)
 	if s == nil {
 		return fmt.Errorf("engine: post %q to %s: %w", ev.Name, sessionID, ErrNoSession)

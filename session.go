@@ -90,18 +90,31 @@ type Session struct {
 // Start creates a session of doc and runs it up to its first wait for an
 // event.
 func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptions) (*Session, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.ready(ctx, "start", ""); err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, errors.New("engine: start: nil document")
+	}
+	if opts.Type == "" {
+		opts.Type = Voice
+	}
+	if err := checkType("start: StartOptions.Type", opts.Type); err != nil {
+		return nil, err
+	}
+	what := "start: StartOptions.ID"
+	if opts.ID == "" {
+		if err := guard("Options.NewID", func() error { opts.ID = e.opts.NewID(); return nil }); err != nil {
+			return nil, fmt.Errorf("engine: start: %w", err)
+		}
+		what = "start: Options.NewID returned"
+	}
+	if err := checkID(what, opts.ID); err != nil {
 		return nil, err
 	}
 	m, err := e.Compile(doc)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Type == "" {
-		opts.Type = Voice
-	}
-	if opts.ID == "" {
-		opts.ID = e.opts.NewID()
 	}
 	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
 	data, err := startData(doc, opts.Data)
@@ -116,7 +129,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	}
 	s.sess = is
 	e.mu.Lock()
-	if e.closed {
+	if e.closed.Load() {
 		e.mu.Unlock()
 		return nil, ErrClosed
 	}
@@ -143,7 +156,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	})
 	e.leave(s)
 	e.endInterp(s, t0)
-	err = e.afterMacrostep(s, err)
+	err = e.afterMacrostep(ctx, s, err)
 	e.observeMacrostep(s, t0, err)
 	s.mu.Unlock()
 	e.drain()
@@ -152,6 +165,9 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 
 // Session returns the handle of a running session.
 func (e *Engine) Session(id string) (*Session, error) {
+	if err := e.open("session", id); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s := e.sessions[id]; s != nil {
@@ -171,7 +187,10 @@ func (s *Session) Type() SessionType { return s.typ }
 // is woken first; when it cannot be, the error wraps ErrWake and the
 // event was not delivered.
 func (s *Session) Send(ctx context.Context, ev Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.e.ready(ctx, "send to", s.id); err != nil {
+		return err
+	}
+	if err := checkEvent("send to", s.id, &ev); err != nil {
 		return err
 	}
 	if ev.Type == interp.Internal || ev.Type == interp.Platform {
@@ -184,7 +203,7 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 		return err
 	}
 	s.post(ev)
-	err := s.e.process(s)
+	err := s.e.process(ctx, s)
 	s.e.drain()
 	return err
 }
@@ -245,8 +264,14 @@ func (s *Session) Configuration() []string {
 	return s.sess.Configuration()
 }
 
-// Err returns the engine-level failure that stopped the session's last
-// macrostep, if any (interp.ErrLivelock).
+// Err returns the first engine-level failure of the session's
+// macrosteps, kept until the session ends: ErrLivelock (a macrostep that
+// did not end within MaxMicrosteps, or Run within MaxMacrosteps), ErrPanic
+// (a panic outside extension code's own guards), a failed
+// restore-every-step, or ErrWake for a hibernated session that could not
+// be woken and ended. Checkpoint failures are not kept (the call that
+// caused one returns it, and OnStoreError hears of it), nor are errors
+// the document handles as error.execution.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,6 +283,9 @@ func (s *Session) Err() error {
 // store could not). A hibernated session is woken first (an error
 // wrapping ErrWake when it cannot be).
 func (s *Session) Cancel() error {
+	if err := s.e.open("cancel", s.id); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.e.awake(s); err != nil {
@@ -272,14 +300,17 @@ func (s *Session) Cancel() error {
 	s.e.enter(s)
 	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
 	s.e.leave(s)
-	return s.e.afterMacrostep(s, err)
+	return s.e.afterMacrostep(s.e.ctx, s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
 // woken first.
-func (e *Engine) process(s *Session) error {
+func (e *Engine) process(ctx context.Context, s *Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e.closed.Load() {
+		return fmt.Errorf("engine: session %s: %w", s.id, ErrClosed)
+	}
 	if err := e.awake(s); err != nil {
 		return err
 	}
@@ -321,7 +352,7 @@ func (e *Engine) process(s *Session) error {
 	})
 	e.leave(s)
 	e.endInterp(s, t0)
-	err = e.afterMacrostep(s, err)
+	err = e.afterMacrostep(ctx, s, err)
 	e.observeMacrostep(s, t0, err)
 	return err
 }
@@ -329,11 +360,11 @@ func (e *Engine) process(s *Session) error {
 // afterMacrostep checkpoints the session, re-arms its timer and retires it
 // once ended. s.mu is held. It returns err (the macrostep's) joined with
 // the checkpoint's.
-func (e *Engine) afterMacrostep(s *Session, err error) error {
+func (e *Engine) afterMacrostep(ctx context.Context, s *Session, err error) error {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-	if cerr := e.checkpoint(s); cerr != nil {
+	if cerr := e.checkpoint(ctx, s); cerr != nil {
 		err = errors.Join(err, cerr)
 		if s.cp.fenced {
 			return err // ended here: fenced
@@ -391,6 +422,9 @@ func (e *Engine) armTimer(s *Session) {
 // armTimerAt (re-)arms the session's timer to process it at due. s.mu is
 // held.
 func (e *Engine) armTimerAt(s *Session, due time.Time) {
+	if e.closed.Load() {
+		return // Shutdown stopped its timers: none is armed again
+	}
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -405,7 +439,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		e.sessionError(s.id, e.process(s)) // no caller waits for it
+		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
 		e.drain()
 	})
 }

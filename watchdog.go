@@ -87,6 +87,20 @@ func (e *Engine) unwatch(s *Session) {
 	e.wd.mu.Unlock()
 }
 
+// interruptAll interrupts every script running now (Shutdown, when its
+// context ends before the macrosteps in flight).
+func (e *Engine) interruptAll() {
+	e.wd.mu.Lock()
+	defer e.wd.mu.Unlock()
+	for _, s := range e.wd.watched {
+		if is := s.wd.cur.Load(); is != nil {
+			if gen := is.Busy(); gen&1 == 1 {
+				is.Interrupt(gen)
+			}
+		}
+	}
+}
+
 // watchdog interrupts scripts that run longer than ScriptBudget. It reads
 // the wall clock on purpose: the budget is about CPU time actually spent,
 // whatever Clock the sessions run on. Each tick costs one atomic load per

@@ -236,7 +236,7 @@ func (s *Session) conditionMatch(t *scxml.Transition) bool {
 	}
 	ok, err := s.dm.Cond(t.Cond)
 	if err != nil {
-		s.execError(err)
+		s.execError(&ElementError{Tag: "transition", Pos: t.Pos, Document: s.docName(), Err: err})
 		return false
 	}
 	return ok

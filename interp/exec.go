@@ -21,6 +21,7 @@ func (s *Session) executeBlocks(blocks [][]scxml.Executable) {
 // raises an error event and the rest of the block is skipped (section 4.1).
 func (s *Session) executeContent(block []scxml.Executable) {
 	_ = s.executeBlock(block)
+	s.at = nil // a delayed send delivered later is no element's
 }
 
 // errBlockStopped means an element failed, its error event is queued, and
@@ -37,6 +38,7 @@ func (s *Session) executeBlock(block []scxml.Executable) error {
 }
 
 func (s *Session) execute(x scxml.Executable) error {
+	s.at = x
 	switch x := x.(type) {
 	case *scxml.Raise:
 		s.internalQueue.push(Event{Name: x.Event, Type: Internal})
@@ -78,6 +80,7 @@ func (s *Session) execute(x scxml.Executable) error {
 			inner = s.executeBlock(x.Body)
 			return inner
 		})
+		s.at = x
 		if err != nil {
 			if err == inner {
 				return err
@@ -103,10 +106,63 @@ func (s *Session) execute(x scxml.Executable) error {
 	return nil
 }
 
-// fail raises error.execution for err and stops the block.
+// fail raises error.execution for err, as the failure of the element
+// being executed, and stops the block.
 func (s *Session) fail(err error) error {
-	s.execError(err)
+	s.execError(s.atElement(err))
 	return errBlockStopped
+}
+
+// ElementError is the failure of one element of a document: the cause of
+// an error event raised by executable content, a transition's cond or a
+// <send>. Its fields are the event's data (see Session.raiseError).
+type ElementError struct {
+	Tag      string    // the element's local name: "assign", "send", "transition", a custom action's
+	Pos      scxml.Pos // where it starts
+	Document string    // the document's name (or file)
+	Err      error
+}
+
+func (e *ElementError) Error() string { return e.Err.Error() }
+func (e *ElementError) Unwrap() error { return e.Err }
+
+// atElement makes err the failure of the element being executed, if any.
+func (s *Session) atElement(err error) error {
+	if s.at == nil {
+		return err
+	}
+	return &ElementError{Tag: tagName(s.at), Pos: s.at.Position(), Document: s.docName(), Err: err}
+}
+
+func (s *Session) docName() string {
+	if s.m.doc.Name != "" {
+		return s.m.doc.Name
+	}
+	return s.m.doc.File
+}
+
+func tagName(x scxml.Executable) string {
+	switch x := x.(type) {
+	case *scxml.Raise:
+		return "raise"
+	case *scxml.Log:
+		return "log"
+	case *scxml.Assign:
+		return "assign"
+	case *scxml.Script:
+		return "script"
+	case *scxml.If:
+		return "if"
+	case *scxml.Foreach:
+		return "foreach"
+	case *scxml.Send:
+		return "send"
+	case *scxml.Cancel:
+		return "cancel"
+	case *scxml.Custom:
+		return x.Local
+	}
+	return fmt.Sprintf("%T", x)
 }
 
 // send runs <send> (section 6.2): every attribute is evaluated now, then
@@ -159,7 +215,7 @@ func (s *Session) send(x *scxml.Send) error {
 		ev.Origin = "#_scxml_" + s.id
 		ev.OriginType = SCXMLProcessorType
 		if target != "" && !strings.HasPrefix(target, "#_") && !strings.Contains(target, ":") {
-			s.raiseError(EventErrorExecution, ev.SendID, fmt.Errorf("%s:%s: <send> target %q: %w", s.m.doc.File, x.Pos, target, ErrInvalidTarget))
+			s.raiseError(EventErrorExecution, ev.SendID, s.atElement(fmt.Errorf("%s:%s: <send> target %q: %w", s.m.doc.File, x.Pos, target, ErrInvalidTarget)))
 			return errBlockStopped
 		}
 	}
@@ -168,7 +224,7 @@ func (s *Session) send(x *scxml.Send) error {
 		if target == "#_internal" {
 			// Delayed internal events would bypass run-to-completion; the
 			// spec only defines immediate delivery to the internal queue.
-			s.raiseError(EventErrorExecution, ev.SendID, fmt.Errorf("%s:%s: <send> to #_internal cannot be delayed", s.m.doc.File, x.Pos))
+			s.raiseError(EventErrorExecution, ev.SendID, s.atElement(fmt.Errorf("%s:%s: <send> to #_internal cannot be delayed", s.m.doc.File, x.Pos)))
 			return errBlockStopped
 		}
 		s.seq++
@@ -202,7 +258,7 @@ func (s *Session) deliver(msg *Message) {
 			if s.deliverInvoke(msg) {
 				return
 			}
-			s.raiseError(EventErrorCommunication, msg.Event.SendID, fmt.Errorf("send to %q: %w", target, ErrUnreachable))
+			s.raiseError(EventErrorCommunication, msg.Event.SendID, s.atElement(fmt.Errorf("send to %q: %w", target, ErrUnreachable)))
 			return
 		}
 	}
@@ -210,9 +266,9 @@ func (s *Session) deliver(msg *Message) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrInvalidTarget) || errors.Is(err, ErrUnsupportedType):
-		s.raiseError(EventErrorExecution, msg.Event.SendID, err)
+		s.raiseError(EventErrorExecution, msg.Event.SendID, s.atElement(err))
 	default:
-		s.raiseError(EventErrorCommunication, msg.Event.SendID, err)
+		s.raiseError(EventErrorCommunication, msg.Event.SendID, s.atElement(err))
 	}
 }
 

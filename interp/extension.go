@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"github.com/beevik/etree"
 	"slices"
 	"strings"
 
@@ -54,6 +55,34 @@ func (c *ActionContext) Session() *Session { return c.s }
 // Element returns the element being run: its attributes, its XML and its
 // position.
 func (c *ActionContext) Element() *scxml.Custom { return c.el }
+
+// ElementTree returns the element being run as an etree element (package
+// github.com/beevik/etree): its attributes with their prefixes, its
+// children and text, the tree Go code that handles XML expects. It is
+// parsed from Element().XML on each call: the caller owns it. (The SCXML
+// parser keeps encoding/xml, for the line:col positions etree does not
+// record; Element().Pos has the element's.)
+func (c *ActionContext) ElementTree() (*etree.Element, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(c.el.XML); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.where(), err)
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, fmt.Errorf("%s: no element in its XML", c.where())
+	}
+	if root.NamespaceURI() == "" && c.el.Namespace != "" {
+		// The markup was cut out of the document, without the xmlns
+		// declaration of its prefix: declare it, so that NamespaceURI
+		// answers for the element and its children.
+		if root.Space != "" {
+			root.CreateAttr("xmlns:"+root.Space, c.el.Namespace)
+		} else {
+			root.CreateAttr("xmlns", c.el.Namespace)
+		}
+	}
+	return root, nil
+}
 
 // Attr returns the attribute with the given local name.
 func (c *ActionContext) Attr(name string) (string, bool) {

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -206,24 +204,15 @@ func (s *Session) childSource(inv *scxml.Invoke, src string) ([]byte, string, er
 	if src == "" {
 		return nil, "", errors.New("no src, srcexpr or <content>")
 	}
-	path := src
-	if p, ok := strings.CutPrefix(path, "file:"); ok {
-		path = strings.TrimPrefix(p, "//")
-	} else if strings.Contains(path, "://") {
-		return nil, "", fmt.Errorf("src %q: only local files can be invoked", src)
+	// No I/O here: the embedder's loader reads it (engine.Options.Loader).
+	if s.opts.Load == nil {
+		return nil, "", fmt.Errorf("src %q: no loader (Options.Load) to read it", src)
 	}
-	if !filepath.IsAbs(path) && s.m.doc.File != "" {
-		path = filepath.Join(filepath.Dir(s.m.doc.File), path)
-	}
-	read := s.opts.ReadFile
-	if read == nil {
-		read = os.ReadFile
-	}
-	body, err := read(path)
+	body, name, err := s.opts.Load(s.m.doc.File, src)
 	if err != nil {
 		return nil, "", fmt.Errorf("src %q: %w", src, err)
 	}
-	return body, path, nil
+	return body, name, nil
 }
 
 // childMachine parses and compiles an invoked document, once per distinct

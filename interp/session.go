@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -72,11 +73,13 @@ type Options struct {
 	// back into the session.
 	// default: nil
 	OnTransition func(s *Session, t *scxml.Transition, ev *Event)
-	// ReadFile loads the documents that <invoke src> names, resolved
-	// against the invoking document's file. It is the interpreter's only
-	// access to storage, and only when an invoke asks for it.
-	// default: os.ReadFile
-	ReadFile func(path string) ([]byte, error)
+	// Load reads the document an <invoke src> names: doc is the file of
+	// the invoking document (for relative names), src the evaluated src;
+	// it returns the document and the name to give it (its resolved
+	// path). The interpreter does no I/O of its own: this is the
+	// embedder's (engine.Options.Loader).
+	// default: nil, and an <invoke src> raises error.execution
+	Load func(doc, src string) (data []byte, name string, err error)
 	// Actions run custom executable content (see Action), by element
 	// namespace and local name.
 	// default: none; custom content raises error.execution
@@ -160,6 +163,11 @@ type Session struct {
 	parent      *Session       // the invoking session, or nil
 	invokeID    string         // the parent's invokeid for this session
 	params      map[string]any // <param>/namelist values from the parent
+
+	// at is the element of executable content being executed (nil
+	// outside executable content), for the data of the error events it
+	// raises.
+	at scxml.Executable
 
 	// subs are the event-name prefixes the session subscribed to (see
 	// Subscribe), sorted.
@@ -422,7 +430,7 @@ func (s *Session) Cancel() {
 // raiseError places error.execution or error.communication on the
 // internal queue (section 5.10.1) and tells OnError why.
 func (s *Session) raiseError(name string, sendID string, cause error) {
-	ev := Event{Name: name, Type: Platform, SendID: sendID}
+	ev := Event{Name: name, Type: Platform, SendID: sendID, Data: errorData(cause)}
 	if s.opts.OnError != nil {
 		s.opts.OnError(s, &ev, cause)
 	}
@@ -430,6 +438,25 @@ func (s *Session) raiseError(name string, sendID string, cause error) {
 }
 
 func (s *Session) execError(cause error) { s.raiseError(EventErrorExecution, "", cause) }
+
+// errorData is the data of an error event (as other interpreters give
+// it): the reason and, when an element failed, its tag name, position
+// and document, {tagname, line, column, document, reason}, so that a
+// document can act on it.
+func errorData(cause error) any {
+	if cause == nil {
+		return nil
+	}
+	d := map[string]any{"reason": cause.Error()}
+	var ee *ElementError
+	if errors.As(cause, &ee) {
+		d["tagname"] = ee.Tag
+		d["line"] = int64(ee.Pos.Line)
+		d["column"] = int64(ee.Pos.Col)
+		d["document"] = ee.Document
+	}
+	return d
+}
 
 // queue is a FIFO of events that reuses its storage.
 type queue struct {

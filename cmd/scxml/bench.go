@@ -79,6 +79,8 @@ func (c *countingStore) reset() {
 	c.bytes.Store(0)
 }
 
+const benchUsage = "scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--hibernate-after D] [--ext NAME]... [--queue GROUP=AGENTS]... [--ignore-unknown-actions] [--json]"
+
 func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -91,11 +93,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "ORS-style configuration `FILE` ([persistence], [orchestration]) for --store redis")
 	hibernateAfter := fs.Duration("hibernate-after", 0, "after the sends, let the sessions idle this `DURATION` (engine.Options.HibernateAfter; needs a store) and measure the heap of a hibernated session")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	var x extFlags
+	x.register(fs)
 	// Flags may follow the document.
 	var docPath string
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return 2
+		if status, done := parseFlags(fs, args, stdout, benchUsage); done {
+			return status
 		}
 		if fs.NArg() == 0 {
 			break
@@ -134,7 +138,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	doc, err := scxml.ParseFile(docPath, nil)
+	doc, err := x.parse(docPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -169,6 +173,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		store = &countingStore{Store: st}
 	}
 	res, err := runBench(doc, benchOptions{
+		ext:      &x,
 		sessions: *sessions, events: *perSession, send: events, setup: setup,
 		store: store, cfg: cfg, warn: stderr, hibernateAfter: *hibernateAfter,
 		progress: showProgress(stdout, *asJSON), progressTo: stderr,
@@ -224,6 +229,7 @@ type benchOptions struct {
 	// hibernateAfter, when set, lets the sessions idle after the send
 	// phase until they are hibernated, to measure them then.
 	hibernateAfter time.Duration
+	ext            *extFlags // extensions to load, or nil
 	// progress draws the starts and sends done, with an ETA, on
 	// progressTo (a terminal's).
 	progress   bool
@@ -256,15 +262,20 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	var storeErrs atomic.Int64
 	var firstStoreErr atomic.Value
 	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	opts := engine.Options{
-		// The default script budget: the watchdog is part of the cost.
-		Clock: clock,
-		OnStoreError: func(_ string, err error) {
-			storeErrs.Add(1)
-			firstStoreErr.CompareAndSwap(nil, err)
-		},
-		HibernateAfter: o.hibernateAfter,
+	var opts engine.Options
+	if o.ext != nil {
+		var err error
+		if opts, err = o.ext.engineOptions(); err != nil {
+			return nil, err
+		}
 	}
+	// The default script budget: the watchdog is part of the cost.
+	opts.Clock = clock
+	opts.OnStoreError = func(_ string, err error) {
+		storeErrs.Add(1)
+		firstStoreErr.CompareAndSwap(nil, err)
+	}
+	opts.HibernateAfter = o.hibernateAfter
 	// Records go to this node's index: the configured node-id, or
 	// "bench", which no real node uses.
 	opts.Node = "bench"

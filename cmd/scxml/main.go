@@ -17,13 +17,14 @@ import (
 )
 
 const usage = `usage:
-  scxml validate DOC...                      report every problem as file:line:col
-  scxml run DOC [--event NAME[=JSON]]... [--wait D] [--config FILE]
+  scxml validate [EXT] DOC...                report every problem as file:line:col
+  scxml run [EXT] DOC [--event NAME[=JSON]]... [--wait D] [--config FILE]
                                              run DOC, print the configuration after each macrostep
                                              (--config: checkpoint into that store, as a node does)
-  scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
-  scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
-              [--store memory|redis] [--config FILE] [--json]
+  scxml replay [--json] [--timeout D] [--restore-every-step] [--expect FILE] [--parallel N] PATH...
+                                             replay fixtures and W3C tests (files or directories)
+  scxml bench [EXT] DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
+              [--store memory|redis] [--config FILE] [--hibernate-after D] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
   scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
                                              seal every Redis record with the current encryption-key
@@ -31,6 +32,8 @@ const usage = `usage:
                                              draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
   scxml inspect --config FILE [--json] [--doc PATH]... [--node NODE | --session ID | --delete ID [--yes]]
                                              look at the sessions persisted in Redis (read-only but --delete)
+where EXT is [--ext NAME]... [--queue GROUP=AGENT[,AGENT...]]... [--ignore-unknown-actions]
+(built-in extensions: queue). "scxml COMMAND --help" describes every flag of COMMAND.
 `
 
 func main() {

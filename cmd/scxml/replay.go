@@ -22,8 +22,8 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	restore := fs.Bool("restore-every-step", false, "restore each session from its encoded snapshot after every macrostep")
 	expectPath := fs.String("expect", "", "expectations file (\"dir/file result reason\" lines): a result that matches its expectation is not a failure")
 	parallel := fs.Int("parallel", 0, "tests run at once (default: GOMAXPROCS)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, stdout, "scxml replay [--json] [--timeout D] [--restore-every-step] [--expect FILE] [--parallel N] PATH..."); done {
+		return status
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "scxml replay: no path given")

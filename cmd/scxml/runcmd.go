@@ -11,7 +11,6 @@ import (
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/config"
-	"github.com/orsgo/engine/scxml"
 )
 
 // eventFlags collects repeated --event NAME[=JSON] flags.
@@ -34,6 +33,8 @@ func (f *eventFlags) Set(v string) error {
 	return nil
 }
 
+const runUsage = "scxml run [--event NAME[=JSON]]... [--wait D] [--ext NAME]... [--queue GROUP=AGENTS]... [--ignore-unknown-actions] DOC"
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,11 +42,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&events, "event", "send event `NAME[=JSON]` (repeatable, in order)")
 	wait := fs.Duration("wait", time.Hour, "after the last event, let delayed sends fire for up to this much (simulated) time")
 	cfgPath := fs.String("config", "", "checkpoint into the store `FILE`'s [persistence] names; a session still running at exit keeps its record there (scxml inspect, scxml dot --session)")
+	var x extFlags
+	x.register(fs)
 	// Flags may follow the document.
 	var doc string
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return 2
+		if status, done := parseFlags(fs, args, stdout, runUsage); done {
+			return status
 		}
 		if fs.NArg() == 0 {
 			break
@@ -60,21 +63,24 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scxml run: no document given")
 		return 2
 	}
-	d, err := scxml.ParseFile(doc, nil)
+	d, err := x.parse(doc)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	clock := engine.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	start := clock.Now()
-	opts := engine.Options{
-		Clock: clock,
-		Log: func(_, label string, value any) {
-			fmt.Fprintf(stdout, "log %s: %s\n", label, formatValue(value))
-		},
-		OnError: func(_ string, ev *engine.Event, cause error) {
-			fmt.Fprintf(stdout, "%s: %v\n", ev.Name, cause)
-		},
+	opts, err := x.engineOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, "scxml run:", err)
+		return 2
+	}
+	opts.Clock = clock
+	opts.Log = func(_, label string, value any) {
+		fmt.Fprintf(stdout, "log %s: %s\n", label, formatValue(value))
+	}
+	opts.OnError = func(_ string, ev *engine.Event, cause error) {
+		fmt.Fprintf(stdout, "%s: %v\n", ev.Name, cause)
 	}
 	var eng *engine.Engine
 	if *cfgPath != "" {
@@ -94,6 +100,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	show := func(what string) {
+		_ = eng.Quiesce(ctx) // events an extension published meanwhile
 		fmt.Fprintf(stdout, "[%s] %s -> %s\n", clock.Now().Sub(start), what, strings.Join(s.Configuration(), " "))
 	}
 	show("start")

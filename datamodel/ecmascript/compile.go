@@ -1,6 +1,7 @@
 package ecmascript
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 // goja, once per document: a *goja.Program is not tied to a runtime, so all
 // sessions of a document share them (issue: no per-macrostep compiling).
 type programs struct {
+	doc     *scxml.Document
 	file    string
 	values  []*goja.Program // by Expr.ID
 	valErrs []error
@@ -91,6 +93,7 @@ func (p *programs) NewDatamodel(sys interp.SystemInfo) (interp.Datamodel, error)
 
 func compile(doc *scxml.Document) *programs {
 	p := &programs{
+		doc:      doc,
 		file:     doc.File,
 		values:   make([]*goja.Program, len(doc.Exprs)),
 		valErrs:  make([]error, len(doc.Exprs)),
@@ -192,4 +195,24 @@ func literal(src string) goja.Value {
 		return nil
 	}
 	return literalRuntime().ToValue(x)
+}
+
+// ScriptErrors implements interp.ScriptChecker.
+func (p *programs) ScriptErrors() []error {
+	var errs []error
+	for i, e := range p.doc.Exprs {
+		err := p.valErrs[i]
+		if err == nil && locationAttrs[e.Attr] {
+			err = p.asgErrs[i]
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: %s %q does not compile: %w", p.doc.File, e.Pos.Line, e.Pos.Col, e.Attr, e.Source, err))
+		}
+	}
+	for i, s := range p.doc.Scripts {
+		if err := p.scrErrs[i]; err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: <script> does not compile: %w", p.doc.File, s.Pos.Line, s.Pos.Col, err))
+		}
+	}
+	return errs
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/queue"
+	"github.com/orsgo/engine/scxml"
+)
+
+// Extensions the command line can load into its engine (run, validate,
+// bench): by name, a constructor given the --queue groups. A program
+// built from this command adds its own to builtins in an init function
+// of a file beside this one.
+var builtins = map[string]func(x *extFlags) *engine.Extension{
+	queue.Name: func(x *extFlags) *engine.Extension { return queue.New(x.groups).Extension() },
+}
+
+// extFlags are the flags that shape the engine of run, validate and
+// bench: which extensions it loads and whether unknown custom elements
+// are ignored.
+type extFlags struct {
+	names         listFlag
+	groups        map[string][]string
+	ignoreUnknown bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			*l = append(*l, n)
+		}
+	}
+	return nil
+}
+
+// groupFlag is --queue GROUP=AGENT[,AGENT...].
+type groupFlag struct{ x *extFlags }
+
+func (g groupFlag) String() string { return "" }
+func (g groupFlag) Set(v string) error {
+	name, agents, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("--queue %q: want GROUP=AGENT[,AGENT...]", v)
+	}
+	if g.x.groups == nil {
+		g.x.groups = map[string][]string{}
+	}
+	var ids listFlag
+	_ = ids.Set(agents)
+	g.x.groups[strings.TrimSpace(name)] = ids
+	return nil
+}
+
+func (x *extFlags) register(fs *flag.FlagSet) {
+	fs.Var(&x.names, "ext", fmt.Sprintf("load the built-in extension `NAME` (repeatable or comma-separated; built in: %s)", strings.Join(slices.Sorted(maps.Keys(builtins)), ", ")))
+	fs.Var(groupFlag{x}, "queue", "give the queue extension an agent group, `GROUP=AGENT[,AGENT...]`, all ready (repeatable; loads the queue extension)")
+	fs.BoolVar(&x.ignoreUnknown, "ignore-unknown-actions", false, "let documents hold custom elements no loaded extension runs: they do nothing (engine.Options.IgnoreUnknownActions)")
+}
+
+// apply adds the chosen extensions to opts.
+func (x *extFlags) apply(opts *engine.Options) error {
+	names := slices.Clone([]string(x.names))
+	if x.groups != nil {
+		names = append(names, queue.Name)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	for _, n := range names {
+		mk := builtins[n]
+		if mk == nil {
+			return fmt.Errorf("--ext %q: no such extension (built in: %s)", n, strings.Join(slices.Sorted(maps.Keys(builtins)), ", "))
+		}
+		opts.Extensions = append(opts.Extensions, mk(x))
+	}
+	opts.IgnoreUnknownActions = x.ignoreUnknown
+	return nil
+}
+
+// engineOptions returns fresh engine options with the chosen extensions
+// (made anew on each call: an extension serves one engine).
+func (x *extFlags) engineOptions() (engine.Options, error) {
+	var opts engine.Options
+	err := x.apply(&opts)
+	return opts, err
+}
+
+// parse parses a document as an engine with these extensions would: a
+// custom element no loaded extension runs is an error naming its
+// file:line:col, unless --ignore-unknown-actions.
+func (x *extFlags) parse(path string) (*scxml.Document, error) {
+	opts, err := x.engineOptions()
+	if err != nil {
+		return nil, err
+	}
+	known := map[[2]string]bool{}
+	for _, ext := range opts.Extensions {
+		for local := range ext.Actions {
+			known[[2]string{ext.Namespace, local}] = true
+		}
+	}
+	return scxml.ParseFile(path, &scxml.Options{
+		File:          path,
+		Custom:        func(ns, local string) bool { return known[[2]string{ns, local}] },
+		IgnoreUnknown: opts.IgnoreUnknownActions,
+	})
+}
+
+// parseFlags parses args with fs. -h or --help prints the command's usage
+// and every flag on stdout: done is then true and status 0; a bad flag
+// gives status 2.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) (status int, done bool) {
+	fs.Usage = func() {} // the flag package would print it on stderr
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		out := fs.Output()
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", usage)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+		return 0, true
+	case err != nil:
+		fmt.Fprintf(fs.Output(), "usage: %s (see --help)\n", usage)
+		return 2, true
+	}
+	return 0, false
+}
