@@ -8,8 +8,10 @@ import (
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/internal/redistest"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -70,7 +72,7 @@ func BenchmarkParseCompileRouting(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := interp.Compile(doc); err != nil {
+		if _, err := interp.Compile(doc, datamodel.Standard()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -147,7 +149,7 @@ func BenchmarkCheckpointMemory(b *testing.B) {
 // the setup events and one cycle: in routing, with its call data, the
 // chosen group and the queue timeout pending.
 func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
-	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc))
+	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc), datamodel.Standard())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
 }
 
 // BenchmarkSnapshotRouting measures what a checkpoint costs the session:
-// Snapshot and EncodeSnapshot.
+// Snapshot and snapshot.Encode.
 func BenchmarkSnapshotRouting(b *testing.B) {
 	_, s := routingSession(b)
 	b.ReportAllocs()
@@ -182,7 +184,7 @@ func BenchmarkSnapshotRouting(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		data, err := persist.EncodeSnapshot(snap)
+		data, err := snapshot.Encode(snap)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -192,20 +194,20 @@ func BenchmarkSnapshotRouting(b *testing.B) {
 }
 
 // BenchmarkRestoreRouting measures resuming a session from its checkpoint:
-// DecodeSnapshot and Machine.Restore (a fresh datamodel runtime).
+// snapshot.Decode and Machine.Restore (a fresh datamodel runtime).
 func BenchmarkRestoreRouting(b *testing.B) {
 	m, s := routingSession(b)
 	snap, err := s.Snapshot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := persist.EncodeSnapshot(snap)
+	data, err := snapshot.Encode(snap)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		snap, err := persist.DecodeSnapshot("bench-session", data)
+		snap, err := snapshot.Decode("bench-session", data)
 		if err != nil {
 			b.Fatal(err)
 		}

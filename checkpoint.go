@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
@@ -28,6 +30,20 @@ var ErrNotPersisted = errors.New("engine: session has no checkpoint")
 // cannot be snapshotted). Session.Checkpoint writes it again.
 var ErrCheckpoint = errors.New("engine: checkpoint not written")
 
+// checkpoints is the state of a session's record.
+type checkpoints struct {
+	seq uint64 // checkpoints written
+	// saved says that its last checkpoint was written.
+	saved bool
+	// fresh is when its record was last known written or refreshed
+	// (engine clock, Unix ns), for refreshing it while hibernated.
+	fresh atomic.Int64
+	// fenced says the session ended here because this node lost it
+	// (fence.go); undeleted that it ended and its record's deletion
+	// failed, and is retried.
+	fenced, undeleted bool
+}
+
 func (s *Session) persisted() bool {
 	return s.typ == Voice && s.m.Document().Persist
 }
@@ -49,10 +65,7 @@ func (e *Engine) checkpoint(s *Session) error {
 	// store between two checkpoints of the session.
 	ctx := e.ctx
 	if !s.sess.Running() {
-		if err := st.Delete(ctx, e.opts.Node, s.id); err != nil {
-			return e.storeError(s.id, err)
-		}
-		return nil
+		return e.deleteRecord(s)
 	}
 	return e.save(ctx, s, data)
 }
@@ -63,35 +76,49 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
-			s.saved = false
+			s.cp.saved = false
 			return e.storeError(s.id, err)
 		}
 	}
-	s.seq++
+	s.cp.seq++
 	doc := s.sess.Machine().Document()
+	due, _ := s.sess.NextDeadline()
+	w := e.writer()
 	rec := &persist.Record{
-		SessionID: s.id, Node: e.opts.Node, Type: string(s.typ), Seq: s.seq, Data: data,
-		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(),
+		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
+		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(), Due: due,
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
-		s.saved = false // never hibernated on an older record
+		s.cp.saved = false // never hibernated on an older record
+		if errors.Is(err, persist.ErrFenced) {
+			return e.fenced(s, err)
+		}
 		return e.storeError(s.id, err)
 	}
-	s.saved = true
+	s.cp.saved = true
 	return nil
 }
 
 // Checkpoint writes the session's checkpoint again, now: after a call
 // failed with ErrCheckpoint, once the store is back, so that the session
-// does not wait for its next event to be persisted. It is a no-op for a
-// session that is not persisted. A hibernated session is woken from its
-// record, which is then written again (refreshing its time to live).
+// does not wait for its next event to be persisted. For a session that
+// ended but whose record could not be deleted, it tries the deletion
+// again (the engine also retries it on its own) and returns its error. It
+// is a no-op for a session that is not persisted. A hibernated session is
+// woken from its record, which is then written again (refreshing its time
+// to live). A session this node lost (ErrFenced) returns its error.
 func (s *Session) Checkpoint(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cp.fenced {
+		return s.err
+	}
+	if s.cp.undeleted {
+		return s.e.deleteRecord(s)
+	}
 	if err := s.e.awake(s); err != nil {
 		return err
 	}
@@ -109,7 +136,7 @@ func (e *Engine) encode(s *Session) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return persist.EncodeSnapshot(snap)
+	return snapshot.Encode(snap)
 }
 
 // roundTrip replaces the interpreter session by one restored from its own
@@ -134,9 +161,7 @@ func (e *Engine) roundTrip(s *Session) []byte {
 // storeError reports a failed checkpoint to OnStoreError and returns it
 // as the error of the call that caused it.
 func (e *Engine) storeError(id string, err error) error {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(id, err)
-	}
+	e.onStoreError(id, err)
 	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
 }
 
@@ -144,9 +169,14 @@ func (e *Engine) storeError(id string, err error) error {
 // (a record's Data), for Resume, a wake from hibernation and
 // RestoreEveryStep.
 func (e *Engine) restore(m *interp.Machine, id string, data []byte) (*interp.Session, error) {
-	snap, err := persist.DecodeSnapshot(id, data)
+	snap, err := snapshot.Decode(id, data)
 	if err != nil {
-		return nil, err
+		// A record whose snapshot cannot be read is a damaged record to
+		// the store's callers too.
+		if errors.Is(err, snapshot.ErrVersion) {
+			return nil, fmt.Errorf("%w: %w", err, persist.ErrVersion)
+		}
+		return nil, fmt.Errorf("%w: %w", err, persist.ErrCorrupt)
 	}
 	return m.Restore(snap, e.sessionOptions(id))
 }
@@ -200,7 +230,8 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
-	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, seq: rec.Seq, created: rec.Created}
+	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, created: rec.Created}
+	s.cp.seq = rec.Seq
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -215,17 +246,9 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	e.mu.Unlock()
 	e.noteSubscriptions(is)
 	// The first macrostep saves the session under this node (or deletes
-	// it, had it ended); only then does the failed node's index let go,
-	// so that a crash in between leaves a record someone can resume.
+	// it, had it ended), which takes it out of the failed node's index
+	// in the same atomic step.
 	err = e.process(s)
-	if rec.Node != e.opts.Node && !errors.Is(err, ErrCheckpoint) {
-		if uerr := e.opts.Store.Unlist(ctx, rec.Node, sessionID); uerr != nil {
-			// The session is saved under this node: the failed node's
-			// stale index entry is harmless (its next ListNode would list
-			// it, and resuming it again is refused while it runs here).
-			_ = e.storeError(sessionID, uerr)
-		}
-	}
 	e.drain()
 	return s, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/orsgo/engine/config"
 	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/internal/redistest"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -141,7 +142,7 @@ session-ttl = 600
 	}
 	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer raw.Close()
-	key := "ORS:dc1:session:{" + s.ID() + "}"
+	key := e.Store().(*persist.RedisStore).SessionKey(s.ID()) // ORS:dc1:session:{<shard>}:<id>
 	if ttl := raw.PTTL(ctx, key).Val(); ttl <= 9*time.Minute || ttl > 10*time.Minute {
 		t.Fatalf("record %s: TTL %v, want session-ttl 600s", key, ttl)
 	}
@@ -193,7 +194,7 @@ session-ttl = 600
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := persist.DecodeSnapshot(s.ID(), rec.Data)
+	snap, err := snapshot.Decode(s.ID(), rec.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/config"
-	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
@@ -45,8 +44,8 @@ func ExampleExtension_action() {
 	route := &engine.Extension{
 		Name:      "acd",
 		Namespace: "urn:example:acd",
-		Actions: map[string]interp.Action{
-			"route": func(c *interp.ActionContext) error {
+		Actions: map[string]engine.Action{
+			"route": func(c *engine.ActionContext) error {
 				skill, _, err := c.EvalAttr("skill")
 				if err != nil {
 					return err // becomes error.execution, with file:line:col
@@ -96,7 +95,7 @@ func ExampleExtension_hostObject() {
 // lookup is an invoke type: it answers at once, then ends.
 type lookup struct{ e *engine.Engine }
 
-func (l *lookup) Invoke(sessionID string, req *interp.InvokeRequest) error {
+func (l *lookup) Invoke(sessionID string, req *engine.InvokeRequest) error {
 	_ = l.e.PostInvoke(sessionID, req.InvokeID, engine.Event{Name: "lookup.result", Data: map[string]any{"vip": req.Data["ani"] == "+331"}})
 	return l.e.PostInvoke(sessionID, req.InvokeID, engine.Event{Name: "done.invoke." + req.InvokeID})
 }
@@ -134,7 +133,7 @@ func ExampleInvoker() {
 func ExampleEngine_Publish() {
 	ext := &engine.Extension{
 		Name: "presence", Namespace: "urn:example:presence", EventPrefix: "presence.",
-		Actions: map[string]interp.Action{"watch": func(*interp.ActionContext) error { return nil }},
+		Actions: map[string]engine.Action{"watch": func(*engine.ActionContext) error { return nil }},
 	}
 	ctx := context.Background()
 	e, _ := engine.New(engine.Options{Extensions: []*engine.Extension{ext}})

@@ -1,16 +1,27 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
-	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
+)
+
+// The interpreter's types an extension works with, so that an extension
+// imports this package only.
+type (
+	// Action runs one custom executable content element (interp.Action).
+	Action = interp.Action
+	// ActionContext is what an Action may do to its session: evaluate,
+	// assign, raise, subscribe (interp.ActionContext).
+	ActionContext = interp.ActionContext
+	// ActionName identifies custom executable content by namespace and
+	// local name (interp.ActionName).
+	ActionName = interp.ActionName
+	// InvokeRequest is what an Invoker is asked to start
+	// (interp.InvokeRequest).
+	InvokeRequest = interp.InvokeRequest
 )
 
 // Extension adds a vocabulary to the engine's documents, the way
@@ -30,7 +41,7 @@ type Extension struct {
 	// (<q:submit> in Namespace runs Actions["submit"]). A session that
 	// runs any of them subscribes to EventPrefix; so does an invoked
 	// SCXML child, under its own session id (see Engine.Send).
-	Actions map[string]interp.Action
+	Actions map[string]Action
 	// Object returns the members of the extension's host object for one
 	// session: Go functions and values, converted by goja. It is called
 	// when a session is created or restored, so functions may close over
@@ -62,7 +73,7 @@ type Extension struct {
 type Invoker interface {
 	// Invoke starts the service for the session. An error makes the
 	// session raise error.execution.
-	Invoke(sessionID string, req *interp.InvokeRequest) error
+	Invoke(sessionID string, req *InvokeRequest) error
 	// Event delivers an event the session sent to the invocation (<send
 	// target="#_<invokeid>">, or autoforward). An error makes the session
 	// raise error.communication.
@@ -178,37 +189,6 @@ func (e *Engine) subscribing(ext *Extension, act interp.Action) interp.Action {
 	}
 }
 
-// noteSubscriptions copies the subscriptions of an interpreter session
-// into its engine session, where Publish reads them without the session's
-// lock: those of a top-level session into its subs, those of an invoked
-// child into its top-level session's directory of children (which it
-// rebuilds). Called from inside the session's processing, or at resume.
-func (e *Engine) noteSubscriptions(is *interp.Session) {
-	root := rootOf(is)
-	e.mu.Lock()
-	s := e.sessions[root.ID()]
-	e.mu.Unlock()
-	if s == nil {
-		// A child its parent cancelled, running its onexit handlers:
-		// it can no longer be reached.
-		return
-	}
-	if root == is {
-		subs := is.Subscriptions()
-		s.subs.Store(&subs)
-	}
-	s.setChildren(root.AppendChildren(nil))
-}
-
-// rootOf returns the top-level session is runs in (is itself when it is
-// one, or a child its parent cancelled).
-func rootOf(is *interp.Session) *interp.Session {
-	for p := is.Parent(); p != nil; p = is.Parent() {
-		is = p
-	}
-	return is
-}
-
 // globals returns the host objects of one session.
 func (e *Engine) globals(sessionID string) map[string]any {
 	if len(e.ext.byName) == 0 {
@@ -217,7 +197,9 @@ func (e *Engine) globals(sessionID string) map[string]any {
 	root := map[string]any{}
 	for name, ext := range e.ext.byName {
 		if ext.Object != nil {
-			root[name] = ext.Object(sessionID)
+			var obj map[string]any
+			e.guarded(sessionID, "extension "+name+": Object", func() { obj = ext.Object(sessionID) })
+			root[name] = obj
 		}
 	}
 	if len(root) == 0 {
@@ -261,308 +243,4 @@ func (e *Engine) Extension(name string) (*Extension, error) {
 		return ext, nil
 	}
 	return nil, fmt.Errorf("engine: extension %q: %w", name, ErrNoExtension)
-}
-
-// Publish delivers an event of the named extension to one session,
-// asynchronously like Post: the name must start with the extension's
-// EventPrefix (ErrNotOwned) and the session must have subscribed to it
-// (ErrNotSubscribed). Extensions call it when their service answers.
-//
-// sessionID may name an invoked SCXML child (see Engine.Send for how
-// children are addressed): a child subscribes when it runs one of the
-// extension's actions, and the event is processed by its top-level
-// session's macrostep machinery, as the child's other events are.
-func (e *Engine) Publish(extension, sessionID string, ev Event) error {
-	ext, err := e.owned(extension, ev.Name)
-	if err != nil {
-		return err
-	}
-	s, kid := e.route(sessionID)
-	switch {
-	case s == nil:
-		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNoSession)
-	case kid == nil && !s.subscribed(ext.EventPrefix), kid != nil && !kid.subscribed(ext.EventPrefix):
-		return fmt.Errorf("engine: publish %q to %s: %w", ev.Name, sessionID, ErrNotSubscribed)
-	}
-	e.enqueue(s, kid, ev)
-	e.goAsync(func(context.Context) { e.drain() })
-	return nil
-}
-
-// Broadcast delivers an event of the named extension to every session
-// subscribed to it, invoked SCXML children included, and returns how many
-// it reached.
-func (e *Engine) Broadcast(extension string, ev Event) (int, error) {
-	ext, err := e.owned(extension, ev.Name)
-	if err != nil {
-		return 0, err
-	}
-	type childTarget struct {
-		s   *Session
-		kid *childEntry
-	}
-	var kids []childTarget
-	e.mu.Lock()
-	targets := make([]*Session, 0, len(e.sessions))
-	for _, s := range e.sessions {
-		if s.subscribed(ext.EventPrefix) {
-			targets = append(targets, s)
-		}
-		if d := s.children.Load(); d != nil {
-			for i := range d.kids {
-				if k := &d.kids[i]; k.subscribed(ext.EventPrefix) {
-					kids = append(kids, childTarget{s, k})
-				}
-			}
-		}
-	}
-	e.mu.Unlock()
-	// All queued, then drained once: not a goroutine per session.
-	for _, s := range targets {
-		e.enqueue(s, nil, ev)
-	}
-	for _, k := range kids {
-		e.enqueue(k.s, k.kid, ev)
-	}
-	n := len(targets) + len(kids)
-	if n > 0 {
-		e.goAsync(func(context.Context) { e.drain() })
-	}
-	return n, nil
-}
-
-func (e *Engine) owned(extension, name string) (*Extension, error) {
-	ext, err := e.Extension(extension)
-	if err != nil {
-		return nil, err
-	}
-	if ext.EventPrefix == "" || !strings.HasPrefix(name, ext.EventPrefix) {
-		return nil, fmt.Errorf("engine: extension %s publishes %q: %w %q", extension, name, ErrNotOwned, ext.EventPrefix)
-	}
-	return ext, nil
-}
-
-// PostInvoke delivers an event from an invoked service to the session
-// that invoked it (its InvokeID set, so that <finalize> runs), like Post.
-// An event named "done.invoke.<invokeID>" ends the invocation.
-//
-// sessionID is the one Invoker.Invoke was given, which names an invoked
-// SCXML child when the child invoked the service (see Engine.Send).
-func (e *Engine) PostInvoke(sessionID, invokeID string, ev Event) error {
-	ev.InvokeID = invokeID
-	ev.Type = interp.External
-	s, kid := e.route(sessionID)
-	switch {
-	case s == nil:
-		return fmt.Errorf("engine: post %q from invocation %q to %s: %w", ev.Name, invokeID, sessionID, ErrNoSession)
-	}
-	e.enqueue(s, kid, ev)
-	e.goAsync(func(context.Context) { e.drain() })
-	return nil
-}
-
-// subscribed reports whether the session subscribed to prefix (or to one
-// of its prefixes).
-func (s *Session) subscribed(prefix string) bool {
-	p := s.subs.Load()
-	if p == nil {
-		return false
-	}
-	return slices.ContainsFunc(*p, func(sub string) bool { return strings.HasPrefix(prefix, sub) })
-}
-
-// Subscriptions returns the event prefixes the session subscribed to.
-func (s *Session) Subscriptions() []string {
-	if p := s.subs.Load(); p != nil {
-		return slices.Clone(*p)
-	}
-	return nil
-}
-
-// Invoke implements interp.Invoker for the engine's host: extensions'
-// invoke types, for top-level sessions and invoked children alike (from
-// is the invoking session; a child's id addresses it, see Engine.Send).
-func (h host) Invoke(from *interp.Session, req *interp.InvokeRequest) error {
-	ivk := h.e.ext.invokers[req.Type]
-	if ivk == nil {
-		known := slices.Sorted(maps.Keys(h.e.ext.invokers))
-		return fmt.Errorf("invoke type %q (the engine runs SCXML and %v): %w", req.Type, known, interp.ErrUnsupportedType)
-	}
-	if from.Parent() != nil {
-		// A child started in this macrostep is not in its top-level
-		// session's directory yet, and the service may answer at once.
-		h.e.noteSubscriptions(from)
-	}
-	return ivk.Invoke(from.ID(), req)
-}
-
-// CancelInvoke implements interp.Invoker.
-func (h host) CancelInvoke(from *interp.Session, invokeID, typ string) {
-	if ivk := h.e.ext.invokers[typ]; ivk != nil {
-		ivk.Cancel(from.ID(), invokeID)
-	}
-}
-
-// dispatchInvoke delivers a session's event to an extension's invocation
-// ("#_<invokeid>" with the invoke type); ok is false when msg is not for
-// one.
-func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool, err error) {
-	ivk := h.e.ext.invokers[msg.Type]
-	id, isInvoke := strings.CutPrefix(msg.Target, "#_")
-	if ivk == nil || !isInvoke {
-		return false, nil
-	}
-	return true, ivk.Event(from.ID(), id, msg.Event)
-}
-
-// Globals implements interp.SessionHost: an invoked child's host objects
-// are made for the child's own session id.
-func (h host) Globals(sessionID string) map[string]any { return h.e.globals(sessionID) }
-
-// IOProcessors implements interp.SessionHost: an invoked child has
-// locations of its own (a Basic HTTP POST to it reaches it through Post).
-func (h host) IOProcessors(sessionID string) map[string]string { return h.e.ioLocations(sessionID) }
-
-var (
-	_ interp.Invoker     = host{}
-	_ interp.SessionHost = host{}
-)
-
-// subsPtr is the engine session's copy of its subscriptions.
-type subsPtr = atomic.Pointer[[]string]
-
-// Invoked children. An SCXML session invoked by another runs inside its
-// top-level engine session (package interp) under an id of its own,
-// "<parent id>.<invokeid>" at every depth. The engine keeps, per
-// top-level session, a directory of its running children with their
-// subscriptions (childDir), so that Send, Publish, PostInvoke,
-// Broadcast and #_scxml_<id> targets reach a child by its id; the events
-// wait in the top-level session's childInbox and are enqueued to the
-// child when the top-level session is processed, whose macrostep runs
-// the child's work as it runs all of its children's.
-
-// childDir lists the running invoked children of one top-level session,
-// parents before their children. It is replaced, never modified, so that
-// Publish reads it without the session's lock.
-type childDir struct {
-	kids []childEntry
-}
-
-type childEntry struct {
-	id   string
-	subs []string
-	// is tells noteChildren whether the tree changed; read under the
-	// session's lock only.
-	is *interp.Session
-}
-
-// childrenPtr is the engine session's directory of children; nil when it
-// has none.
-type childrenPtr = atomic.Pointer[childDir]
-
-// childEvent is an event for an invoked child, waiting in its top-level
-// session's childInbox.
-type childEvent struct {
-	to string
-	ev Event
-}
-
-func (d *childDir) find(id string) *childEntry {
-	if d == nil {
-		return nil
-	}
-	for i := range d.kids {
-		if d.kids[i].id == id {
-			return &d.kids[i]
-		}
-	}
-	return nil
-}
-
-func (k *childEntry) subscribed(prefix string) bool {
-	return slices.ContainsFunc(k.subs, func(sub string) bool { return strings.HasPrefix(prefix, sub) })
-}
-
-// setChildren makes kids (from interp.Session.AppendChildren) the
-// session's directory of children.
-func (s *Session) setChildren(kids []*interp.Session) {
-	if len(kids) == 0 {
-		if s.children.Load() != nil {
-			s.children.Store(nil)
-		}
-		return
-	}
-	d := &childDir{kids: make([]childEntry, len(kids))}
-	for i, c := range kids {
-		d.kids[i] = childEntry{id: c.ID(), subs: c.Subscriptions(), is: c}
-	}
-	s.children.Store(d)
-}
-
-// noteChildren brings the session's directory of children up to date
-// after a macrostep: children started or ended, or a tree restored from
-// a snapshot (subscriptions changed only by actions, which noted them).
-// s.mu held. For a session that has and had no children it is inlined
-// and allocates nothing.
-func (e *Engine) noteChildren(s *Session) {
-	s.kidBuf = s.sess.AppendChildren(s.kidBuf[:0])
-	if len(s.kidBuf) == 0 && s.children.Load() == nil {
-		return
-	}
-	s.syncChildren()
-}
-
-func (s *Session) syncChildren() {
-	d := s.children.Load()
-	same := d != nil && len(d.kids) == len(s.kidBuf)
-	for i := 0; same && i < len(d.kids); i++ {
-		same = d.kids[i].is == s.kidBuf[i]
-	}
-	if !same {
-		s.setChildren(s.kidBuf)
-	}
-	clear(s.kidBuf) // hold no ended session
-}
-
-// route finds the engine session an event for sessionID goes to: the
-// top-level session of that id (kid nil), or the top-level session
-// running the invoked child of that id (whose id starts with the
-// top-level session's, then a dot). s is nil when neither runs.
-func (e *Engine) route(sessionID string) (s *Session, kid *childEntry) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if s := e.sessions[sessionID]; s != nil {
-		return s, nil
-	}
-	for i := 1; i < len(sessionID); i++ {
-		if sessionID[i] != '.' {
-			continue
-		}
-		if s := e.sessions[sessionID[:i]]; s != nil {
-			if kid := s.children.Load().find(sessionID); kid != nil {
-				return s, kid
-			}
-		}
-	}
-	return nil, nil
-}
-
-func (s *Session) postChild(id string, ev Event) {
-	s.inboxMu.Lock()
-	s.childInbox = append(s.childInbox, childEvent{to: id, ev: ev})
-	s.inboxMu.Unlock()
-}
-
-// sendChild is Session.Send for the child id of s.
-func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if ev.Type == interp.Internal || ev.Type == interp.Platform {
-		ev.Type = interp.External
-	}
-	s.postChild(id, ev)
-	err := s.e.process(s)
-	s.e.drain()
-	return err
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	engine "github.com/orsgo/engine"
-	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 )
@@ -51,12 +50,12 @@ func (x *svc) extension() *engine.Extension {
 		Name:        "svc",
 		Namespace:   "urn:test:svc",
 		EventPrefix: "svc.",
-		Actions: map[string]interp.Action{
-			"note": func(c *interp.ActionContext) error {
+		Actions: map[string]engine.Action{
+			"note": func(c *engine.ActionContext) error {
 				x.note("note %s", c.Session().ID())
 				return nil
 			},
-			"unsub": func(c *interp.ActionContext) error {
+			"unsub": func(c *engine.ActionContext) error {
 				c.Unsubscribe("svc.")
 				return nil
 			},
@@ -67,7 +66,7 @@ func (x *svc) extension() *engine.Extension {
 	}
 }
 
-func (x *svc) Invoke(sessionID string, req *interp.InvokeRequest) error {
+func (x *svc) Invoke(sessionID string, req *engine.InvokeRequest) error {
 	x.note("invoke %s %s %v", sessionID, req.InvokeID, req.Data["q"])
 	if req.Data["q"] != "now" {
 		return nil

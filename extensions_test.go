@@ -34,8 +34,8 @@ func (c *crm) extension() *engine.Extension {
 		Name:        "crm",
 		Namespace:   crmNS,
 		EventPrefix: "crm.",
-		Actions: map[string]interp.Action{
-			"lookup": func(ac *interp.ActionContext) error {
+		Actions: map[string]engine.Action{
+			"lookup": func(ac *engine.ActionContext) error {
 				v, ok, err := ac.EvalAttr("customer")
 				if err != nil || !ok {
 					return fmt.Errorf("customer: %v", err)
@@ -43,11 +43,11 @@ func (c *crm) extension() *engine.Extension {
 				into, _ := ac.Attr("into")
 				return ac.Assign(into, map[string]any{"id": v, "tier": "gold"})
 			},
-			"raise": func(ac *interp.ActionContext) error {
+			"raise": func(ac *engine.ActionContext) error {
 				ac.Raise(interp.Event{Name: "crm.raised", Data: "x"})
 				return nil
 			},
-			"fail": func(*interp.ActionContext) error { return errors.New("CRM is down") },
+			"fail": func(*engine.ActionContext) error { return errors.New("CRM is down") },
 		},
 		Object: func(id string) map[string]any {
 			return map[string]any{
@@ -60,7 +60,7 @@ func (c *crm) extension() *engine.Extension {
 	}
 }
 
-func (c *crm) Invoke(sessionID string, req *interp.InvokeRequest) error {
+func (c *crm) Invoke(sessionID string, req *engine.InvokeRequest) error {
 	c.mu.Lock()
 	c.invoked = append(c.invoked, fmt.Sprintf("%s %v", req.InvokeID, req.Data["skill"]))
 	c.mu.Unlock()
@@ -262,7 +262,7 @@ func TestExtensionErrors(t *testing.T) {
 		{[]*engine.Extension{nil}, "Extensions[0]: nil"},
 		{[]*engine.Extension{{Name: "a-b"}}, "Name"},
 		{[]*engine.Extension{{Name: "a"}, {Name: "a"}}, "Extensions[1]: Name"},
-		{[]*engine.Extension{{Name: "a", Actions: map[string]interp.Action{"x": func(*interp.ActionContext) error { return nil }}}}, "Namespace"},
+		{[]*engine.Extension{{Name: "a", Actions: map[string]engine.Action{"x": func(*engine.ActionContext) error { return nil }}}}, "Namespace"},
 		{[]*engine.Extension{{Name: "a", Namespace: "n"}, {Name: "b", Namespace: "n"}}, "used by extension a"},
 		{[]*engine.Extension{{Name: "a", Open: func(*engine.Engine) error { return errors.New("boom") }}}, "open extension a: boom"},
 	} {

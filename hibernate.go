@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/interp"
@@ -31,14 +33,14 @@ import (
 // armed for the earliest moment a session can become idle (never sooner
 // than HibernateAfter/8 after the last sweep), and disarmed while no
 // session is a candidate. A macrostep only notes its time (Session.last)
-// and whether its checkpoint was written (Session.saved and, if it was,
-// Session.fresh).
+// and whether its checkpoint was written (Session.cp.saved and, if it was,
+// Session.cp.fresh).
 //
 // A hibernated session lives in its record only, which expires unless it
 // is written again within the store's time to live, and a hibernated
 // session writes nothing. On a store that implements persist.Expirer the
 // same sweep keeps those records alive: it collects the hibernated
-// sessions whose record was last written or refreshed (Session.fresh)
+// sessions whose record was last written or refreshed (Session.cp.fresh)
 // TTL/2 ago or more and refreshes them, with their node's index and the
 // node registry, in one Expirer.Touch for this node; while hibernated
 // sessions exist it stays armed, and runs at least every TTL/4. So each
@@ -79,6 +81,16 @@ var ErrWake = errors.New("engine: hibernated session cannot be woken")
 // store's.
 var ErrRefresh = errors.New("engine: hibernated session's record not refreshed")
 
+// hibernation is the state of the engine's hibernation sweep.
+type hibernation struct {
+	// timer is the sweep's; armed says a sweep is armed or running, more
+	// that a session it may not have seen joined meanwhile (Engine.mu).
+	timer       Timer
+	armed, more bool
+	scratch     []*Session   // the sweep's only
+	n           atomic.Int64 // hibernated sessions
+}
+
 // wakeRetry is how long a hibernated session whose timer fell due waits
 // before trying again when its record could not be read.
 const wakeRetry = 5 * time.Second
@@ -87,9 +99,9 @@ const wakeRetry = 5 * time.Second
 // state in the store only until something wakes it.
 func (s *Session) Hibernated() bool { return s.hib.Load() }
 
-// Hibernated returns the number of hibernated sessions, which Sessions
-// counts too.
-func (e *Engine) Hibernated() int { return int(e.nhib.Load()) }
+// Hibernated returns the number of hibernated sessions, which Len counts
+// too.
+func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 
 // armSweep arms the hibernation sweep for s, a session that just started,
 // resumed or woke, unless one is armed. e.mu is held.
@@ -97,12 +109,12 @@ func (e *Engine) armSweep(s *Session) {
 	if e.opts.HibernateAfter <= 0 || e.opts.Store == nil || e.closed || !s.persisted() {
 		return
 	}
-	if e.hibArmed {
-		e.hibMore = true // a sweep running now may not have seen s
+	if e.hib.armed {
+		e.hib.more = true // a sweep running now may not have seen s
 		return
 	}
-	e.hibArmed = true
-	e.hibTimer = e.clock.AfterFunc(e.opts.HibernateAfter, e.sweep)
+	e.hib.armed = true
+	e.hib.timer = e.clock.AfterFunc(e.opts.HibernateAfter, e.sweep)
 }
 
 // sweep hibernates the sessions that have been idle for HibernateAfter,
@@ -114,14 +126,14 @@ func (e *Engine) sweep() {
 	now := e.clock.Now()
 	x, ttl := e.expirer()
 	e.mu.Lock()
-	e.hibTimer = nil
+	e.hib.timer = nil
 	if e.closed {
-		e.hibArmed = false
+		e.hib.armed = false
 		e.mu.Unlock()
 		return
 	}
-	e.hibMore = false
-	scan := e.hibScratch[:0]
+	e.hib.more = false
+	scan := e.hib.scratch[:0]
 	var touch []*Session // allocated only when a record needs refreshing
 	for _, s := range e.sessions {
 		switch {
@@ -148,24 +160,24 @@ func (e *Engine) sweep() {
 		}
 		scan[i] = nil // hold no session until the next sweep
 	}
-	e.hibScratch = scan[:0]
+	e.hib.scratch = scan[:0]
 	if len(touch) > 0 {
 		e.refresh(x, touch, now)
 	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	refreshing := x != nil && e.nhib.Load() > 0
-	if e.closed || live == 0 && !e.hibMore && !refreshing {
+	refreshing := x != nil && e.hib.n.Load() > 0
+	if e.closed || live == 0 && !e.hib.more && !refreshing {
 		// Nothing to watch: the next Start, Resume or wake arms it.
-		e.hibArmed, e.hibMore = false, false
+		e.hib.armed, e.hib.more = false, false
 		return
 	}
 	d := max(next.Sub(now), after/8)
 	if refreshing {
 		d = min(d, max(ttl/4, time.Millisecond))
 	}
-	e.hibTimer = e.clock.AfterFunc(d, e.sweep)
+	e.hib.timer = e.clock.AfterFunc(d, e.sweep)
 }
 
 // expirer returns the store as a persist.Expirer and its TTL, or nil when
@@ -186,17 +198,17 @@ func (e *Engine) expirer() (persist.Expirer, time.Duration) {
 func (s *Session) noteFresh(t time.Time) {
 	n := t.UnixNano()
 	for {
-		old := s.fresh.Load()
-		if old >= n || s.fresh.CompareAndSwap(old, n) {
+		old := s.cp.fresh.Load()
+		if old >= n || s.cp.fresh.CompareAndSwap(old, n) {
 			return
 		}
 	}
 }
 
 // staleRecord reports whether the session's record, last written or
-// refreshed at s.fresh, is half its time to live old or more at now.
+// refreshed at s.cp.fresh, is half its time to live old or more at now.
 func (s *Session) staleRecord(now time.Time, ttl time.Duration) bool {
-	return now.UnixNano()-s.fresh.Load() >= int64(ttl/2)
+	return now.UnixNano()-s.cp.fresh.Load() >= int64(ttl/2)
 }
 
 // refresh refreshes the records of ss, hibernated sessions, in one Touch.
@@ -206,10 +218,10 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 	ids := make([]string, len(ss))
 	fresh := make([]int64, len(ss))
 	for i, s := range ss {
-		ids[i], fresh[i] = s.id, s.fresh.Load()
+		ids[i], fresh[i] = s.id, s.cp.fresh.Load()
 	}
 	// The engine's context, as for a checkpoint: Close cancels it.
-	err := x.Touch(e.ctx, e.opts.Node, ids)
+	err := x.Touch(e.ctx, e.writer(), ids)
 	if err == nil {
 		for _, s := range ss {
 			s.noteFresh(now)
@@ -223,6 +235,9 @@ func (e *Engine) refresh(x persist.Expirer, ss []*Session, now time.Time) {
 	for i, s := range ss {
 		cause, named := failed[s.id]
 		switch {
+		case named && errors.Is(cause, persist.ErrFenced), other != nil && errors.Is(other, persist.ErrFenced):
+			// Another node owns its record now, or promoted this node.
+			e.loseFenced(s, fresh[i], cmp.Or(cause, other))
 		case named && errors.Is(cause, persist.ErrNotFound):
 			e.loseRecord(s, fresh[i], cause)
 		case named:
@@ -274,9 +289,7 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // refreshError reports a failed refresh of the record of s to
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
-	if e.opts.OnStoreError != nil {
-		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
-	}
+	e.onStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
 }
 
 // loseRecord ends s, a hibernated session whose record Touch found gone,
@@ -287,14 +300,28 @@ func (e *Engine) refreshError(s *Session, cause error) {
 func (e *Engine) loseRecord(s *Session, fresh int64, cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.hib.Load() || s.fresh.Load() != fresh {
+	if !s.hib.Load() || s.cp.fresh.Load() != fresh {
 		return // woke meanwhile (or lost already): its wake settled it
 	}
 	err := fmt.Errorf("engine: session %s: %w: its record is gone: %w", s.id, ErrWake, cause)
+	e.onStoreError(s.id, err)
+	e.lose(s, err)
+}
+
+// loseFenced ends s, a hibernated session whose record Touch refused to
+// refresh because this node lost it (persist.ErrFenced). As loseRecord,
+// it leaves alone a session that woke and wrote since.
+func (e *Engine) loseFenced(s *Session, fresh int64, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hib.Load() || s.cp.fresh.Load() != fresh {
+		return
+	}
+	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrFenced, cause)
 	if e.opts.OnStoreError != nil {
 		e.opts.OnStoreError(s.id, err)
 	}
-	e.lose(s, err)
+	e.drop(s, err)
 }
 
 // hibernateIdle hibernates s if it is idle and may be (ok). Otherwise it
@@ -312,7 +339,7 @@ func (e *Engine) hibernateIdle(s *Session, now time.Time) (at time.Time, ok bool
 		return now.Add(after), false // starting, or ending
 	case now.Before(s.last.Add(after)):
 		return s.last.Add(after), false
-	case !s.saved || s.sess.Pending() || s.busy():
+	case !s.cp.saved || s.sess.Pending() || s.busy():
 		// Its record is older than its state, or an event waits:
 		// hibernating it would lose state.
 		return now.Add(after), false
@@ -323,33 +350,34 @@ func (e *Engine) hibernateIdle(s *Session, now time.Time) (at time.Time, ok bool
 
 // busy reports whether events wait for the session.
 func (s *Session) busy() bool {
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
-	return s.queued || len(s.inbox) > 0 || len(s.childInbox) > 0
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	return s.in.queued || len(s.in.events) > 0 || len(s.in.kids) > 0
 }
 
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
+	s.hibCfg = s.sess.Configuration()
 	s.sess = nil
-	s.kidBuf = nil
-	s.spare = nil
-	s.inboxMu.Lock()
-	if len(s.inbox) == 0 {
-		s.inbox = nil // and its buffer
+	s.rt.kidBuf = nil
+	s.in.spare = nil
+	s.in.mu.Lock()
+	if len(s.in.events) == 0 {
+		s.in.events = nil // and its buffer
 	}
-	s.inboxMu.Unlock()
-	if d := s.children.Load(); d != nil {
+	s.in.mu.Unlock()
+	if d := s.rt.children.Load(); d != nil {
 		// The same ids and subscriptions, without the interpreter
 		// sessions (noteChildren rebuilds it once woken).
 		kids := make([]childEntry, len(d.kids))
 		for i, k := range d.kids {
 			kids[i] = childEntry{id: k.id, subs: k.subs}
 		}
-		s.children.Store(&childDir{kids: kids})
+		s.rt.children.Store(&childDir{kids: kids})
 	}
 	s.hib.Store(true)
-	e.nhib.Add(1)
+	e.hib.n.Add(1)
 }
 
 // awake wakes s if it is hibernated. s.mu is held.
@@ -370,18 +398,16 @@ func (e *Engine) wake(s *Session) error {
 	var is *interp.Session
 	if err == nil {
 		lost = true
-		if rec.Seq != s.seq || rec.Node != e.opts.Node {
+		if rec.Seq != s.cp.seq || rec.Node != e.opts.Node {
 			err = fmt.Errorf("its record is checkpoint %d of node %s, this engine wrote checkpoint %d of node %s: another node may have taken it over",
-				rec.Seq, rec.Node, s.seq, e.opts.Node)
+				rec.Seq, rec.Node, s.cp.seq, e.opts.Node)
 		} else {
 			is, err = e.restore(s.m, s.id, rec.Data)
 		}
 	}
 	if err != nil {
 		err = fmt.Errorf("engine: session %s: %w: %w", s.id, ErrWake, err)
-		if e.opts.OnStoreError != nil {
-			e.opts.OnStoreError(s.id, err)
-		}
+		e.onStoreError(s.id, err)
 		if lost {
 			e.lose(s, err)
 		} else {
@@ -390,8 +416,9 @@ func (e *Engine) wake(s *Session) error {
 		return err
 	}
 	s.sess = is
+	s.hibCfg = nil
 	s.hib.Store(false)
-	e.nhib.Add(-1)
+	e.hib.n.Add(-1)
 	s.last = e.clock.Now()
 	e.noteChildren(s)
 	e.mu.Lock()
@@ -433,14 +460,15 @@ func (s *Session) wakeUp() error {
 // lose ends a hibernated session that can never be woken, leaving its
 // record (if any) to whoever holds it. s.mu is held.
 func (e *Engine) lose(s *Session, err error) {
+	s.hibCfg = nil
 	s.hib.Store(false)
-	e.nhib.Add(-1)
+	e.hib.n.Add(-1)
 	if s.err == nil {
 		s.err = err
 	}
-	s.children.Store(nil)
-	s.inboxMu.Lock()
-	s.inbox, s.childInbox = nil, nil
-	s.inboxMu.Unlock()
+	s.rt.children.Store(nil)
+	s.in.mu.Lock()
+	s.in.events, s.in.kids = nil, nil
+	s.in.mu.Unlock()
 	e.retire(s)
 }

@@ -14,7 +14,6 @@ import (
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/internal/redistest"
-	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/scxml"
 	"github.com/redis/go-redis/v9"
@@ -104,7 +103,7 @@ func (h *hibStore) Load(ctx context.Context, id string) (*persist.Record, error)
 	return h.MemoryStore.Load(ctx, id)
 }
 
-func (h *hibStore) Touch(ctx context.Context, node string, ids []string) error {
+func (h *hibStore) Touch(ctx context.Context, w persist.Writer, ids []string) error {
 	h.mu.Lock()
 	h.touches = append(h.touches, slices.Sorted(slices.Values(ids)))
 	h.mu.Unlock()
@@ -118,7 +117,7 @@ func (h *hibStore) Touch(ctx context.Context, node string, ids []string) error {
 		}
 		return errors.Join(errs...)
 	}
-	return h.MemoryStore.Touch(ctx, node, ids)
+	return h.MemoryStore.Touch(ctx, w, ids)
 }
 
 // takeTouches returns the sessions of each Touch since the last call.
@@ -139,7 +138,7 @@ type noExpirer struct{ persist.Store }
 func hxExtension() *engine.Extension {
 	return &engine.Extension{
 		Name: "hx", Namespace: "urn:test:hx", EventPrefix: "hx.",
-		Actions: map[string]interp.Action{"wait": func(*interp.ActionContext) error { return nil }},
+		Actions: map[string]engine.Action{"wait": func(*engine.ActionContext) error { return nil }},
 	}
 }
 
@@ -271,8 +270,8 @@ func TestHibernateAfterIdle(t *testing.T) {
 	r.hibernated(voice, false, "1ms before its idle time")
 	r.clock.Advance(time.Millisecond)
 	r.hibernated(voice, true, "at its idle time")
-	if r.e.Hibernated() != 1 || r.e.Sessions() != 2 {
-		t.Fatalf("Hibernated() = %d, Sessions() = %d; want 1, 2", r.e.Hibernated(), r.e.Sessions())
+	if r.e.Hibernated() != 1 || r.e.Len() != 2 {
+		t.Fatalf("Hibernated() = %d, Len() = %d; want 1, 2", r.e.Hibernated(), r.e.Len())
 	}
 	if !voice.Running() || voice.Final() != "" || voice.Err() != nil {
 		t.Fatalf("hibernated session: Running %v, Final %q, Err %v", voice.Running(), voice.Final(), voice.Err())
@@ -403,9 +402,9 @@ func TestHibernateCancel(t *testing.T) {
 	default:
 		t.Fatal("Done not closed")
 	}
-	if s.Running() || s.Hibernated() || r.e.Sessions() != 0 || r.e.Hibernated() != 0 {
-		t.Fatalf("Running %v, Hibernated %v, engine Sessions %d, Hibernated %d; want false, false, 0, 0",
-			s.Running(), s.Hibernated(), r.e.Sessions(), r.e.Hibernated())
+	if s.Running() || s.Hibernated() || r.e.Len() != 0 || r.e.Hibernated() != 0 {
+		t.Fatalf("Running %v, Hibernated %v, engine Len %d, Hibernated %d; want false, false, 0, 0",
+			s.Running(), s.Hibernated(), r.e.Len(), r.e.Hibernated())
 	}
 }
 
@@ -455,7 +454,7 @@ func TestHibernateWakeFails(t *testing.T) {
 		msg   string // in the message
 	}{
 		{"deleted", func(r *hibRig, s *engine.Session) {
-			if err := r.store.Delete(r.ctx, "A", s.ID()); err != nil {
+			if err := r.store.Delete(r.ctx, persist.Writer{Node: "A"}, s.ID()); err != nil {
 				t.Fatal(err)
 			}
 		}, persist.ErrNotFound, "not found"},
@@ -505,8 +504,8 @@ func TestHibernateWakeFails(t *testing.T) {
 			if s.Running() || s.Hibernated() || !errors.Is(s.Err(), engine.ErrWake) || s.Configuration() != nil {
 				t.Fatalf("Running %v, Hibernated %v, Err %v, Configuration %v", s.Running(), s.Hibernated(), s.Err(), s.Configuration())
 			}
-			if r.e.Sessions() != 0 || r.e.Hibernated() != 0 {
-				t.Fatalf("engine Sessions %d, Hibernated %d; want 0, 0", r.e.Sessions(), r.e.Hibernated())
+			if r.e.Len() != 0 || r.e.Hibernated() != 0 {
+				t.Fatalf("engine Len %d, Hibernated %d; want 0, 0", r.e.Len(), r.e.Hibernated())
 			}
 			if err := s.Send(r.ctx, engine.Event{Name: "bump"}); !errors.Is(err, engine.ErrNoSession) {
 				t.Fatalf("Send after: %v, want ErrNoSession", err)
@@ -551,8 +550,8 @@ func TestHibernateStoreDown(t *testing.T) {
 	r.hibernated(s, false, "after the retry")
 	r.config(s, "fired")
 	r.logged("fired=0@1m5s") // the failed Send's bump was not delivered
-	if r.e.Sessions() != 1 {
-		t.Fatalf("Sessions() = %d", r.e.Sessions())
+	if r.e.Len() != 1 {
+		t.Fatalf("Len() = %d", r.e.Len())
 	}
 }
 
@@ -864,8 +863,8 @@ func TestHibernateRefresh(t *testing.T) {
 			if !errors.Is(err, engine.ErrWake) || !errors.Is(err, persist.ErrNotFound) || !strings.Contains(err.Error(), s.ID()) {
 				t.Fatalf("Send without refresh: %v, want ErrWake wrapping persist.ErrNotFound, naming %s", err, s.ID())
 			}
-			if r.e.Sessions() != 0 {
-				t.Fatalf("Sessions() = %d, want 0", r.e.Sessions())
+			if r.e.Len() != 0 {
+				t.Fatalf("Len() = %d, want 0", r.e.Len())
 			}
 			if _, ok := r.clock.Next(); ok {
 				t.Fatal("a timer is armed with no session left")
@@ -977,7 +976,7 @@ func TestHibernateRefreshLost(t *testing.T) {
 	r.send(kept, "bump")
 	r.clock.Advance(hibAfter)
 	r.hibernated(s, true, "idle")
-	if err := r.store.MemoryStore.Delete(r.ctx, "A", s.ID()); err != nil {
+	if err := r.store.MemoryStore.Delete(r.ctx, persist.Writer{Node: "A"}, s.ID()); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.AdvanceTo(hibStart.Add(hibTTL / 2)) // the sweep at 30s
@@ -990,9 +989,9 @@ func TestHibernateRefreshLost(t *testing.T) {
 	if !errors.Is(err, engine.ErrWake) || !errors.Is(err, persist.ErrNotFound) || !strings.Contains(err.Error(), s.ID()) {
 		t.Fatalf("Err %v, want ErrWake wrapping persist.ErrNotFound, naming %s", err, s.ID())
 	}
-	if s.Running() || s.Hibernated() || r.e.Sessions() != 1 || r.e.Hibernated() != 1 {
-		t.Fatalf("Running %v, Hibernated %v, engine Sessions %d, Hibernated %d; want false, false, 1, 1",
-			s.Running(), s.Hibernated(), r.e.Sessions(), r.e.Hibernated())
+	if s.Running() || s.Hibernated() || r.e.Len() != 1 || r.e.Hibernated() != 1 {
+		t.Fatalf("Running %v, Hibernated %v, engine Len %d, Hibernated %d; want false, false, 1, 1",
+			s.Running(), s.Hibernated(), r.e.Len(), r.e.Hibernated())
 	}
 	if err := s.Send(r.ctx, engine.Event{Name: "bump"}); !errors.Is(err, engine.ErrNoSession) {
 		t.Fatalf("Send to the lost session: %v, want ErrNoSession", err)

@@ -1,11 +1,21 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/interp"
 )
+
+// watchdog is the state of the engine's script watchdog; stop is nil
+// when it does not run (NoScriptBudget).
+type watchdog struct {
+	stop, done chan struct{}
+	mu         sync.Mutex
+	// watched are the sessions the watchdog scans (see watch); mu.
+	watched []*Session
+}
 
 // watch is what the watchdog knows of one session. A session joins the
 // watchdog's set on its first macrostep and leaves it when it ends, so
@@ -18,7 +28,7 @@ type watch struct {
 
 	// on says the session is in the watchdog's set; Session.mu.
 	on bool
-	// idx is the session's index in Engine.watched; Engine.wdMu.
+	// idx is the session's index in Engine.wd.watched; Engine.wd.mu.
 	idx int
 
 	// Used by the watchdog goroutine only: the generation of the script
@@ -30,22 +40,33 @@ type watch struct {
 
 // enter marks s as inside a macrostep. s.mu is held.
 func (e *Engine) enter(s *Session) {
-	if e.stopWD == nil {
+	if e.wd.stop == nil {
 		return
 	}
 	if !s.wd.on {
 		s.wd.on = true
-		e.wdMu.Lock()
-		s.wd.idx = len(e.watched)
-		e.watched = append(e.watched, s)
-		e.wdMu.Unlock()
+		e.wd.mu.Lock()
+		s.wd.idx = len(e.wd.watched)
+		e.wd.watched = append(e.wd.watched, s)
+		e.wd.mu.Unlock()
 	}
 	s.wd.cur.Store(s.sess)
 }
 
+// watchRead marks s as running is, an interpreter session it reads
+// between macrosteps (Session.Eval): the watchdog interrupts it like a
+// macrostep's script. s.mu is held; leave ends it.
+func (e *Engine) watchRead(s *Session, is *interp.Session) {
+	if e.wd.stop == nil {
+		return
+	}
+	e.enter(s)
+	s.wd.cur.Store(is)
+}
+
 // leave marks s as between macrosteps. s.mu is held.
 func (e *Engine) leave(s *Session) {
-	if e.stopWD != nil {
+	if e.wd.stop != nil {
 		s.wd.cur.Store(nil)
 	}
 }
@@ -56,14 +77,14 @@ func (e *Engine) unwatch(s *Session) {
 		return
 	}
 	s.wd.on = false
-	e.wdMu.Lock()
-	last := len(e.watched) - 1
-	moved := e.watched[last]
-	e.watched[s.wd.idx] = moved
+	e.wd.mu.Lock()
+	last := len(e.wd.watched) - 1
+	moved := e.wd.watched[last]
+	e.wd.watched[s.wd.idx] = moved
 	moved.wd.idx = s.wd.idx
-	e.watched[last] = nil
-	e.watched = e.watched[:last]
-	e.wdMu.Unlock()
+	e.wd.watched[last] = nil
+	e.wd.watched = e.wd.watched[:last]
+	e.wd.mu.Unlock()
 }
 
 // watchdog interrupts scripts that run longer than ScriptBudget. It reads
@@ -71,19 +92,19 @@ func (e *Engine) unwatch(s *Session) {
 // whatever Clock the sessions run on. Each tick costs one atomic load per
 // running session; only sessions inside a macrostep are looked at further.
 func (e *Engine) watchdog() {
-	defer close(e.wdDone)
+	defer close(e.wd.done)
 	budget := e.opts.ScriptBudget
 	tick := time.NewTicker(budget / 4)
 	defer tick.Stop()
 	var scan []*Session
 	for {
 		select {
-		case <-e.stopWD:
+		case <-e.wd.stop:
 			return
 		case now := <-tick.C:
-			e.wdMu.Lock()
-			scan = append(scan[:0], e.watched...)
-			e.wdMu.Unlock()
+			e.wd.mu.Lock()
+			scan = append(scan[:0], e.wd.watched...)
+			e.wd.mu.Unlock()
 			for _, s := range scan {
 				w := &s.wd
 				is := w.cur.Load()

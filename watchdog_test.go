@@ -106,7 +106,7 @@ func TestWatchdogDropsEndedSessions(t *testing.T) {
 		}
 		runtime.AddCleanup(s, func(c *atomic.Int64) { c.Add(1) }, &collected)
 	}
-	if got := eng.Sessions(); got != 0 {
+	if got := eng.Len(); got != 0 {
 		t.Fatalf("%d sessions still run", got)
 	}
 	// Let the watchdog tick over the ended sessions, then collect them.

@@ -106,6 +106,12 @@ type SessionID struct {
 // New returns a new random session id owned by node (no node id in it when
 // node is ""), reading 16 bytes from crypto/rand.
 //
+// It is the engine's default generator: engine.Options.NewID defaults to
+// ids.New(node).String() with the engine's Options.Node, and engine.Open
+// uses ids.New("") when the configuration sets sessionid-with-nodeid to
+// false. An embedder that makes its own ids (StartOptions.ID) can call it
+// the same way to keep the node tag that recovery relies on.
+//
 // node must be "" or valid (see NodeID); New panics otherwise, because
 // that is a programming error that no input can cause once the node id has
 // been through ParseNodeID or config validation. Use NewGenerator to get an

@@ -3,13 +3,14 @@ package interp
 import (
 	"fmt"
 
+	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
 )
 
 // This file follows Appendix D of the SCXML Recommendation ("Algorithm for
 // SCXML Interpretation") procedure by procedure, under the same names, so
 // the two can be read side by side. Sets of states are bitsets in document
-// order (see stateSet), which makes entryOrder ascending and exitOrder
+// order (see bitset.Set), which makes entryOrder ascending and exitOrder
 // descending iteration.
 
 // interpret is procedure interpret(doc) without its final call to
@@ -39,7 +40,7 @@ func (s *Session) interpret() {
 }
 
 func (s *Session) initializeDatamodel(st *scxml.State) {
-	s.dataDone.add(st.Index)
+	s.dataDone.Add(st.Index)
 	for _, d := range st.Data {
 		var err error
 		if v, ok := s.params[d.ID]; ok && st.Kind == scxml.KindRoot {
@@ -66,23 +67,48 @@ func (s *Session) executeGlobalScriptElement() {
 // none is left, run the invokes of the states entered, and repeat while
 // invoking raised internal events. It ends with exitInterpreter when the
 // session stops running.
+//
+// Appendix D selects eventless transitions again after every internal
+// event, and so does this loop, with one exception that keeps section
+// 3.13's promise that a macrostep ends once the internal queue holds
+// nothing that enables a transition: when the last eventless selection
+// raised errors (a cond that throws), they are selected again only after
+// a microstep. Otherwise such a cond would spin for ever without a
+// microstep: the error.execution it queues enables nothing, the cond is
+// evaluated again and fails again, as the reference interpreters avoid.
+// Conds that read _event still see every internal event. Every loop is
+// bounded: microsteps and internal events dequeued by MaxMicrosteps each
+// (events raised while selecting transitions for events, such as a cond
+// on "*" that throws, would otherwise spin too).
 func (s *Session) completeMacrostep() error {
-	microsteps := 0
+	microsteps, dequeued := 0, 0
 	for s.running {
 		macrostepDone := false
+		eventless := true        // select eventless transitions next
+		eventlessFailed := false // the last selection raised errors
 		for s.running && !macrostepDone {
-			enabled := s.selectEventlessTransitions()
+			var enabled []*scxml.Transition
+			if eventless {
+				queued := s.internalQueue.len()
+				enabled = s.selectEventlessTransitions()
+				eventless, eventlessFailed = false, s.internalQueue.len() > queued
+			}
 			if len(enabled) == 0 {
 				if s.internalQueue.len() == 0 {
 					macrostepDone = true
 				} else {
+					if dequeued++; dequeued > s.opts.MaxMicrosteps {
+						return fmt.Errorf("interp: session %s: more than %d internal events in one macrostep: %w", s.id, s.opts.MaxMicrosteps, ErrLivelock)
+					}
 					ev, _ := s.internalQueue.pop()
 					s.setEvent(ev)
 					enabled = s.selectTransitions(&s.current)
+					eventless = !eventlessFailed
 				}
 			}
 			if len(enabled) > 0 {
 				s.microstep(enabled)
+				eventless = true
 				if microsteps++; microsteps > s.opts.MaxMicrosteps {
 					return fmt.Errorf("interp: session %s: more than %d microsteps: %w", s.id, s.opts.MaxMicrosteps, ErrLivelock)
 				}
@@ -130,11 +156,11 @@ func (s *Session) exitInterpreter() {
 		}
 	}
 	var done *Event
-	for i := s.configuration.prev(len(s.m.doc.States) - 1); i >= 0; i = s.configuration.prev(i - 1) {
+	for i := s.configuration.Prev(len(s.m.doc.States) - 1); i >= 0; i = s.configuration.Prev(i - 1) {
 		st := s.m.doc.States[i]
 		s.executeBlocks(st.OnExit)
 		s.cancelInvokes(st)
-		s.configuration.del(i)
+		s.configuration.Del(i)
 		if st.Kind == scxml.KindFinal && st.Parent.Kind == scxml.KindRoot && s.finalID != "" {
 			// returnDoneEvent: an invoked session tells its parent.
 			done = &Event{Name: "done.invoke", Type: External, Data: s.doneData(st)}
@@ -164,7 +190,7 @@ func (s *Session) selectTransitions(event *Event) []*scxml.Transition {
 func (s *Session) selectTransitionsFor(event *Event) []*scxml.Transition {
 	enabled := s.enabled[:0]
 	states := s.m.doc.States
-	for i := s.configuration.next(1); i >= 0; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(1); i >= 0; i = s.configuration.Next(i + 1) {
 		st := states[i]
 		if !st.IsAtomic() {
 			continue
@@ -222,11 +248,11 @@ func (s *Session) conditionMatch(t *scxml.Transition) bool {
 func (s *Session) removeConflictingTransitions(enabled []*scxml.Transition) []*scxml.Transition {
 	n := len(s.m.doc.States)
 	for len(s.tmpSets) < len(enabled) {
-		s.tmpSets = append(s.tmpSets, newStateSet(n))
+		s.tmpSets = append(s.tmpSets, bitset.New(n))
 	}
 	exits := s.tmpSets[:len(enabled)]
 	for i, t := range enabled {
-		exits[i].clear()
+		exits[i].Clear()
 		s.computeExitSet([]*scxml.Transition{t}, exits[i])
 	}
 	// filtered holds indices into enabled, in selection order.
@@ -235,7 +261,7 @@ func (s *Session) removeConflictingTransitions(enabled []*scxml.Transition) []*s
 		t1Preempted := false
 		var toRemove []int
 		for _, i2 := range filtered {
-			if exits[i1].intersects(exits[i2]) {
+			if exits[i1].Intersects(exits[i2]) {
 				if s.m.isDescendant(t1.Source, enabled[i2].Source) {
 					toRemove = append(toRemove, i2)
 				} else {
@@ -275,22 +301,22 @@ func (s *Session) microstep(enabled []*scxml.Transition) {
 // invocations and removes the states from the configuration.
 func (s *Session) exitStates(enabled []*scxml.Transition) {
 	exit := s.exitSet
-	exit.clear()
+	exit.Clear()
 	s.computeExitSet(enabled, exit)
-	for i := exit.next(0); i >= 0; i = exit.next(i + 1) {
-		s.statesToInvoke.del(i)
+	for i := exit.Next(0); i >= 0; i = exit.Next(i + 1) {
+		s.statesToInvoke.Del(i)
 	}
 	states := s.m.doc.States
-	for i := exit.prev(len(states) - 1); i >= 0; i = exit.prev(i - 1) {
+	for i := exit.Prev(len(states) - 1); i >= 0; i = exit.Prev(i - 1) {
 		for _, h := range s.m.histories[i] {
 			s.recordHistory(h, states[i])
 		}
 	}
-	for i := exit.prev(len(states) - 1); i >= 0; i = exit.prev(i - 1) {
+	for i := exit.Prev(len(states) - 1); i >= 0; i = exit.Prev(i - 1) {
 		st := states[i]
 		s.executeBlocks(st.OnExit)
 		s.cancelInvokes(st)
-		s.configuration.del(i)
+		s.configuration.Del(i)
 	}
 }
 
@@ -299,7 +325,7 @@ func (s *Session) exitStates(enabled []*scxml.Transition) {
 func (s *Session) recordHistory(h, st *scxml.State) {
 	val := s.historyValue[h.Index][:0]
 	last := s.m.last[st.Index]
-	for i := s.configuration.next(st.Index + 1); i >= 0 && i <= last; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(st.Index + 1); i >= 0 && i <= last; i = s.configuration.Next(i + 1) {
 		c := s.m.doc.States[i]
 		if h.Deep {
 			if c.IsAtomic() {
@@ -314,7 +340,7 @@ func (s *Session) recordHistory(h, st *scxml.State) {
 
 // computeExitSet adds to into the active states that are descendants of
 // the domain of each transition with targets.
-func (s *Session) computeExitSet(transitions []*scxml.Transition, into stateSet) {
+func (s *Session) computeExitSet(transitions []*scxml.Transition, into bitset.Set) {
 	for _, t := range transitions {
 		if len(t.Targets) == 0 {
 			continue
@@ -324,8 +350,8 @@ func (s *Session) computeExitSet(transitions []*scxml.Transition, into stateSet)
 			continue
 		}
 		last := s.m.last[domain.Index]
-		for i := s.configuration.next(domain.Index + 1); i >= 0 && i <= last; i = s.configuration.next(i + 1) {
-			into.add(i)
+		for i := s.configuration.Next(domain.Index + 1); i >= 0 && i <= last; i = s.configuration.Next(i + 1) {
+			into.Add(i)
 		}
 	}
 }
@@ -341,20 +367,20 @@ func (s *Session) executeTransitionContent(enabled []*scxml.Transition) {
 // binding, and the done.state events of final states.
 func (s *Session) enterStates(enabled []*scxml.Transition) {
 	toEnter, defaultEntry := s.entrySet, s.defaultEntry
-	toEnter.clear()
-	defaultEntry.clear()
+	toEnter.Clear()
+	defaultEntry.Clear()
 	s.defaultHist = s.defaultHist[:0]
 	s.computeEntrySet(enabled, toEnter, defaultEntry)
 	states := s.m.doc.States
-	for i := toEnter.next(0); i >= 0; i = toEnter.next(i + 1) {
+	for i := toEnter.Next(0); i >= 0; i = toEnter.Next(i + 1) {
 		st := states[i]
-		s.configuration.add(i)
-		s.statesToInvoke.add(i)
-		if s.m.doc.Binding == scxml.Late && !s.dataDone.has(i) {
+		s.configuration.Add(i)
+		s.statesToInvoke.Add(i)
+		if s.m.doc.Binding == scxml.Late && !s.dataDone.Has(i) {
 			s.initializeDatamodel(st)
 		}
 		s.executeBlocks(st.OnEntry)
-		if defaultEntry.has(i) && st.Initial != nil {
+		if defaultEntry.Has(i) && st.Initial != nil {
 			s.executeContent(st.Initial.Content)
 		}
 		for _, hc := range s.defaultHist {
@@ -389,7 +415,7 @@ func (s *Session) enterStates(enabled []*scxml.Transition) {
 
 // computeEntrySet collects the states to enter for the transitions, with
 // their default descendants and the ancestors inside each domain.
-func (s *Session) computeEntrySet(transitions []*scxml.Transition, toEnter, defaultEntry stateSet) {
+func (s *Session) computeEntrySet(transitions []*scxml.Transition, toEnter, defaultEntry bitset.Set) {
 	for _, t := range transitions {
 		for _, st := range t.Targets {
 			s.addDescendantStatesToEnter(st, toEnter, defaultEntry)
@@ -401,7 +427,7 @@ func (s *Session) computeEntrySet(transitions []*scxml.Transition, toEnter, defa
 	}
 }
 
-func (s *Session) addDescendantStatesToEnter(st *scxml.State, toEnter, defaultEntry stateSet) {
+func (s *Session) addDescendantStatesToEnter(st *scxml.State, toEnter, defaultEntry bitset.Set) {
 	states := s.m.doc.States
 	if st.Kind == scxml.KindHistory {
 		if hv := s.historyValue[st.Index]; len(hv) > 0 {
@@ -423,9 +449,9 @@ func (s *Session) addDescendantStatesToEnter(st *scxml.State, toEnter, defaultEn
 		}
 		return
 	}
-	toEnter.add(st.Index)
+	toEnter.Add(st.Index)
 	if st.IsCompound() {
-		defaultEntry.add(st.Index)
+		defaultEntry.Add(st.Index)
 		for _, c := range st.Initial.Targets {
 			s.addDescendantStatesToEnter(c, toEnter, defaultEntry)
 		}
@@ -434,7 +460,7 @@ func (s *Session) addDescendantStatesToEnter(st *scxml.State, toEnter, defaultEn
 		}
 	} else if st.Kind == scxml.KindParallel {
 		for _, child := range s.m.children[st.Index] {
-			if !toEnter.hasInRange(child.Index, s.m.last[child.Index]) {
+			if !toEnter.HasInRange(child.Index, s.m.last[child.Index]) {
 				s.addDescendantStatesToEnter(child, toEnter, defaultEntry)
 			}
 		}
@@ -443,15 +469,15 @@ func (s *Session) addDescendantStatesToEnter(st *scxml.State, toEnter, defaultEn
 
 // addAncestorStatesToEnter adds the proper ancestors of st below ancestor,
 // filling in the other regions of any parallel among them.
-func (s *Session) addAncestorStatesToEnter(st, ancestor *scxml.State, toEnter, defaultEntry stateSet) {
+func (s *Session) addAncestorStatesToEnter(st, ancestor *scxml.State, toEnter, defaultEntry bitset.Set) {
 	for anc := st.Parent; anc != nil && anc != ancestor; anc = anc.Parent {
 		if anc.Kind == scxml.KindRoot {
 			break
 		}
-		toEnter.add(anc.Index)
+		toEnter.Add(anc.Index)
 		if anc.Kind == scxml.KindParallel {
 			for _, child := range s.m.children[anc.Index] {
-				if !toEnter.hasInRange(child.Index, s.m.last[child.Index]) {
+				if !toEnter.HasInRange(child.Index, s.m.last[child.Index]) {
 					s.addDescendantStatesToEnter(child, toEnter, defaultEntry)
 				}
 			}
@@ -464,7 +490,7 @@ func (s *Session) addAncestorStatesToEnter(st, ancestor *scxml.State, toEnter, d
 func (s *Session) isInFinalState(st *scxml.State) bool {
 	if st.IsCompound() {
 		for _, c := range s.m.children[st.Index] {
-			if c.Kind == scxml.KindFinal && s.configuration.has(c.Index) {
+			if c.Kind == scxml.KindFinal && s.configuration.Has(c.Index) {
 				return true
 			}
 		}

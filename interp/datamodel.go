@@ -1,10 +1,6 @@
 package interp
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -47,7 +43,63 @@ type Datamodel interface {
 	EvalSource(src, where string) (any, error)
 	// AssignSource stores a Go value at a location given as source.
 	AssignSource(location, where string, v any) error
+
+	// ExportVars returns the datamodel's variables for a snapshot, in
+	// the order ImportVars should create them. A datamodel that tracks
+	// what its code changed may return a Var with Encoded set (the
+	// encoding of an unchanged variable from an earlier export). It
+	// fails with an error wrapping ErrNotRestorable, naming the
+	// variables, when a value could not be restored faithfully. The null
+	// datamodel has no variables.
+	ExportVars() ([]Var, error)
+	// ImportVars gives a fresh datamodel, on which nothing ran (no
+	// <data> initialised, no script), the variables ExportVars returned.
+	ImportVars(vars []Var) error
+
+	// Busy returns a generation counter that is odd while code of the
+	// datamodel runs (always even for a datamodel that runs no code).
+	// Busy and Interrupt are the only methods safe to call from another
+	// goroutine: a watchdog that reads the same odd value twice, a
+	// budget apart, passes it to Interrupt.
+	Busy() uint64
+	// Interrupt stops the code of generation gen if it still runs; the
+	// evaluation fails and becomes error.execution. It reports whether
+	// it did.
+	Interrupt(gen uint64) bool
+
+	// Readers, called between macrosteps (Session.Data, Value,
+	// EvalReadOnly). They change nothing; their errors are returned,
+	// never raised.
+
+	// Vars returns the document's variables as JSON-like Go values.
+	Vars() (map[string]any, error)
+	// Var returns one of them; ok is false when there is no such
+	// variable.
+	Var(name string) (v any, ok bool, err error)
+	// EvalReadOnly evaluates src if it cannot change the datamodel, and
+	// fails with ErrNotReadOnly otherwise.
+	EvalReadOnly(src, where string) (any, error)
 }
+
+// DatamodelCompiler prepares a document for one datamodel (the value of
+// <scxml datamodel>, section 5.1): it compiles its expressions and
+// scripts once, for every session of the document. Syntax errors are
+// kept and reported when the expression runs (section 5.9), not here.
+type DatamodelCompiler func(doc *scxml.Document) (CompiledDatamodel, error)
+
+// CompiledDatamodel is a document prepared by a DatamodelCompiler. It is
+// shared by the document's sessions and must be safe for concurrent use.
+type CompiledDatamodel interface {
+	// NewDatamodel creates the datamodel of one session.
+	NewDatamodel(sys SystemInfo) (Datamodel, error)
+}
+
+// Datamodels maps the datamodel attribute of documents (lower case,
+// scxml.DatamodelECMAScript and scxml.DatamodelNull for the two the
+// Recommendation defines) to the compilers of the datamodels an embedder
+// provides. The interpreter knows no datamodel of its own: package
+// datamodel provides the standard ones, which the engine uses by default.
+type Datamodels map[string]DatamodelCompiler
 
 // SystemInfo is what a datamodel needs to set up the system variables of
 // section 5.10 and the In() predicate.
@@ -57,58 +109,7 @@ type SystemInfo struct {
 	IOProcessors map[string]string // type short name -> location
 	In           func(stateID string) bool
 	Globals      map[string]any // host objects (Options.Globals)
-}
-
-// errUnsupported is returned by the null datamodel for anything but In().
-var errUnsupported = errors.New("not supported by the null datamodel")
-
-// nullDatamodel is the null datamodel of section B.1: no data, and a
-// boolean language made of In('id') only.
-type nullDatamodel struct{ in func(string) bool }
-
-func (nullDatamodel) DeclareData(*scxml.Data) error  { return nil }
-func (nullDatamodel) InitData(*scxml.Data) error     { return nil }
-func (nullDatamodel) SetEvent(*Event)                {}
-func (nullDatamodel) SetData(*scxml.Data, any) error { return nil }
-
-func (d nullDatamodel) Cond(e *scxml.Expr) (bool, error) {
-	src := strings.TrimSpace(e.Source)
-	if !strings.HasPrefix(src, "In(") || !strings.HasSuffix(src, ")") {
-		return false, fmt.Errorf("%s %q: %w (only In('id') is)", e.Attr, e.Source, errUnsupported)
-	}
-	arg := strings.TrimSpace(src[3 : len(src)-1])
-	if len(arg) < 2 || (arg[0] != '\'' && arg[0] != '"') || arg[len(arg)-1] != arg[0] {
-		return false, fmt.Errorf("%s %q: In() takes a quoted state id", e.Attr, e.Source)
-	}
-	return d.in(arg[1 : len(arg)-1]), nil
-}
-
-func (nullDatamodel) Value(e *scxml.Expr) (any, error) {
-	return nil, fmt.Errorf("%s %q: value expressions are %w", e.Attr, e.Source, errUnsupported)
-}
-
-func (nullDatamodel) String(e *scxml.Expr) (string, error) {
-	return "", fmt.Errorf("%s %q: value expressions are %w", e.Attr, e.Source, errUnsupported)
-}
-
-func (nullDatamodel) Content(c *scxml.Content) (any, error) {
-	if c.Expr != nil {
-		return nil, fmt.Errorf("content expr: %w", errUnsupported)
-	}
-	return c.Body, nil
-}
-
-func (nullDatamodel) Assign(*scxml.Assign) error { return fmt.Errorf("<assign>: %w", errUnsupported) }
-func (nullDatamodel) SetLocation(loc *scxml.Expr, _ any) error {
-	return fmt.Errorf("%s: %w", loc.Attr, errUnsupported)
-}
-func (nullDatamodel) Script(*scxml.Script) error { return fmt.Errorf("<script>: %w", errUnsupported) }
-func (nullDatamodel) EvalSource(src, where string) (any, error) {
-	return nil, fmt.Errorf("%s %q: value expressions are %w", where, src, errUnsupported)
-}
-func (nullDatamodel) AssignSource(location, where string, _ any) error {
-	return fmt.Errorf("%s: location %q: %w", where, location, errUnsupported)
-}
-func (nullDatamodel) Foreach(*scxml.Foreach, func() error) error {
-	return fmt.Errorf("<foreach>: %w", errUnsupported)
+	// VerifySnapshots is Options.VerifySnapshots: ExportVars also exports
+	// everything afresh and fails if an incremental export differs.
+	VerifySnapshots bool
 }

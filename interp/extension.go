@@ -119,10 +119,25 @@ func (s *Session) runCustom(x *scxml.Custom) error {
 		return s.fail(fmt.Errorf("%s:%s: <%s> in namespace %q: %w", s.m.doc.File, x.Pos, x.Local, x.Namespace, ErrNoAction))
 	}
 	c := &ActionContext{s: s, el: x}
-	if err := act(c); err != nil {
+	if err := runAction(act, c); err != nil {
 		return s.fail(fmt.Errorf("%s: %w", c.where(), err))
 	}
 	return nil
+}
+
+// ErrPanic is wrapped by the error raised (error.execution) for custom
+// executable content whose Action panicked: the panic does not cross the
+// macrostep, whichever path ran it.
+var ErrPanic = errors.New("panic in extension code")
+
+// runAction runs act, turning a panic into an error.
+func runAction(act Action, c *ActionContext) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrPanic, r)
+		}
+	}()
+	return act(c)
 }
 
 // Subscribe records that the session takes events whose names start with

@@ -90,12 +90,12 @@ type invocation struct {
 // runInvokes starts the invocations of the states entered during the
 // macrostep that are still active, in entry order (mainEventLoop).
 func (s *Session) runInvokes() {
-	for i := s.statesToInvoke.next(0); i >= 0; i = s.statesToInvoke.next(i + 1) {
+	for i := s.statesToInvoke.Next(0); i >= 0; i = s.statesToInvoke.Next(i + 1) {
 		for _, inv := range s.m.doc.States[i].Invokes {
 			s.invoke(inv)
 		}
 	}
-	s.statesToInvoke.clear()
+	s.statesToInvoke.Clear()
 }
 
 // invoke evaluates and starts one <invoke> (6.4). A failure raises
@@ -239,7 +239,7 @@ func (m *Machine) childMachine(src []byte, file string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Compile(doc)
+	c, err := Compile(doc, m.datamodels)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +266,7 @@ func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
 // them per session (SessionHost).
 func (s *Session) childOptions(opts Options, id string) Options {
 	opts.Host = childHost{parent: s}
+	opts.Data = nil // the parent's: the child's come from its <param>s
 	if g, ok := s.host.(SessionHost); ok {
 		opts.Globals = g.Globals(id)
 		opts.IOProcessors = g.IOProcessors(id)

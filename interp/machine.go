@@ -12,13 +12,13 @@ import (
 // it shares (compiled expressions, precomputed state relations). It is
 // immutable and safe for concurrent use; create sessions with NewSession.
 type Machine struct {
-	doc  *scxml.Document
-	ecma *ecmaPrograms // nil for the null datamodel
+	doc        *scxml.Document
+	dm         CompiledDatamodel
+	datamodels Datamodels // for the documents its sessions invoke
 
 	last      []int            // by state index: index of the last descendant
 	histories [][]*scxml.State // by state index: history children
 	children  [][]*scxml.State // by state index: child states other than history
-	finals    []bool           // by state index: KindFinal
 	// readsEvent is false when no expression or script mentions _event, so
 	// the event object need not be exposed at all.
 	readsEvent bool
@@ -27,30 +27,39 @@ type Machine struct {
 	childMachines map[[32]byte]*Machine // invoked documents, by source
 }
 
-// Compile prepares doc for execution. It fails only for a datamodel this
-// package does not implement; expression syntax errors are kept and become
-// error.execution when the expression is evaluated, as section 5.9 requires.
-func Compile(doc *scxml.Document) (*Machine, error) {
+// Compile prepares doc for execution with the datamodel its datamodel
+// attribute names among dms (a document without one uses
+// scxml.DatamodelECMAScript, the scxml package's default). It fails with
+// ErrUnsupportedDatamodel for a datamodel dms does not have, and with
+// what the datamodel's compiler returned; expression syntax errors are
+// kept and become error.execution when the expression is evaluated, as
+// section 5.9 requires.
+func Compile(doc *scxml.Document, dms Datamodels) (*Machine, error) {
 	if doc == nil || doc.Root == nil {
 		return nil, fmt.Errorf("interp: compile: %w", ErrNoDocument)
 	}
 	m := &Machine{
-		doc:       doc,
-		last:      make([]int, len(doc.States)),
-		histories: make([][]*scxml.State, len(doc.States)),
-		children:  make([][]*scxml.State, len(doc.States)),
-		finals:    make([]bool, len(doc.States)),
+		doc:        doc,
+		datamodels: dms,
+		last:       make([]int, len(doc.States)),
+		histories:  make([][]*scxml.State, len(doc.States)),
+		children:   make([][]*scxml.State, len(doc.States)),
 	}
-	switch doc.Datamodel {
-	case scxml.DatamodelECMAScript, "":
-		m.ecma = compileECMAScript(doc)
-	case scxml.DatamodelNull:
-	default:
-		return nil, fmt.Errorf("interp: compile %s: datamodel %q: %w", doc.File, doc.Datamodel, ErrUnsupportedDatamodel)
+	name := doc.Datamodel
+	if name == "" {
+		name = scxml.DatamodelECMAScript
 	}
+	compile := dms[name]
+	if compile == nil {
+		return nil, fmt.Errorf("interp: compile %s: datamodel %q: %w", doc.File, name, ErrUnsupportedDatamodel)
+	}
+	dm, err := compile(doc)
+	if err != nil {
+		return nil, fmt.Errorf("interp: compile %s: datamodel %q: %w", doc.File, name, err)
+	}
+	m.dm = dm
 	for _, s := range doc.States {
 		m.last[s.Index] = s.Last()
-		m.finals[s.Index] = s.Kind == scxml.KindFinal
 		for _, c := range s.Children {
 			if c.Kind == scxml.KindHistory {
 				m.histories[s.Index] = append(m.histories[s.Index], c)

@@ -1,11 +1,11 @@
 package interp
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -88,6 +88,16 @@ type Options struct {
 	// null datamodel ignores them.
 	// default: none
 	Globals map[string]any
+	// Data gives the document's top-level <data> items initial values in
+	// place of their expr, src or content, as an invoking parent's
+	// <param> and namelist values do (section 6.4.4): by <data> id,
+	// JSON-like Go values (as Event.Data holds them). Start binds them
+	// (early or late binding alike, the top-level items are bound when
+	// the session starts), so they are in every snapshot from then on;
+	// Restore ignores them. Names that are not top-level <data> ids are
+	// ignored (the engine refuses them before).
+	// default: none
+	Data map[string]any
 	// VerifySnapshots makes every Snapshot also export the whole
 	// datamodel afresh and fail if the incremental export (which reuses
 	// the encoding of variables no code touched since the last
@@ -119,19 +129,18 @@ type Session struct {
 	opts Options
 	host Host
 
-	dm   Datamodel
-	ecma *ecmaDatamodel // same as dm for the ECMAScript datamodel
+	dm Datamodel
 
 	// The global variables of Appendix D.
-	configuration  stateSet
-	statesToInvoke stateSet
+	configuration  bitset.Set
+	statesToInvoke bitset.Set
 	historyValue   [][]int // by history state index: recorded state indices
 	internalQueue  queue
 	externalQueue  queue
 	running        bool
 
 	started   bool
-	dataDone  stateSet // late binding: states whose <data> were initialised
+	dataDone  bitset.Set // late binding: states whose <data> were initialised
 	now       time.Time
 	delayed   []*delayedSend // sorted by (due, seq)
 	seq       uint64         // generated send ids and delayed-send order
@@ -152,11 +161,11 @@ type Session struct {
 
 	// Scratch space reused by every microstep: no allocations per step.
 	enabled      []*scxml.Transition
-	exitSet      stateSet
-	entrySet     stateSet
-	defaultEntry stateSet
-	tmpSet       stateSet
-	tmpSets      []stateSet
+	exitSet      bitset.Set
+	entrySet     bitset.Set
+	defaultEntry bitset.Set
+	tmpSet       bitset.Set
+	tmpSets      []bitset.Set
 	targets      []*scxml.State
 	defaultHist  []histContent
 }
@@ -183,44 +192,44 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 	if opts.MaxMacrosteps <= 0 {
 		opts.MaxMacrosteps = defaultMaxMacrosteps
 	}
-	s := &Session{m: m, id: id, opts: opts, host: opts.Host}
+	s := &Session{m: m, id: id, opts: opts, host: opts.Host, params: opts.Data}
 	if s.host == nil {
 		s.host = nopHost{}
 	}
 	n := len(m.doc.States)
-	s.configuration = newStateSet(n)
-	s.statesToInvoke = newStateSet(n)
-	s.dataDone = newStateSet(n)
-	s.exitSet = newStateSet(n)
-	s.entrySet = newStateSet(n)
-	s.defaultEntry = newStateSet(n)
-	s.tmpSet = newStateSet(n)
+	s.configuration = bitset.New(n)
+	s.statesToInvoke = bitset.New(n)
+	s.dataDone = bitset.New(n)
+	s.exitSet = bitset.New(n)
+	s.entrySet = bitset.New(n)
+	s.defaultEntry = bitset.New(n)
+	s.tmpSet = bitset.New(n)
 	s.historyValue = make([][]int, n)
 	sys := SystemInfo{
-		SessionID:    id,
-		Name:         m.doc.Name,
-		IOProcessors: map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
-		In:           s.in,
-		Globals:      opts.Globals,
+		SessionID:       id,
+		Name:            m.doc.Name,
+		IOProcessors:    map[string]string{scxmlProcessorShortType: "#_scxml_" + id, SCXMLProcessorType: "#_scxml_" + id},
+		In:              s.in,
+		Globals:         opts.Globals,
+		VerifySnapshots: opts.VerifySnapshots,
 	}
 	for k, v := range opts.IOProcessors {
 		sys.IOProcessors[k] = v
 	}
-	if m.ecma != nil {
-		dm, err := newECMADatamodel(m.ecma, sys)
-		if err != nil {
-			return nil, err
-		}
-		dm.verify = opts.VerifySnapshots
-		s.dm, s.ecma = dm, dm
-	} else {
-		s.dm = nullDatamodel{in: s.in}
+	dm, err := m.dm.NewDatamodel(sys)
+	if err != nil {
+		return nil, fmt.Errorf("interp: session %s: %w", id, err)
 	}
+	s.dm = dm
 	return s, nil
 }
 
 // ID returns the session id.
 func (s *Session) ID() string { return s.id }
+
+// Datamodel returns the session's datamodel (for tests and tools: the
+// interpreter is its only caller while the session runs).
+func (s *Session) Datamodel() Datamodel { return s.dm }
 
 // Machine returns the machine the session runs.
 func (s *Session) Machine() *Machine { return s.m }
@@ -241,7 +250,7 @@ func (s *Session) Now() time.Time { return s.now }
 
 func (s *Session) in(id string) bool {
 	st := s.m.doc.StateByID(id)
-	return st != nil && s.configuration.has(st.Index)
+	return st != nil && s.configuration.Has(st.Index)
 }
 
 // Configuration returns the ids of the active atomic states in document
@@ -255,7 +264,7 @@ func (s *Session) Configuration() []string {
 
 func (s *Session) atomicIDs() []string {
 	var ids []string
-	for i := s.configuration.next(0); i >= 0; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(0); i >= 0; i = s.configuration.Next(i + 1) {
 		if st := s.m.doc.States[i]; st.IsAtomic() {
 			ids = append(ids, st.ID)
 		}
@@ -267,7 +276,7 @@ func (s *Session) atomicIDs() []string {
 // document order.
 func (s *Session) ActiveStates() []string {
 	var ids []string
-	for i := s.configuration.next(1); i >= 0; i = s.configuration.next(i + 1) {
+	for i := s.configuration.Next(1); i >= 0; i = s.configuration.Next(i + 1) {
 		ids = append(ids, s.m.doc.States[i].ID)
 	}
 	return ids
@@ -466,25 +475,13 @@ func (s *Session) cancelSend(id string) {
 	s.delayed = out
 }
 
-var errNoHost = errors.New("no host")
-
 // Busy returns a generation counter that is odd while datamodel code of
-// the session runs (always even for the null datamodel). A watchdog that
-// reads the same odd value twice, a script budget apart, passes it to
-// Interrupt. Busy and Interrupt are the only methods safe to call from
-// another goroutine.
-func (s *Session) Busy() uint64 {
-	if s.ecma == nil {
-		return 0
-	}
-	return s.ecma.Busy()
-}
+// the session runs (always even for a datamodel that runs no code). A
+// watchdog that reads the same odd value twice, a script budget apart,
+// passes it to Interrupt. Busy and Interrupt are the only methods safe to
+// call from another goroutine.
+func (s *Session) Busy() uint64 { return s.dm.Busy() }
 
 // Interrupt stops the datamodel code of generation gen if it still runs;
 // the evaluation fails with error.execution. It reports whether it did.
-func (s *Session) Interrupt(gen uint64) bool {
-	if s.ecma == nil {
-		return false
-	}
-	return s.ecma.Interrupt(gen)
-}
+func (s *Session) Interrupt(gen uint64) bool { return s.dm.Interrupt(gen) }

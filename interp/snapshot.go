@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/orsgo/engine/internal/bitset"
 )
 
 // SnapshotVersion is the version of the Snapshot layout. Decoders refuse
@@ -22,69 +24,69 @@ var ErrNotRestorable = errors.New("interp: value cannot be restored faithfully")
 // Snapshot is the complete state of a session between two macrosteps:
 // restoring it gives a session that behaves exactly as the original would
 // have, without re-running anything that already ran. Fields are exported
-// for encoders (see package persist); treat them as opaque.
+// for its encoding (package snapshot); treat them as opaque.
 type Snapshot struct {
-	Version   int      `msgpack:"ver"`
-	SessionID string   `msgpack:"id"`
-	DocName   string   `msgpack:"doc"`
-	DocHash   [32]byte `msgpack:"hash"`
+	Version   int
+	SessionID string
+	DocName   string
+	DocHash   [32]byte
 
-	Started bool      `msgpack:"st"`
-	Running bool      `msgpack:"run"`
-	Final   string    `msgpack:"fin,omitempty"`
-	Now     time.Time `msgpack:"now"`
-	Seq     uint64    `msgpack:"seq"`
+	Started bool
+	Running bool
+	Final   string
+	Now     time.Time
+	Seq     uint64
 
 	// State indices in document order.
-	Configuration  []int          `msgpack:"cfg"`
-	StatesToInvoke []int          `msgpack:"inv,omitempty"`
-	DataDone       []int          `msgpack:"dd,omitempty"`
-	History        []HistoryEntry `msgpack:"hist,omitempty"`
-	EndConfig      []string       `msgpack:"end,omitempty"`
+	Configuration  []int
+	StatesToInvoke []int
+	DataDone       []int
+	History        []HistoryEntry
+	EndConfig      []string
 
-	Internal   []Event        `msgpack:"iq,omitempty"`
-	External   []Event        `msgpack:"eq,omitempty"`
-	Current    *Event         `msgpack:"cur,omitempty"`
-	Delayed    []DelayedSend  `msgpack:"dl,omitempty"`
-	Vars       []Var          `msgpack:"vars,omitempty"`
-	Invocation []InvokeRecord `msgpack:"invk,omitempty"`
+	Internal   []Event
+	External   []Event
+	Current    *Event
+	Delayed    []DelayedSend
+	Vars       []Var
+	Invocation []InvokeRecord
 	// Subs are the session's event subscriptions (Session.Subscribe).
-	Subs []string `msgpack:"subs,omitempty"`
+	Subs []string
 }
 
 // HistoryEntry is the recorded value of one history state.
 type HistoryEntry struct {
-	State  int   `msgpack:"s"`
-	States []int `msgpack:"v"`
+	State  int
+	States []int
 }
 
 // DelayedSend is a <send> waiting for its delay, with its absolute due time.
 type DelayedSend struct {
-	Due    time.Time `msgpack:"due"`
-	Seq    uint64    `msgpack:"seq"`
-	Target string    `msgpack:"to,omitempty"`
-	Type   string    `msgpack:"ty,omitempty"`
-	Event  Event     `msgpack:"ev"`
+	Due    time.Time
+	Seq    uint64
+	Target string
+	Type   string
+	Event  Event
 }
 
 // InvokeRecord is an active invocation with the snapshot of its child
 // session (section 6.4).
 type InvokeRecord struct {
-	Invoke   int    `msgpack:"i"` // index in Document.Invokes
-	InvokeID string `msgpack:"id"`
-	Type     string `msgpack:"t,omitempty"`
-	Done     bool   `msgpack:"d,omitempty"`
+	Invoke   int // index in Document.Invokes
+	InvokeID string
+	Type     string
+	Done     bool
 	// Child, Source and File are set for SCXML invocations: the child's
 	// snapshot and the document it runs (which may have come from an
 	// expression, so it cannot be found again from the parent document).
-	Child  *Snapshot `msgpack:"c,omitempty"`
-	Source []byte    `msgpack:"src,omitempty"`
-	File   string    `msgpack:"f,omitempty"`
+	Child  *Snapshot
+	Source []byte
+	File   string
 }
 
-func members(s stateSet) []int {
+func members(s bitset.Set) []int {
 	var out []int
-	for i := s.next(0); i >= 0; i = s.next(i + 1) {
+	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
 		out = append(out, i)
 	}
 	return out
@@ -125,13 +127,11 @@ func (s *Session) Snapshot() (*Snapshot, error) {
 	for _, d := range s.delayed {
 		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
 	}
-	if s.ecma != nil {
-		vars, err := s.ecma.exportVars()
-		if err != nil {
-			return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
-		}
-		snap.Vars = vars
+	vars, err := s.dm.ExportVars()
+	if err != nil {
+		return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
 	}
+	snap.Vars = vars
 	inv, err := s.snapshotInvocations()
 	if err != nil {
 		return nil, err
@@ -159,12 +159,12 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 		return nil, err
 	}
 	n := len(m.doc.States)
-	fill := func(set stateSet, idx []int, what string) error {
+	fill := func(set bitset.Set, idx []int, what string) error {
 		for _, i := range idx {
 			if i < 0 || i >= n {
 				return fmt.Errorf("interp: restore session %s: %s: state index %d out of range", snap.SessionID, what, i)
 			}
-			set.add(i)
+			set.Add(i)
 		}
 		return nil
 	}
@@ -197,10 +197,8 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 	for _, d := range snap.Delayed {
 		s.delayed = append(s.delayed, &delayedSend{Due: d.Due, Seq: d.Seq, Msg: Message{Target: d.Target, Type: d.Type, Event: d.Event}})
 	}
-	if s.ecma != nil {
-		if err := s.ecma.importVars(snap.Vars); err != nil {
-			return nil, fmt.Errorf("interp: restore session %s: %w", snap.SessionID, err)
-		}
+	if err := s.dm.ImportVars(snap.Vars); err != nil {
+		return nil, fmt.Errorf("interp: restore session %s: %w", snap.SessionID, err)
 	}
 	if snap.Current != nil {
 		s.setEvent(*snap.Current)

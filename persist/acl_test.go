@@ -13,8 +13,8 @@ import (
 
 // aclCommands are the commands the store needs, as the README's minimal
 // ACL line allows them.
-const aclCommands = "+ping +info +hello +command +cluster|slots " +
-	"+get +set +getrange +eval +evalsha +exists +del +pexpire +sadd +srem +smembers +scard"
+const aclCommands = "+ping +info +hello +command +cluster|slots +eval +evalsha +wait " +
+	"+get +set +getrange +incr +exists +del +pexpire +sadd +srem +smembers +hget +hset +zadd +zrem +zscore +zrange +zrangebyscore"
 
 // aclUser is the README's minimal ACL line for user ors of cluster-name
 // cluster.
@@ -52,7 +52,7 @@ func TestOpenACL(t *testing.T) {
 	defer st.Close()
 	saveLoad(t, st)
 	rs := st.(*RedisStore)
-	if err := rs.Touch(ctx, "n1", []string{"gone"}); err == nil {
+	if err := rs.Touch(ctx, Writer{Node: "n1"}, []string{"gone"}); err == nil {
 		t.Error("Touch of a missing record: no error")
 	}
 	if _, err := rs.Sweep(ctx); err != nil {
@@ -117,7 +117,7 @@ func TestOpenACL(t *testing.T) {
 		info := admin.Info(ctx, "clients").Val()
 		return strings.Contains(info, "connected_clients:1\r\n") && runtime.NumGoroutine() <= goroutines
 	})
-	for _, missing := range []string{"+evalsha", "+smembers", "+pexpire", "+getrange"} {
+	for _, missing := range []string{"+evalsha", "+smembers", "+pexpire", "+getrange", "+zadd", "+hset"} {
 		t.Run("without "+missing, func(t *testing.T) {
 			srv := aclServer(t, strings.Replace(aclCommands, missing+" ", "", 1))
 			s := redisSections(srv.Addr)

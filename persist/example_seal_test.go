@@ -36,5 +36,5 @@ func ExampleNewSealer() {
 	fmt.Println(store.SessionKey("ors-node-1~4b2e6a1c-0000-4000-8000-000000000001"))
 	// Output:
 	// records sealed with key id 1d05c010
-	// ORS:prod:session:{bc1e55a41e3c85727f645a7b9dbc6dd9}
+	// ORS:prod:session:{1bz}:bc1e55a41e3c85727f645a7b9dbc6dd9
 }

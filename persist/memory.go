@@ -33,13 +33,16 @@ type MemoryStore struct {
 	mu      sync.Mutex
 	closed  bool
 	records map[string]memEntry            // by session id
-	nodes   map[string]map[string]struct{} // node -> session ids
+	nodes   map[string]map[string]struct{} // node -> session ids it owns
+	epochs  map[string]uint64              // node -> epoch (Fencer)
 	saves   int                            // since the last sweep
 }
 
 type memEntry struct {
 	value   []byte
 	expires time.Time
+	node    string    // owner: the index holding it
+	due     time.Time // Record.Due
 }
 
 // sweepEvery is how many Saves trigger a sweep of expired records, so
@@ -47,8 +50,11 @@ type memEntry struct {
 const sweepEvery = 4096
 
 var (
-	_ Store   = (*MemoryStore)(nil)
-	_ Expirer = (*MemoryStore)(nil)
+	_ Store     = (*MemoryStore)(nil)
+	_ Expirer   = (*MemoryStore)(nil)
+	_ Fencer    = (*MemoryStore)(nil)
+	_ Scheduler = (*MemoryStore)(nil)
+	_ Loader    = (*MemoryStore)(nil)
 )
 
 // NewMemory returns an empty MemoryStore. Options with a negative TTL are
@@ -59,6 +65,7 @@ func NewMemory(opts MemoryOptions) *MemoryStore {
 		now:     opts.Now,
 		records: make(map[string]memEntry),
 		nodes:   make(map[string]map[string]struct{}),
+		epochs:  make(map[string]uint64),
 	}
 	if m.ttl <= 0 {
 		m.ttl = DefaultTTL
@@ -81,14 +88,17 @@ func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
 		return fmt.Errorf("persist: save session %s: %w", rec.SessionID, ErrClosed)
 	}
 	now := m.now()
+	if e := m.epochs[rec.Node]; e > rec.Epoch {
+		return fenced(rec.SessionID, Writer{rec.Node, rec.Epoch}, e)
+	}
 	if rec.Seq > 0 {
 		if old, ok := m.get(rec.SessionID, now); ok {
-			if seq, ok := recordSeq(old); ok && seq > rec.Seq {
+			if seq, ok := recordSeq(old.value); ok && seq > rec.Seq {
 				return stale(rec.SessionID, rec.Seq, seq)
 			}
 		}
 	}
-	m.put(rec.Node, rec.SessionID, b, now)
+	m.put(rec.Node, rec.SessionID, b, rec.Due, now)
 	if m.saves++; m.saves >= sweepEvery {
 		m.sweep(now)
 	}
@@ -98,31 +108,98 @@ func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
 // TTL implements Expirer: MemoryOptions.TTL.
 func (m *MemoryStore) TTL() time.Duration { return m.ttl }
 
-// Touch implements Expirer: the live records of sessionIDs expire TTL
-// from now, and the sessions are in node's index. A MemoryStore's
-// indexes and registry do not expire (an index lists the live records
-// saved or touched under its node), and it adds no session without a
-// record to an index.
-func (m *MemoryStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+// Touch implements Expirer: the live records of sessionIDs that w.Node
+// owns expire TTL from now. A MemoryStore's indexes and registry do not
+// expire (an index lists the live records its node owns).
+func (m *MemoryStore) Touch(ctx context.Context, w Writer, sessionIDs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return fmt.Errorf("persist: touch node %s: %w", node, ErrClosed)
+		return fmt.Errorf("persist: touch node %s: %w", w.Node, ErrClosed)
+	}
+	if len(sessionIDs) == 0 {
+		return nil
+	}
+	if e := m.epochs[w.Node]; e > w.Epoch {
+		return fmt.Errorf("persist: touch node %s: epoch %d, the store holds epoch %d: %w", w.Node, w.Epoch, e, ErrFenced)
 	}
 	now := m.now()
 	var errs []error
 	for _, id := range sessionIDs {
-		b, ok := m.get(id, now)
-		if !ok {
+		e, ok := m.get(id, now)
+		switch {
+		case !ok:
 			errs = append(errs, &SessionError{SessionID: id, Err: ErrNotFound})
-			continue
+		case e.node != w.Node:
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("node %s owns the record, not %s: %w", e.node, w.Node, ErrFenced)})
+		default:
+			e.expires = now.Add(m.ttl)
+			m.records[id] = e
 		}
-		m.put(node, id, b, now)
 	}
 	return errors.Join(errs...)
+}
+
+// Promote implements Fencer.
+func (m *MemoryStore) Promote(ctx context.Context, node string) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, fmt.Errorf("persist: promote node %s: %w", node, ErrClosed)
+	}
+	m.epochs[node]++
+	return m.epochs[node], nil
+}
+
+// Epoch implements Fencer.
+func (m *MemoryStore) Epoch(ctx context.Context, node string) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, fmt.Errorf("persist: epoch of node %s: %w", node, ErrClosed)
+	}
+	return m.epochs[node], nil
+}
+
+// DueBefore implements Scheduler.
+func (m *MemoryStore) DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
+	}
+	now := m.now()
+	var out []DueSession
+	for id := range m.nodes[node] {
+		e, ok := m.get(id, now)
+		if ok && !e.due.IsZero() && e.due.Before(t) {
+			out = append(out, DueSession{SessionID: id, Due: e.due})
+		}
+	}
+	sortDue(out)
+	return out, nil
+}
+
+// sortDue sorts by due time, then by id.
+func sortDue(ds []DueSession) {
+	sort.Slice(ds, func(i, j int) bool {
+		if c := ds[i].Due.Compare(ds[j].Due); c != 0 {
+			return c < 0
+		}
+		return ds[i].SessionID < ds[j].SessionID
+	})
 }
 
 // SaveRaw stores value as the record of sessionID, indexed under node,
@@ -130,11 +207,16 @@ func (m *MemoryStore) Touch(ctx context.Context, node string, sessionIDs []strin
 func (m *MemoryStore) SaveRaw(node, sessionID string, value []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.put(node, sessionID, append([]byte(nil), value...), m.now())
+	m.put(node, sessionID, append([]byte(nil), value...), time.Time{}, m.now())
 }
 
-func (m *MemoryStore) put(node, sessionID string, value []byte, now time.Time) {
-	m.records[sessionID] = memEntry{value: value, expires: now.Add(m.ttl)}
+// put writes the record of sessionID and moves its index entry to node.
+// m.mu held.
+func (m *MemoryStore) put(node, sessionID string, value []byte, due, now time.Time) {
+	if old, ok := m.records[sessionID]; ok && old.node != node {
+		m.unindex(old.node, sessionID)
+	}
+	m.records[sessionID] = memEntry{value: value, expires: now.Add(m.ttl), node: node, due: due}
 	idx := m.nodes[node]
 	if idx == nil {
 		idx = make(map[string]struct{})
@@ -143,38 +225,37 @@ func (m *MemoryStore) put(node, sessionID string, value []byte, now time.Time) {
 	idx[sessionID] = struct{}{}
 }
 
-// get returns the live record of sessionID, dropping it if it expired.
-// m.mu held.
-func (m *MemoryStore) get(sessionID string, now time.Time) ([]byte, bool) {
+// unindex takes sessionID out of node's index. m.mu held.
+func (m *MemoryStore) unindex(node, sessionID string) {
+	if idx := m.nodes[node]; idx != nil {
+		delete(idx, sessionID)
+		if len(idx) == 0 {
+			delete(m.nodes, node)
+		}
+	}
+}
+
+// get returns the live record of sessionID, dropping it (and its index
+// entry) if it expired. m.mu held.
+func (m *MemoryStore) get(sessionID string, now time.Time) (memEntry, bool) {
 	e, ok := m.records[sessionID]
 	if !ok {
-		return nil, false
+		return memEntry{}, false
 	}
 	if !now.Before(e.expires) {
 		delete(m.records, sessionID)
-		return nil, false
+		m.unindex(e.node, sessionID)
+		return memEntry{}, false
 	}
-	return e.value, true
+	return e, true
 }
 
 // sweep drops expired records and the index entries without a record.
 // m.mu held.
 func (m *MemoryStore) sweep(now time.Time) {
 	m.saves = 0
-	for id, e := range m.records {
-		if !now.Before(e.expires) {
-			delete(m.records, id)
-		}
-	}
-	for node, idx := range m.nodes {
-		for id := range idx {
-			if _, ok := m.records[id]; !ok {
-				delete(idx, id)
-			}
-		}
-		if len(idx) == 0 {
-			delete(m.nodes, node)
-		}
+	for id := range m.records {
+		m.get(id, now) // drops it if it expired
 	}
 }
 
@@ -188,18 +269,27 @@ func (m *MemoryStore) Load(ctx context.Context, sessionID string) (*Record, erro
 		m.mu.Unlock()
 		return nil, fmt.Errorf("persist: load session %s: %w", sessionID, ErrClosed)
 	}
-	b, ok := m.get(sessionID, m.now())
+	e, ok := m.get(sessionID, m.now())
 	m.mu.Unlock()
 	if !ok {
 		return nil, notFound(sessionID)
 	}
-	// b is never modified in place (Save replaces it), and decodeRecord
-	// copies what it returns.
-	return decodeRecord(sessionID, b)
+	// e.value is never modified in place (Save replaces it), and
+	// decodeRecord copies what it returns.
+	return decodeRecord(sessionID, e.value)
+}
+
+// LoadMany implements Loader.
+func (m *MemoryStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Record, []error) {
+	recs, errs := make([]*Record, len(sessionIDs)), make([]error, len(sessionIDs))
+	for i, id := range sessionIDs {
+		recs[i], errs[i] = m.Load(ctx, id)
+	}
+	return recs, errs
 }
 
 // Delete implements Store.
-func (m *MemoryStore) Delete(ctx context.Context, node, sessionID string) error {
+func (m *MemoryStore) Delete(ctx context.Context, w Writer, sessionID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -208,31 +298,12 @@ func (m *MemoryStore) Delete(ctx context.Context, node, sessionID string) error 
 	if m.closed {
 		return fmt.Errorf("persist: delete session %s: %w", sessionID, ErrClosed)
 	}
-	delete(m.records, sessionID)
-	if idx := m.nodes[node]; idx != nil {
-		delete(idx, sessionID)
-		if len(idx) == 0 {
-			delete(m.nodes, node)
-		}
+	if e := m.epochs[w.Node]; e > w.Epoch {
+		return fenced(sessionID, w, e)
 	}
-	return nil
-}
-
-// Unlist implements Store.
-func (m *MemoryStore) Unlist(ctx context.Context, node, sessionID string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return fmt.Errorf("persist: unlist session %s: %w", sessionID, ErrClosed)
-	}
-	if idx := m.nodes[node]; idx != nil {
-		delete(idx, sessionID)
-		if len(idx) == 0 {
-			delete(m.nodes, node)
-		}
+	if old, ok := m.records[sessionID]; ok {
+		delete(m.records, sessionID)
+		m.unindex(old.node, sessionID)
 	}
 	return nil
 }
@@ -251,14 +322,9 @@ func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, erro
 	idx := m.nodes[node]
 	ids := make([]string, 0, len(idx))
 	for id := range idx {
-		if _, ok := m.get(id, now); !ok {
-			delete(idx, id)
-			continue
+		if _, ok := m.get(id, now); ok { // else get dropped it
+			ids = append(ids, id)
 		}
-		ids = append(ids, id)
-	}
-	if idx != nil && len(idx) == 0 {
-		delete(m.nodes, node)
 	}
 	sort.Strings(ids)
 	return ids, nil
@@ -298,5 +364,6 @@ func (m *MemoryStore) Close() error {
 	m.closed = true
 	m.records = nil
 	m.nodes = nil
+	m.epochs = nil
 	return nil
 }

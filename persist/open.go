@@ -31,7 +31,16 @@ import (
 // given for a Redis that needs none password; those wrap
 // config.ErrInvalid. Nothing is left open when Open fails.
 func Open(ctx context.Context, cfg *config.Config) (Store, error) {
+	return OpenWith(ctx, cfg, OpenOptions{})
+}
+
+// OpenWith is Open with the go-redis client's and the store's tuning
+// (retries, redirections, pool, WAIT, shards) given in opts.
+func OpenWith(ctx context.Context, cfg *config.Config, opts OpenOptions) (Store, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Client.check(); err != nil {
 		return nil, err
 	}
 	p := &cfg.Persistence
@@ -45,11 +54,19 @@ func Open(ctx context.Context, cfg *config.Config) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := redisClient(ctx, cfg)
+	client, err := redisClient(ctx, cfg, opts.Client)
 	if err != nil {
 		return nil, err
 	}
-	st, err := NewRedis(client, RedisOptions{Cluster: cfg.Cluster, TTL: p.SessionTTL, Sealer: sealer, KeyHash: p.HashKeyBytes()})
+	ro := opts.Redis
+	ro.Cluster, ro.TTL = cfg.Cluster, p.SessionTTL
+	if sealer != nil {
+		ro.Sealer = sealer
+	}
+	if k := p.HashKeyBytes(); k != nil {
+		ro.KeyHash = k
+	}
+	st, err := NewRedis(client, ro)
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -80,7 +97,7 @@ func sealerFor(p *config.Persistence) (*Sealer, error) {
 
 // redisClient dials the configured nodes and returns a cluster client or,
 // for a standalone Redis, a plain one.
-func redisClient(ctx context.Context, cfg *config.Config) (redis.UniversalClient, error) {
+func redisClient(ctx context.Context, cfg *config.Config, co ClientOptions) (redis.UniversalClient, error) {
 	p := &cfg.Persistence
 	opts := &redis.UniversalOptions{
 		Addrs:        p.RedisNodes,
@@ -90,6 +107,7 @@ func redisClient(ctx context.Context, cfg *config.Config) (redis.UniversalClient
 		ReadTimeout:  p.SocketTimeout,
 		WriteTimeout: p.SocketTimeout,
 	}
+	co.apply(opts)
 	if p.TLS.Enabled {
 		tc, err := cfg.TLSConfig()
 		if err != nil {

@@ -77,10 +77,10 @@ func TestOpenStandalone(t *testing.T) {
 	if err := st.Save(ctx, &Record{SessionID: "s", Node: "n1", Seq: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := rs.c.PTTL(ctx, "ORS:opentest:session:{s}").Val(); ttl <= 0 || ttl > time.Minute {
+	if ttl := rs.c.PTTL(ctx, rs.SessionKey("s")).Val(); !strings.HasPrefix(rs.SessionKey("s"), "ORS:opentest:session:") || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("TTL of the record: %v, want session-ttl (1m)", ttl)
 	}
-	if err := st.Delete(ctx, "n1", "s"); err != nil {
+	if err := st.Delete(ctx, Writer{Node: "n1"}, "s"); err != nil {
 		t.Fatal(err)
 	}
 	// A standalone Redis listed with others is a configuration mistake.
@@ -113,8 +113,41 @@ func testOpenCluster(t *testing.T, addrs []string) {
 		t.Fatalf("ListNode = %v, %v", ids, err)
 	}
 	for _, id := range ids {
-		if err := st.Delete(ctx, "n1", id); err != nil {
+		if err := st.Delete(ctx, Writer{Node: "n1"}, id); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestOpenWith: the client's and the store's tuning reach them; bad
+// values are refused by name.
+func TestOpenWith(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	st, err := OpenWith(ctx, openConfig(t, redisSections(srv.Addr)), OpenOptions{
+		Client: ClientOptions{MaxRetries: NoClientRetries, PoolSize: 3, MaxRedirects: 7},
+		Redis:  RedisOptions{Cluster: "ignored", WaitReplicas: 0, RetryFor: NoRetry, MaxBatch: NoGroupCommit},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs := st.(*RedisStore)
+	o := rs.c.(*redis.Client).Options()
+	if o.PoolSize != 3 || o.MaxRetries != 0 || // go-redis keeps "none" as 0 (its default is 3)
+		rs.opts.Cluster != "opentest" || rs.opts.RetryFor != NoRetry || rs.queue != nil {
+		t.Fatalf("client %+v, store %+v", o, rs.opts)
+	}
+	for _, tc := range []struct {
+		o    ClientOptions
+		want string
+	}{
+		{ClientOptions{MaxRetries: -2}, "MaxRetries"},
+		{ClientOptions{MinRetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}, "MinRetryBackoff"},
+		{ClientOptions{PoolSize: -1}, "PoolSize"},
+	} {
+		if _, err := OpenWith(ctx, openConfig(t, redisSections(srv.Addr)), OpenOptions{Client: tc.o}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %s", tc.o, err, tc.want)
 		}
 	}
 }

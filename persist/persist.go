@@ -8,6 +8,26 @@
 // the session ends it calls Store.Delete. After a node fails, a backup
 // node asks Store.ListNode for the failed node's sessions and resumes each
 // from Store.Load.
+//
+// # Fencing
+//
+// Every node id has an epoch in the store, zero until the node is first
+// promoted. Fencer.Promote raises it atomically: a backup taking over a
+// node id (or another node adopting a failed node's sessions) promotes the
+// node, and from then on the store refuses, with ErrFenced, every write
+// (Save, Delete, Touch, and the index entries they write) that carries the
+// node with an older epoch: a paused or partitioned primary that comes
+// back cannot overwrite, delete or keep alive the records of sessions it
+// lost, whatever their Seq. The writer's node and epoch travel with each
+// write (Record.Node and Record.Epoch, Writer); the check is in the same
+// atomic step as the write and its Seq check (MemoryStore: under its lock;
+// RedisStore: in the same Lua script, see RedisStore for how the epoch is
+// kept in the record's cluster slot).
+//
+// A record and its node's index entry (and the session's next due time,
+// Record.Due) are written in one atomic step too, so that a session is
+// listed by exactly the node whose record owns it: a Save by another node
+// moves the entry, a Delete removes it.
 package persist
 
 import (
@@ -34,15 +54,41 @@ var (
 	ErrStale = errors.New("persist: stale record")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("persist: store closed")
+	// ErrFenced: the write was refused because its writer lost the
+	// session: the writer's node was promoted since (its epoch in the
+	// store is higher than the writer's), or, for Expirer.Touch, the
+	// record belongs to another node now. Nothing was written. A node
+	// that gets it must stop serving the session and never write it
+	// again: another node runs it.
+	ErrFenced = errors.New("persist: fenced: the writer lost the session")
 )
+
+// Writer names who writes: a node and the epoch it holds (zero for a node
+// never promoted). A write whose Epoch is lower than the node's epoch in
+// the store is refused with ErrFenced.
+type Writer struct {
+	Node  string
+	Epoch uint64
+}
 
 // Record is what a Store keeps per session: one checkpoint.
 type Record struct {
 	// SessionID identifies the session. Required, non-empty.
 	SessionID string
 	// Node is the node that owns (runs) the session; ListNode(Node) lists
-	// it, so that a backup can find a failed node's sessions.
+	// it, so that a backup can find a failed node's sessions. Save
+	// writes as Node.
 	Node string
+	// Epoch is the writer's epoch for Node (see Writer): Save is refused
+	// with ErrFenced when the store holds a higher epoch for Node. It is
+	// checked, not kept: Load returns zero.
+	Epoch uint64
+	// Due is when the session's next delayed send falls due (zero if it
+	// has none), kept in the node's index so that a node adopting the
+	// sessions of a failed one can wake them when they fall due without
+	// loading them first (Scheduler). It is kept in the index, not in the
+	// record: Load returns zero.
+	Due time.Time
 	// Type is the session type ("voice").
 	Type string
 	// Seq is the checkpoint number, increasing with each macrostep. A
@@ -58,7 +104,7 @@ type Record struct {
 	// Created is when the session started; Updated when this checkpoint
 	// was taken (the engine's clock, millisecond precision once stored).
 	Created, Updated time.Time
-	// Data is the encoded interpreter snapshot (EncodeSnapshot), opaque
+	// Data is the encoded interpreter snapshot (snapshot.Encode), opaque
 	// to the store.
 	Data []byte
 }
@@ -70,16 +116,18 @@ type Record struct {
 // Save (and by Expirer.Touch, for stores that implement it); a record not
 // saved again within it disappears, as if deleted.
 //
-// A record and its node's index are separate keys (in Redis Cluster, in
-// different slots): they are written together but not atomically. A Store
-// keeps them consistent in the direction that matters: ListNode never
-// returns a session whose record is gone (it drops such index entries),
-// and a session whose Save failed is indexed again by its next Save.
+// A record and its entry in its owner's index are written in one atomic
+// step: ListNode(n) lists exactly the sessions whose last Save named n
+// (and that were not deleted since), never a session another node took
+// over. Records expire (see Expirer); ListNode drops the entries of
+// expired records.
 type Store interface {
 	// Save writes rec, replacing the session's earlier record, refreshes
-	// its time to live and adds the session to the index of rec.Node. It
-	// returns ErrStale (wrapped) when the store holds a record of the
-	// session with a higher Seq, and then changes nothing. When Save
+	// its time to live and puts the session in the index of rec.Node,
+	// taking it out of the index of its previous owner, all at once. It
+	// returns ErrFenced (wrapped) when the store holds a higher epoch for
+	// rec.Node than rec.Epoch, and ErrStale when it holds a record of
+	// the session with a higher Seq; it then changes nothing. When Save
 	// returns any other error the record may or may not have been
 	// written.
 	Save(ctx context.Context, rec *Record) error
@@ -87,21 +135,17 @@ type Store interface {
 	// ErrVersion, wrapped in an error that names the session, when it
 	// cannot.
 	Load(ctx context.Context, sessionID string) (*Record, error)
-	// Delete removes the session's record and its entry in node's index:
-	// the session ended, or another node took it over. Deleting a session
-	// that has no record is not an error.
-	Delete(ctx context.Context, node, sessionID string) error
-	// Unlist removes the session from node's index only, keeping its
-	// record: the session moved to another node, which saved it as its
-	// own first, so that no moment exists without a record.
-	Unlist(ctx context.Context, node, sessionID string) error
+	// Delete removes the session's record and its entry in its owner's
+	// index, at once: the session ended. It returns ErrFenced (wrapped),
+	// changing nothing, when the store holds a higher epoch for w.Node
+	// than w.Epoch. Deleting a session that has no record is not an
+	// error.
+	Delete(ctx context.Context, w Writer, sessionID string) error
 	// ListNode returns, sorted, the ids of the sessions in node's index:
-	// those saved with Record.Node == node and not since deleted from it,
+	// those whose last Save named node and that were not deleted since,
 	// whose record still exists. It reads the index, not the key space
-	// (no scan). Entries whose record expired or was deleted are removed
-	// from the index and not returned. A node that takes a session over
-	// deletes it from the previous owner's index (Delete with the old
-	// node), as Save does not know the previous owner.
+	// (no scan). Entries whose record expired are removed from the index
+	// and not returned.
 	ListNode(ctx context.Context, node string) ([]string, error)
 	// Nodes returns, sorted, the nodes whose index holds at least one
 	// session, so that an operator or a backup can see which nodes left
@@ -126,24 +170,60 @@ type Expirer interface {
 	// expire, and Touch need not be called.
 	TTL() time.Duration
 	// Touch refreshes the time to live of the records of sessionIDs,
-	// without reading or rewriting them, as if they had just been saved;
-	// and of node's index and the node registry, adding the sessions to
-	// node's index and node to the registry if they are not in them (an
-	// index, say, that expired or lost its last member). It assumes, as
-	// Save does, that node owns the sessions: a node that lost one to
-	// another must not touch it, or it would list it again. It is not
-	// atomic: each record is refreshed or not on its own.
+	// without reading or rewriting them, as if they had just been saved,
+	// with their index entries (adding an entry under w.Node for a record
+	// that has lost it). Each record is refreshed or not on its own, in
+	// one atomic step with its fencing check: a record that another node
+	// owns now is not touched (ErrFenced for that session), and when the
+	// store holds a higher epoch for w.Node than w.Epoch nothing is.
 	//
 	// The error is nil when every record was refreshed. Otherwise it
 	// holds, joined with errors.Join when there are several, one
 	// *SessionError for each session whose record was not refreshed:
 	// wrapping ErrNotFound for a record that no longer exists (deleted,
-	// or expired: it cannot come back), or the store's error; and, not
-	// tied to a session, the errors about node's index or the registry.
-	// An entry that Touch added to node's index for a session without a
-	// record is dropped by ListNode, as for any record that expires.
-	// With no sessionIDs Touch does nothing.
-	Touch(ctx context.Context, node string, sessionIDs []string) error
+	// or expired: it cannot come back), ErrFenced, or the store's error;
+	// and, not tied to a session, other errors. With no sessionIDs Touch
+	// does nothing.
+	Touch(ctx context.Context, w Writer, sessionIDs []string) error
+}
+
+// Fencer is implemented by stores that keep node epochs (MemoryStore and
+// RedisStore do): see "Fencing" in the package documentation.
+type Fencer interface {
+	// Promote raises node's epoch by one, atomically, and returns the
+	// new epoch: from when it returns, every write carrying node with a
+	// lower epoch is refused (ErrFenced). The caller writes as node with
+	// the epoch returned (a backup taking over the node id), or adopts
+	// node's sessions as a node of its own (they move to it as it saves
+	// them). Two promotions never return the same epoch.
+	Promote(ctx context.Context, node string) (uint64, error)
+	// Epoch returns node's current epoch (zero if never promoted).
+	Epoch(ctx context.Context, node string) (uint64, error)
+}
+
+// DueSession is a session of a node's index whose next delayed send
+// falls due at Due.
+type DueSession struct {
+	SessionID string
+	Due       time.Time
+}
+
+// Scheduler is implemented by stores that keep each session's next due
+// time in its node's index (MemoryStore and RedisStore do), written with
+// the record (Record.Due).
+type Scheduler interface {
+	// DueBefore returns node's sessions whose next delayed send falls
+	// due before t, in due-time order (then by id). Sessions without a
+	// delayed send are not returned.
+	DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error)
+}
+
+// Loader is implemented by stores that read many records in one round
+// trip (RedisStore pipelines the GETs; MemoryStore takes its lock once).
+type Loader interface {
+	// LoadMany reads the records of sessionIDs. recs[i] is the record of
+	// sessionIDs[i], or nil when errs[i] says why not (as Load would).
+	LoadMany(ctx context.Context, sessionIDs []string) (recs []*Record, errs []error)
 }
 
 // SessionError is an error about one session's record, as Expirer.Touch
@@ -181,6 +261,10 @@ func checkRecord(rec *Record) error {
 
 func notFound(sessionID string) error {
 	return fmt.Errorf("session %s: %w", sessionID, ErrNotFound)
+}
+
+func fenced(sessionID string, w Writer, stored uint64) error {
+	return fmt.Errorf("session %s: node %s writes with epoch %d, the store holds epoch %d: %w", sessionID, w.Node, w.Epoch, stored, ErrFenced)
 }
 
 func stale(sessionID string, seq, stored uint64) error {

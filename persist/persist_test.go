@@ -120,7 +120,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		wantErr(t, h.store.Save(ctx, &Record{SessionID: "big", Node: "A", Seq: 1<<63 - 1}), ErrStale, "big")
 		save(t, h.store, &Record{SessionID: "big", Node: "A", Seq: 1<<63 + 1})
 		// A deleted session starts over.
-		if err := h.store.Delete(ctx, "A", "s"); err != nil {
+		if err := h.store.Delete(ctx, Writer{Node: "A"}, "s"); err != nil {
 			t.Fatal(err)
 		}
 		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 1})
@@ -131,7 +131,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		for _, id := range []string{"a1", "a2", "a3"} {
 			save(t, h.store, &Record{SessionID: id, Node: "A", Type: "voice", Seq: 1, Data: []byte(id)})
 		}
-		if err := h.store.Delete(ctx, "A", "a2"); err != nil {
+		if err := h.store.Delete(ctx, Writer{Node: "A"}, "a2"); err != nil {
 			t.Fatal(err)
 		}
 		_, err := h.store.Load(ctx, "a2")
@@ -142,10 +142,10 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		if got := h.indexed(t, "A"); !slices.Equal(got, []string{"a1", "a3"}) {
 			t.Fatalf("index after Delete = %v", got)
 		}
-		if err := h.store.Delete(ctx, "A", "a2"); err != nil {
+		if err := h.store.Delete(ctx, Writer{Node: "A"}, "a2"); err != nil {
 			t.Fatalf("second Delete: %v", err)
 		}
-		if err := h.store.Delete(ctx, "B", "never"); err != nil {
+		if err := h.store.Delete(ctx, Writer{Node: "B"}, "never"); err != nil {
 			t.Fatalf("Delete of an unknown session: %v", err)
 		}
 	})
@@ -209,20 +209,149 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 
 	t.Run("take over", func(t *testing.T) {
 		// What Engine.Resume does: the new owner saves the session as its
-		// own, then takes it out of the failed node's index; the record
-		// exists at every moment.
+		// own, which moves its index entry in the same atomic step.
 		h := newStore(t)
 		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 7})
 		rec := load(t, h.store, "s")
 		save(t, h.store, &Record{SessionID: "s", Node: "B", Seq: rec.Seq + 1})
-		if err := h.store.Unlist(ctx, rec.Node, "s"); err != nil {
-			t.Fatal(err)
-		}
 		if got := load(t, h.store, "s"); got.Node != "B" {
 			t.Fatalf("record owned by %q after the take-over", got.Node)
 		}
 		if a, b := list(t, h.store, "A"), list(t, h.store, "B"); a != "" || b != "s" {
 			t.Fatalf("A lists %q, B lists %q", a, b)
+		}
+		if got := h.indexed(t, "A"); len(got) != 0 {
+			t.Fatalf("A's index still holds %v", got)
+		}
+		// The former owner may no longer keep it alive.
+		err := h.store.(Expirer).Touch(ctx, Writer{Node: "A"}, []string{"s"})
+		if !errors.Is(err, ErrFenced) || !strings.Contains(err.Error(), "session s") {
+			t.Fatalf("Touch by the former owner: %v, want ErrFenced", err)
+		}
+		// Deleting it ends it wherever it is listed.
+		if err := h.store.Delete(ctx, Writer{Node: "B"}, "s"); err != nil {
+			t.Fatal(err)
+		}
+		if b := list(t, h.store, "B"); b != "" {
+			t.Fatalf("B lists %q after Delete", b)
+		}
+	})
+
+	t.Run("fencing", func(t *testing.T) {
+		h := newStore(t)
+		f, ok := h.store.(Fencer)
+		if !ok {
+			t.Fatalf("%T does not implement Fencer", h.store)
+		}
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Seq: 1, Data: []byte("1")})
+		save(t, h.store, &Record{SessionID: "t", Node: "A", Seq: 1})
+		if e, err := f.Epoch(ctx, "A"); err != nil || e != 0 {
+			t.Fatalf("Epoch(A) before any promotion = %d, %v", e, err)
+		}
+		e, err := f.Promote(ctx, "A")
+		if err != nil || e != 1 {
+			t.Fatalf("Promote(A) = %d, %v; want 1", e, err)
+		}
+		// The zombie (epoch 0) is refused whatever its Seq: Save, Delete
+		// and Touch change nothing.
+		zombie := Writer{Node: "A"}
+		wantErr(t, h.store.Save(ctx, &Record{SessionID: "s", Node: "A", Seq: 9, Data: []byte("zombie")}), ErrFenced, "s")
+		wantErr(t, h.store.Save(ctx, &Record{SessionID: "new", Node: "A", Seq: 1}), ErrFenced, "new")
+		wantErr(t, h.store.Delete(ctx, zombie, "t"), ErrFenced, "t")
+		if err := h.store.(Expirer).Touch(ctx, zombie, []string{"s"}); !errors.Is(err, ErrFenced) {
+			t.Fatalf("Touch by the fenced writer: %v", err)
+		}
+		if got := load(t, h.store, "s"); got.Seq != 1 || string(got.Data) != "1" {
+			t.Fatalf("the fenced writer changed the record: %+v", got)
+		}
+		load(t, h.store, "t")
+		if _, err := h.store.Load(ctx, "new"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("the fenced writer created a record: %v", err)
+		}
+		// The new holder of A (epoch 1) writes; B adopts A (epoch 2) and
+		// takes s over; A at epoch 1 is then fenced in turn.
+		save(t, h.store, &Record{SessionID: "s", Node: "A", Epoch: 1, Seq: 2})
+		if e, err := f.Promote(ctx, "A"); err != nil || e != 2 {
+			t.Fatalf("second Promote(A) = %d, %v", e, err)
+		}
+		save(t, h.store, &Record{SessionID: "s", Node: "B", Seq: 3})
+		wantErr(t, h.store.Save(ctx, &Record{SessionID: "s", Node: "A", Epoch: 1, Seq: 4}), ErrFenced, "s")
+		wantErr(t, h.store.Delete(ctx, Writer{Node: "A", Epoch: 1}, "s"), ErrFenced, "s")
+		if a, b := list(t, h.store, "A"), list(t, h.store, "B"); a != "t" || b != "s" {
+			t.Fatalf("A lists %q, B lists %q", a, b)
+		}
+		// Epochs are per node, and every promotion gets its own.
+		var wg sync.WaitGroup
+		got := make([]uint64, 8)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if got[i], err = f.Promote(ctx, "C"); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		slices.Sort(got)
+		if !slices.Equal(got, []uint64{1, 2, 3, 4, 5, 6, 7, 8}) {
+			t.Fatalf("concurrent promotions of C returned %v", got)
+		}
+		if e, err := f.Epoch(ctx, "A"); err != nil || e != 2 {
+			t.Fatalf("Epoch(A) = %d, %v", e, err)
+		}
+	})
+
+	t.Run("due", func(t *testing.T) {
+		h := newStore(t)
+		sc, ok := h.store.(Scheduler)
+		if !ok {
+			t.Fatalf("%T does not implement Scheduler", h.store)
+		}
+		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+		for _, id := range []string{"d5", "d1", "d3", "d2", "d4"} {
+			n := int(id[1] - '0')
+			save(t, h.store, &Record{SessionID: id, Node: "A", Seq: 1, Due: t0.Add(time.Duration(n) * time.Second)})
+		}
+		save(t, h.store, &Record{SessionID: "never", Node: "A", Seq: 1})
+		save(t, h.store, &Record{SessionID: "b1", Node: "B", Seq: 1, Due: t0})
+		due := func(node string, before time.Time) string {
+			t.Helper()
+			ds, err := sc.DueBefore(ctx, node, before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, d := range ds {
+				out = append(out, fmt.Sprintf("%s@%d", d.SessionID, d.Due.Sub(t0)/time.Second))
+			}
+			return strings.Join(out, ",")
+		}
+		if s := due("A", t0.Add(4*time.Second)); s != "d1@1,d2@2,d3@3" {
+			t.Fatalf("DueBefore(A, t0+4s) = %s", s)
+		}
+		// A later checkpoint moves the due time; one without a delayed
+		// send takes the session out; a session moving to B takes its
+		// due time along; a deleted one is gone.
+		save(t, h.store, &Record{SessionID: "d3", Node: "A", Seq: 2, Due: t0.Add(10 * time.Second)})
+		save(t, h.store, &Record{SessionID: "d2", Node: "A", Seq: 2})
+		save(t, h.store, &Record{SessionID: "d4", Node: "B", Seq: 2, Due: t0.Add(500 * time.Millisecond)})
+		if err := h.store.Delete(ctx, Writer{Node: "A"}, "d5"); err != nil {
+			t.Fatal(err)
+		}
+		if s := due("A", t0.Add(time.Hour)); s != "d1@1,d3@10" {
+			t.Fatalf("DueBefore(A, t0+1h) = %s", s)
+		}
+		if s := due("B", t0.Add(time.Hour)); s != "b1@0,d4@0" {
+			t.Fatalf("DueBefore(B, t0+1h) = %s", s)
+		}
+		if s := list(t, h.store, "A"); s != "d1,d2,d3,never" {
+			t.Fatalf("ListNode(A) = %s", s)
+		}
+		h.expire(t, "d1")
+		if s := due("A", t0.Add(time.Hour)); s != "d3@10" {
+			t.Fatalf("DueBefore lists an expired record: %s", s)
 		}
 	})
 
@@ -257,7 +386,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		if ex.TTL() != h.ttl {
 			t.Fatalf("TTL() = %v, want %v", ex.TTL(), h.ttl)
 		}
-		if err := ex.Touch(ctx, "A", nil); err != nil {
+		if err := ex.Touch(ctx, Writer{Node: "A"}, nil); err != nil {
 			t.Fatalf("Touch of no session: %v", err)
 		}
 		// Records that no longer exist are reported, each by name; the
@@ -265,7 +394,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		save(t, h.store, &Record{SessionID: "here", Node: "A", Seq: 1})
 		save(t, h.store, &Record{SessionID: "expired", Node: "A", Seq: 1})
 		h.expire(t, "expired")
-		err := ex.Touch(ctx, "A", []string{"never", "here", "expired"})
+		err := ex.Touch(ctx, Writer{Node: "A"}, []string{"never", "here", "expired"})
 		if !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Touch of missing records: %v, want ErrNotFound", err)
 		}
@@ -284,7 +413,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 		done, cancel := context.WithCancel(ctx)
 		cancel()
-		if err := ex.Touch(done, "A", []string{"here"}); !errors.Is(err, context.Canceled) {
+		if err := ex.Touch(done, Writer{Node: "A"}, []string{"here"}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Touch with a canceled context: %v", err)
 		}
 		// Touch keeps records, their index and the registry past the
@@ -303,7 +432,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		if err := h.store.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := ex.Touch(ctx, "A", []string{"here"}); !errors.Is(err, ErrClosed) {
+		if err := ex.Touch(ctx, Writer{Node: "A"}, []string{"here"}); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Touch after Close: %v", err)
 		}
 	})
@@ -412,7 +541,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		if _, err := h.store.ListNode(ctx, "A"); !errors.Is(err, ErrClosed) {
 			t.Fatalf("ListNode after Close: %v", err)
 		}
-		if err := h.store.Delete(ctx, "A", "s"); !errors.Is(err, ErrClosed) {
+		if err := h.store.Delete(ctx, Writer{Node: "A"}, "s"); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Delete after Close: %v", err)
 		}
 		if err := h.store.Close(); err != nil {
@@ -422,8 +551,7 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 }
 
 // touchKeepsAlive saves records under nodes A and C, touches all but
-// one of them halfway through their TTL (after taking two out of their
-// index, and C's index with them), and checks that once the untouched
+// one of them halfway through their TTL, and checks that once the untouched
 // one expired the others, their index entries and the registry are there.
 // A failure is conclusive if the checks ran within the TTL of the Touch.
 func touchKeepsAlive(h *harness) (conclusive bool, err error) {
@@ -442,11 +570,8 @@ func touchKeepsAlive(h *harness) (conclusive bool, err error) {
 		}
 	}
 	h.sleep(ttl / 2)
-	if err := errors.Join(h.store.Unlist(ctx, "A", "unlisted"), h.store.Unlist(ctx, "C", "alone")); err != nil {
-		return true, err
-	}
 	touched := h.now()
-	if err := errors.Join(ex.Touch(ctx, "A", []string{"kept", "unlisted"}), ex.Touch(ctx, "C", []string{"alone"})); err != nil {
+	if err := errors.Join(ex.Touch(ctx, Writer{Node: "A"}, []string{"kept", "unlisted"}), ex.Touch(ctx, Writer{Node: "C"}, []string{"alone"})); err != nil {
 		return true, fmt.Errorf("Touch: %w", err)
 	}
 	h.sleep(ttl/2 + ttl/10)

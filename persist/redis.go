@@ -1,12 +1,13 @@
 package persist
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,42 @@ type RedisOptions struct {
 	// OnSweepError is told when a background sweep fails.
 	// default: nil
 	OnSweepError func(error)
+	// RetryFor is how long a Save that failed on a connection error or a
+	// cluster reply (CLUSTERDOWN, TRYAGAIN, LOADING, MOVED: a master
+	// failing over) is tried again, after the client's own retries, each
+	// time after a reload of a cluster client's slot map and RetryBackoff.
+	// Retrying a Save is safe: the same Seq is accepted again. NoRetry
+	// turns it off.
+	// default: DefaultRetryFor
+	RetryFor time.Duration
+	// RetryBackoff is the pause before each retry of RetryFor.
+	// default: DefaultRetryBackoff
+	RetryBackoff time.Duration
+	// WaitReplicas, when positive, makes every batch of Saves wait (WAIT)
+	// until that many replicas of each master it wrote to have it, or
+	// WaitTimeout passed; a Save whose master answered fewer fails with
+	// an error wrapping ErrNotReplicated (Redis wrote it all the same).
+	// Without it a Save is acknowledged once its master has it in memory:
+	// a master that fails before replicating it (Redis replication is
+	// asynchronous) loses it, and the replica promoted in its place holds
+	// an older checkpoint, or none. With it, an acknowledged checkpoint
+	// survives the failure of its master as long as one of the replicas
+	// that acknowledged it is promoted (Redis does not guarantee that
+	// either: WAIT is not consensus, but it closes the window of
+	// replication lag). Promote waits the same way for the fences.
+	// default: 0, no waiting
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT of WaitReplicas.
+	// default: DefaultWaitTimeout
+	WaitTimeout time.Duration
+	// Shards is how many shards a Redis Cluster's keys are spread over
+	// (see RedisStore; a standalone Redis has one). Every node of an ORS
+	// cluster must use the same, and it must not change while records
+	// exist: a record's key depends on it. More shards spread the load
+	// of one node's sessions finer; fewer make listing a node, Promote
+	// and DueBefore cheaper (one script per shard). At most 16384.
+	// default: DefaultShards
+	Shards int
 	// Sealer encrypts records at rest (see NewSealer; persist.Open makes
 	// one from the encryption-* options).
 	// default: nil, records in clear
@@ -70,6 +107,18 @@ const (
 	DefaultSweepInterval = 10 * time.Minute
 	// NoSweep as RedisOptions.SweepInterval turns background sweeps off.
 	NoSweep time.Duration = -1
+	// DefaultRetryFor is the default RedisOptions.RetryFor: longer than a
+	// Redis Cluster takes to promote a replica with a short
+	// cluster-node-timeout.
+	DefaultRetryFor = 10 * time.Second
+	// NoRetry as RedisOptions.RetryFor turns the store's retries off.
+	NoRetry time.Duration = -1
+	// DefaultRetryBackoff is the default RedisOptions.RetryBackoff.
+	DefaultRetryBackoff = 100 * time.Millisecond
+	// DefaultWaitTimeout is the default RedisOptions.WaitTimeout.
+	DefaultWaitTimeout = time.Second
+	// DefaultShards is the default RedisOptions.Shards.
+	DefaultShards = 256
 )
 
 // init returns a copy of o with defaults filled in, or an error naming the
@@ -92,10 +141,32 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.Linger %v: negative", o.Linger)
 	case o.Committers < 0:
 		return o, fmt.Errorf("persist: RedisOptions.Committers %d: negative", o.Committers)
-	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
-		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
 	case o.SweepInterval < 0 && o.SweepInterval != NoSweep:
 		return o, fmt.Errorf("persist: RedisOptions.SweepInterval %v: negative (NoSweep is %d)", o.SweepInterval, NoSweep)
+	case o.RetryFor < 0 && o.RetryFor != NoRetry:
+		return o, fmt.Errorf("persist: RedisOptions.RetryFor %v: negative (NoRetry is %d)", o.RetryFor, NoRetry)
+	case o.RetryBackoff < 0:
+		return o, fmt.Errorf("persist: RedisOptions.RetryBackoff %v: negative", o.RetryBackoff)
+	case o.WaitReplicas < 0:
+		return o, fmt.Errorf("persist: RedisOptions.WaitReplicas %d: negative", o.WaitReplicas)
+	case o.WaitTimeout < 0:
+		return o, fmt.Errorf("persist: RedisOptions.WaitTimeout %v: negative", o.WaitTimeout)
+	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
+		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
+	case o.Shards < 0 || o.Shards > numSlots:
+		return o, fmt.Errorf("persist: RedisOptions.Shards %d: out of 1..%d", o.Shards, numSlots)
+	}
+	if o.Shards == 0 {
+		o.Shards = DefaultShards
+	}
+	if o.RetryFor == 0 {
+		o.RetryFor = DefaultRetryFor
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = DefaultRetryBackoff
+	}
+	if o.WaitTimeout == 0 {
+		o.WaitTimeout = DefaultWaitTimeout
 	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = DefaultSweepInterval
@@ -116,24 +187,67 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // a go-redis UniversalClient (redis.NewClient or redis.NewClusterClient;
 // authentication and TLS are the client's options).
 //
-// Keys: a session's record is the string ORS:<cluster>:session:{<id>},
-// whose hash tag puts everything of one session in one cluster slot; a
-// node's index is the set ORS:<cluster>:node:{<node>}; the set
-// ORS:<cluster>:nodes registers the nodes that have an index (with
-// RedisOptions.KeyHash, an HMAC of the id replaces it in the record's key
-// and in the index: keys.go). All carry
-// the TTL, refreshed by every Save and Touch. No command used needs
-// MULTI, scripts touch one key, and pipelines are split by node (go-redis
-// follows MOVED and ASK redirections, so slot migrations are transparent).
+// Keys. Sessions are spread over RedisOptions.Shards shards (one on a
+// standalone Redis) by a hash of their id; each shard has a hash tag {<t>}
+// naming one cluster slot, so that all its keys sit in that slot:
 //
-// A Save is a script on the record's key (write it with PX unless the
-// stored record has a higher Seq), SADD and PEXPIRE on the index. With
-// group commit (the default) Saves from many goroutines are coalesced by
-// a few committer goroutines into pipelined round trips, one SADD per node
-// and batch; each Save still returns its own result.
+//	ORS:<cluster>:session:{<t>}:<id>    a session's record (the envelope)
+//	ORS:<cluster>:shard:{<t>}:epochs    hash node -> epoch: the shard's fence
+//	ORS:<cluster>:shard:{<t>}:node:<n>  sorted set: node n's sessions of the
+//	                                    shard, scored by their next due time
+//	                                    (Unix ms; +inf for none): the index
+//	                                    and Scheduler's timer index at once
+//	ORS:<cluster>:shard:{<t>}:nodes     set: the nodes with an index there
+//
+// and ORS:<cluster>:node:{<node>}:epoch counts node's promotions. Records,
+// indexes and registries carry the TTL, refreshed by every Save and
+// Touch; the epochs never expire.
+//
+// Why shards. A Lua script may touch the keys of one slot only, and the
+// fencing check must run in the script that writes the record, so the
+// epoch of a node must be readable in the slot of every record it may
+// write. Tagging record keys with their owner node would put all of a
+// node's records in one slot, on one master (none of the cluster's
+// spreading of a node's load, and a key that moves when another node
+// takes the session over); a fencing token kept in each record cannot
+// refuse a zombie writing a record the new owner has not rewritten yet.
+// So the epoch is copied into each shard: Promote increments the node's
+// counter (INCR: every promotion gets an epoch of its own), then raises
+// the node's entry in every shard's epochs hash (one small script per
+// shard, pipelined by master, whatever the number of sessions), and
+// returns once all are raised. A write is refused by the script that
+// would perform it, atomically with its Seq check, when its shard holds
+// a higher epoch for its node.
+//
+// The same placement makes the index exact: Save writes the record, puts
+// the session in its node's sorted set with its due time and takes it out
+// of any other node's set, in one script; Delete removes both. No failure
+// can leave a record listed under a node that no longer owns it, and a
+// checkpoint depends on the master of its own shard only, not on the one
+// master that would hold a per-node index key. Listing a node's sessions
+// (ListNode, DueBefore, Nodes, Sweep) runs one script per shard, in one
+// pipelined round trip: for recovery and adoption, not on the checkpoint
+// path. While a slot migrates, a shard's keys may be split between two
+// masters and its scripts answer TRYAGAIN until the move completes: Saves
+// are retried (RetryFor).
+//
+// Group commit. With group commit (the default) Saves from many goroutines
+// are coalesced by a few committer goroutines into pipelined round trips
+// (split by master by the cluster client); each Save still returns its
+// own result. go-redis follows MOVED and ASK redirections; on connection
+// errors and CLUSTERDOWN/TRYAGAIN/LOADING replies the store has a cluster
+// client reload its slot map at once and retries the failed Saves for up
+// to RedisOptions.RetryFor, so that a master failover delays checkpoints
+// by about the time Redis takes to promote a replica rather than until
+// the client's periodic reload. With RedisOptions.WaitReplicas each batch
+// also waits (WAIT) for that many replicas of every master it wrote to.
 type RedisStore struct {
 	c    redis.UniversalClient
 	opts RedisOptions
+	// cluster: a cluster client; nshards: RedisOptions.Shards, or 1 on
+	// a standalone Redis.
+	cluster bool
+	nshards int
 
 	// queue feeds the committers; mu guards sends against Close.
 	mu      sync.RWMutex
@@ -143,19 +257,25 @@ type RedisStore struct {
 	saves   atomic.Uint64
 	batches atomic.Uint64
 	bytes   atomic.Uint64
+	retries atomic.Uint64 // Saves sent again (RetryFor)
 	stop    chan struct{} // closed by Close: ends the sweeper
 }
 
 var (
-	_ Store   = (*RedisStore)(nil)
-	_ Expirer = (*RedisStore)(nil)
+	_ Store     = (*RedisStore)(nil)
+	_ Expirer   = (*RedisStore)(nil)
+	_ Fencer    = (*RedisStore)(nil)
+	_ Scheduler = (*RedisStore)(nil)
+	_ Loader    = (*RedisStore)(nil)
 )
 
 type saveReq struct {
 	ctx   context.Context
 	id    string
 	node  string
+	epoch uint64
 	seq   uint64
+	due   time.Time
 	value []byte
 	done  chan error // buffered: the committer never blocks on it
 }
@@ -170,7 +290,11 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 	if err != nil {
 		return nil, err
 	}
-	r := &RedisStore{c: client, opts: opts, stop: make(chan struct{})}
+	_, cluster := client.(*redis.ClusterClient)
+	r := &RedisStore{c: client, opts: opts, cluster: cluster, nshards: 1, stop: make(chan struct{})}
+	if cluster {
+		r.nshards = opts.Shards
+	}
 	if opts.SweepInterval > 0 {
 		r.wg.Add(1)
 		go r.sweeper()
@@ -186,43 +310,255 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 }
 
 // SessionKey returns the key of a session's record:
-// ORS:<cluster>:session:{<id>}.
+// ORS:<cluster>:session:{<t>}:<id>, where {<t>} is the hash tag of the
+// session's shard (see RedisStore).
 func (r *RedisStore) SessionKey(sessionID string) string {
 	return r.memberKey(r.member(sessionID))
 }
 
-// NodeKey returns the key of a node's index: ORS:<cluster>:node:{<node>}.
-func (r *RedisStore) NodeKey(node string) string {
-	return "ORS:" + r.opts.Cluster + ":node:{" + node + "}"
+// EpochKey returns the key counting node's promotions:
+// ORS:<cluster>:node:{<node>}:epoch.
+func (r *RedisStore) EpochKey(node string) string {
+	return "ORS:" + r.opts.Cluster + ":node:{" + node + "}:epoch"
 }
 
-// NodesKey returns the key of the registry of nodes that have an index:
-// ORS:<cluster>:nodes.
-func (r *RedisStore) NodesKey() string {
-	return "ORS:" + r.opts.Cluster + ":nodes"
+// shard is one of the store's shards: its number and the hash tag of
+// its keys, which all sit in one cluster slot.
+type shard struct {
+	root string // ORS:<cluster>:
+	tag  string // {<t>}
 }
 
-// saveScript writes the record in KEYS[1] (ARGV[1], with PX ARGV[2])
-// unless the stored record has a higher Seq than ARGV[3] (8 bytes, big
-// endian, as in the envelope header; all zero disables the check). It
-// returns 0 when it wrote, the stored Seq's 8 bytes when it refused.
-// Comparing the bytes, not numbers, keeps all 64 bits exact.
-var saveScript = newScript(`
-local new = ARGV[3]
+func (s shard) record(id string) string  { return s.root + "session:" + s.tag + ":" + id }
+func (s shard) recordPrefix() string     { return s.root + "session:" + s.tag + ":" }
+func (s shard) epochs() string           { return s.root + "shard:" + s.tag + ":epochs" }
+func (s shard) nodes() string            { return s.root + "shard:" + s.tag + ":nodes" }
+func (s shard) indexPrefix() string      { return s.root + "shard:" + s.tag + ":node:" }
+func (s shard) index(node string) string { return s.indexPrefix() + node }
+
+// shardOf returns the shard of a session: CRC16 of its id modulo the
+// number of shards.
+func (r *RedisStore) shardOf(sessionID string) shard {
+	return r.shardAt(int(crc16(sessionID)) % r.nshards)
+}
+
+// shardAt returns shard number k, whose hash tag names a slot spread
+// evenly over the slot space (Redis Cluster gives masters ranges of
+// slots, so the shards spread over the masters).
+func (r *RedisStore) shardAt(k int) shard {
+	return shard{root: "ORS:" + r.opts.Cluster + ":", tag: "{" + slotTag(k*numSlots/r.nshards) + "}"}
+}
+
+// shards returns every shard.
+func (r *RedisStore) shards() []shard {
+	out := make([]shard, r.nshards)
+	for i := range out {
+		out[i] = r.shardAt(i)
+	}
+	return out
+}
+
+// IndexKey returns the key of node's index in the shard of sessionID.
+func (r *RedisStore) IndexKey(node, sessionID string) string {
+	return r.shardOf(sessionID).index(node)
+}
+
+// The scripts answer a table whose first element says what happened.
+const (
+	replyOK      = 0
+	replyFenced  = 1 // then the shard's epoch of the node
+	replyStale   = 2 // then the stored Seq's 8 bytes
+	replyGone    = 3 // no record
+	replyOwned   = 4 // another node owns the record; then its name
+	replyUnknown = -1
+)
+
+// fenceLua refuses the write of node ARGV[1] at epoch ARGV[2] if the
+// shard's epochs hash (KEYS[2]) holds a higher one.
+const fenceLua = `
+local e = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if e > tonumber(ARGV[2]) then return {1, tostring(e)} end
+`
+
+// unindexLua takes session ARGV[4] out of the indexes (prefix ARGV[3]) of
+// the nodes registered in KEYS[3] other than ARGV[1] (all if ARGV[1] is
+// empty), unregistering a node whose index it empties.
+const unindexLua = `
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if n ~= ARGV[1] then
+    local k = ARGV[3] .. n
+    if redis.call('ZREM', k, ARGV[4]) == 1 and redis.call('EXISTS', k) == 0 then
+      redis.call('SREM', KEYS[3], n)
+    end
+  end
+end
+`
+
+// saveScript: KEYS record, epochs, nodes, index of the writer; ARGV node,
+// epoch, index prefix, session id, value, ttl (ms), Seq (8 bytes, big
+// endian, as in the envelope header; all zero disables the check), due
+// score. Comparing the Seq bytes, not numbers, keeps all 64 bits exact.
+var saveScript = newScript(fenceLua + `
+local new = ARGV[7]
 if new ~= string.rep('\0', 8) then
   local h = redis.call('GETRANGE', KEYS[1], 0, 13)
   if string.len(h) == 14 and string.sub(h, 1, 4) == 'ORSR' and string.byte(h, 5) == 1 then
     local cur = string.sub(h, 7, 14)
     for i = 1, 8 do
       local a, b = string.byte(cur, i), string.byte(new, i)
-      if a > b then return cur end
+      if a > b then return {2, cur} end
       if a < b then break end
     end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
+` + unindexLua + `
+redis.call('ZADD', KEYS[4], ARGV[8], ARGV[4])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+return {0}
+`)
+
+// deleteScript: KEYS record, epochs, nodes; ARGV node, epoch, index
+// prefix, session id.
+var deleteScript = newScript(fenceLua + `
+redis.call('DEL', KEYS[1])
+ARGV[1] = ''
+` + unindexLua + `
+return {0}
+`)
+
+// touchScript: KEYS record, epochs, nodes, index of the writer; ARGV
+// node, epoch, index prefix, session id, ttl (ms). A record that lost its
+// index entry gets one due at once (its due time is not known: an
+// adopter wakes it early rather than never).
+var touchScript = newScript(fenceLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {3} end
+if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
+  for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if n ~= ARGV[1] and redis.call('ZSCORE', ARGV[3] .. n, ARGV[4]) then return {4, n} end
+  end
+  redis.call('ZADD', KEYS[4], 0, ARGV[4])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return {0}
+`)
+
+// promoteScript raises node ARGV[1]'s entry in the epochs hash KEYS[1] to
+// ARGV[2] unless it is higher.
+var promoteScript = newScript(`
+local e = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if e < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 0
 `)
+
+// listScript returns how many entries of node ARGV[1]'s index KEYS[1] it
+// dropped, then the members whose record (key prefix ARGV[2]) exists,
+// each followed by its score, dropping the others (and the node from the registry KEYS[2] if that empties it).
+// ARGV[3], when not empty, bounds the scores returned ("(<ms>"): the
+// entries above it are neither returned nor checked.
+var listScript = newScript(`
+local m
+if ARGV[3] == '' then
+  m = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+else
+  m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'WITHSCORES')
+end
+local out = {0}
+for i = 1, #m, 2 do
+  if redis.call('EXISTS', ARGV[2] .. m[i]) == 1 then
+    out[#out + 1] = m[i]
+    out[#out + 1] = m[i + 1]
+  else
+    redis.call('ZREM', KEYS[1], m[i])
+    out[1] = out[1] + 1
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+return out
+`)
+
+// pipeliner makes pipelines: a client, a cluster client, or one master
+// of a cluster.
+type pipeliner interface{ Pipeline() redis.Pipeliner }
+
+// scriptFn queues a script in a pipeline (by EVALSHA, or by EVAL when
+// the server did not know it).
+type scriptFn func(s *redis.Script, keys []string, args ...any) *redis.Cmd
+
+// pipelined runs n scripted commands, made by mk, in one pipeline of c,
+// then sends again by EVAL those that came back NOSCRIPT (a new master, a
+// restarted one, the target of a migration has not seen the script).
+// after, if not nil, queues more commands at the end of each pipeline
+// (WAIT, which must follow the writes on their connection); it returns
+// the last pipeline's.
+func pipelined(ctx context.Context, c pipeliner, n int, mk func(run scriptFn, i int) *redis.Cmd, after func(redis.Pipeliner) *redis.IntCmd) ([]*redis.Cmd, *redis.IntCmd) {
+	cmds := make([]*redis.Cmd, n)
+	pipe := c.Pipeline()
+	for i := range n {
+		cmds[i] = mk(func(s *redis.Script, keys []string, args ...any) *redis.Cmd {
+			return s.EvalSha(ctx, pipe, keys, args...)
+		}, i)
+	}
+	var tail *redis.IntCmd
+	if after != nil {
+		tail = after(pipe)
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is looked at by the caller
+	var retry []int
+	for i, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		pipe := c.Pipeline()
+		for _, i := range retry {
+			cmds[i] = mk(func(s *redis.Script, keys []string, args ...any) *redis.Cmd {
+				return s.Eval(ctx, pipe, keys, args...)
+			}, i)
+		}
+		if after != nil {
+			tail = after(pipe)
+		}
+		_, _ = pipe.Exec(ctx)
+	}
+	return cmds, tail
+}
+
+// reply reads a script's answer: its code and the value after it.
+func reply(c *redis.Cmd) (code int64, val string, err error) {
+	v, err := c.Result()
+	if err != nil {
+		return replyUnknown, "", err
+	}
+	a, ok := v.([]any)
+	if !ok || len(a) == 0 {
+		return replyUnknown, "", fmt.Errorf("unexpected script reply %v", v)
+	}
+	code, ok = a[0].(int64)
+	if !ok {
+		return replyUnknown, "", fmt.Errorf("unexpected script reply %v", v)
+	}
+	if len(a) > 1 {
+		val, _ = a[1].(string)
+	}
+	return code, val, nil
+}
+
+func epochArg(e uint64) string { return strconv.FormatUint(e, 10) }
+
+// dueScore is the index score of a due time: Unix ms, +inf for none.
+func dueScore(t time.Time) string {
+	if t.IsZero() {
+		return "+inf"
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
 
 // Save implements Store.
 func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
@@ -231,7 +567,7 @@ func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
 		return err
 	}
 	b = r.opts.Sealer.seal(r.SessionKey(rec.SessionID), b)
-	q := &saveReq{ctx: ctx, id: rec.SessionID, node: rec.Node, seq: rec.Seq, value: b, done: make(chan error, 1)}
+	q := &saveReq{ctx: ctx, id: rec.SessionID, node: rec.Node, epoch: rec.Epoch, seq: rec.Seq, due: rec.Due, value: b, done: make(chan error, 1)}
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
@@ -319,7 +655,7 @@ func (r *RedisStore) commit() {
 			r.bytes.Add(uint64(len(q.value)))
 		}
 		// The batch serves many callers: no one caller's cancellation
-		// stops it; the client's timeouts bound it.
+		// stops it; the client's timeouts and RetryFor bound it.
 		for i, err := range r.write(context.Background(), live) {
 			live[i].done <- err
 		}
@@ -328,128 +664,234 @@ func (r *RedisStore) commit() {
 }
 
 // write sends a batch of Saves in one pipeline and returns each one's
-// error.
+// error, retrying those that failed on a connection or cluster error
+// (after a reload of the slot map) for up to RetryFor.
 func (r *RedisStore) write(ctx context.Context, reqs []*saveReq) []error {
-	ttl := r.opts.TTL
-	ttlMs := ttl.Milliseconds()
-	seqArg := func(q *saveReq) []byte {
-		return binary.BigEndian.AppendUint64(nil, q.seq)
-	}
-	type index struct {
-		add *redis.IntCmd
-		exp *redis.BoolCmd
-	}
-	evals := make([]*redis.Cmd, len(reqs))
-	idx := make(map[string]*index)
-	members := make(map[string][]any)
-	var order []string
-	for _, q := range reqs {
-		if _, ok := members[q.node]; !ok {
-			order = append(order, q.node)
-		}
-		members[q.node] = append(members[q.node], r.member(q.id))
-	}
-	pipe := r.c.Pipeline()
-	for i, q := range reqs {
-		evals[i] = saveScript.EvalSha(ctx, pipe, []string{r.SessionKey(q.id)}, q.value, ttlMs, seqArg(q))
-	}
-	for _, node := range order {
-		key := r.NodeKey(node)
-		idx[node] = &index{add: pipe.SAdd(ctx, key, members[node]...), exp: pipe.PExpire(ctx, key, ttl)}
-	}
-	reg := pipe.SAdd(ctx, r.NodesKey(), toAny(order)...)
-	regExp := pipe.PExpire(ctx, r.NodesKey(), ttl)
-	_, _ = pipe.Exec(ctx) // each command's error is looked at below
-
-	// A node that has not seen the script yet (a new master, a restarted
-	// one, the target of a migration) answers NOSCRIPT: send the script.
-	var retry []int
-	for i, c := range evals {
-		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
-			retry = append(retry, i)
-		}
-	}
-	if len(retry) > 0 {
-		pipe := r.c.Pipeline()
-		for _, i := range retry {
-			q := reqs[i]
-			evals[i] = saveScript.Eval(ctx, pipe, []string{r.SessionKey(q.id)}, q.value, ttlMs, seqArg(q))
-		}
-		_, _ = pipe.Exec(ctx)
-	}
-
 	errs := make([]error, len(reqs))
-	for i, q := range reqs {
-		v, err := evals[i].Result()
-		if err != nil {
-			errs[i] = fmt.Errorf("persist: save session %s: %w", q.id, err)
-			continue
+	pending := make([]int, len(reqs))
+	for i := range pending {
+		pending[i] = i
+	}
+	deadline := time.Now().Add(r.opts.RetryFor)
+	for attempt := 0; ; attempt++ {
+		batch := make([]*saveReq, len(pending))
+		for j, i := range pending {
+			batch[j] = reqs[i]
 		}
-		if s, ok := v.(string); ok && len(s) == 8 {
-			errs[i] = stale(q.id, q.seq, binary.BigEndian.Uint64([]byte(s)))
-			continue
+		berrs, retryable := r.writeOnce(ctx, batch)
+		var again []int
+		for j, i := range pending {
+			errs[i] = berrs[j]
+			if retryable[j] {
+				again = append(again, i)
+			}
 		}
-		if n, ok := v.(int64); !ok || n != 0 {
-			errs[i] = fmt.Errorf("persist: save session %s: unexpected script reply %v", q.id, v)
-			continue
+		if len(again) == 0 || r.opts.RetryFor <= 0 || time.Now().Add(r.opts.RetryBackoff).After(deadline) || ctx.Err() != nil {
+			return errs
 		}
-		ix := idx[q.node]
-		if err := cmp.Or(reg.Err(), regExp.Err()); err != nil {
-			errs[i] = fmt.Errorf("persist: save session %s: node registry: %w", q.id, err)
-		} else if err := ix.add.Err(); err != nil {
-			errs[i] = fmt.Errorf("persist: save session %s: index of node %s: %w", q.id, q.node, err)
-		} else if err := ix.exp.Err(); err != nil {
-			errs[i] = fmt.Errorf("persist: save session %s: index of node %s: %w", q.id, q.node, err)
+		r.reload(ctx)
+		r.retries.Add(uint64(len(again)))
+		select {
+		case <-time.After(r.opts.RetryBackoff):
+		case <-ctx.Done():
+			return errs
+		case <-r.stop:
+			return errs
+		}
+		pending = again
+	}
+}
+
+// reload asks a cluster client to reload its slot map now.
+func (r *RedisStore) reload(ctx context.Context) {
+	if c, ok := r.c.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+	}
+}
+
+// retryable reports whether err is worth a retry after a reload of the
+// slot map: a connection error, or a reply saying the cluster is
+// changing. Replies about the command itself are not.
+func retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		s := re.Error()
+		for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "MOVED", "ASK", "READONLY", "MASTERDOWN"} {
+			if strings.HasPrefix(s, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return !errors.Is(err, redis.Nil)
+}
+
+// writeOnce sends a batch of Saves in one pipeline.
+func (r *RedisStore) writeOnce(ctx context.Context, reqs []*saveReq) (errs []error, retry []bool) {
+	ttlMs := r.opts.TTL.Milliseconds()
+	mk := func(reqs []*saveReq) func(run scriptFn, i int) *redis.Cmd {
+		return func(run scriptFn, i int) *redis.Cmd {
+			q := reqs[i]
+			m := r.member(q.id)
+			sh := r.shardOf(m)
+			key := sh.record(m)
+			return run(saveScript, []string{key, sh.epochs(), sh.nodes(), sh.index(q.node)},
+				q.node, epochArg(q.epoch), sh.indexPrefix(), m, q.value, ttlMs,
+				binary.BigEndian.AppendUint64(nil, q.seq), dueScore(q.due))
 		}
 	}
-	return errs
+	var cmds []*redis.Cmd
+	waitErrs := make([]error, len(reqs))
+	if r.opts.WaitReplicas > 0 {
+		cmds = r.writeWait(ctx, reqs, mk, waitErrs)
+	} else {
+		cmds, _ = pipelined(ctx, r.c, len(reqs), mk(reqs), nil)
+	}
+	errs, retry = make([]error, len(reqs)), make([]bool, len(reqs))
+	for i, q := range reqs {
+		code, val, err := reply(cmds[i])
+		switch {
+		case err != nil:
+			errs[i] = fmt.Errorf("persist: save session %s: %w", q.id, err)
+			retry[i] = retryable(err)
+		case code == replyFenced:
+			e, _ := strconv.ParseUint(val, 10, 64)
+			errs[i] = fenced(q.id, Writer{q.node, q.epoch}, e)
+		case code == replyStale && len(val) == 8:
+			errs[i] = stale(q.id, q.seq, binary.BigEndian.Uint64([]byte(val)))
+		case code != replyOK:
+			errs[i] = fmt.Errorf("persist: save session %s: unexpected script reply %d %q", q.id, code, val)
+		case waitErrs[i] != nil:
+			errs[i] = fmt.Errorf("persist: save session %s: written, but %w", q.id, waitErrs[i])
+			// A replica missing is not retried: it would only wait longer.
+			retry[i] = !errors.Is(waitErrs[i], ErrNotReplicated) && retryable(waitErrs[i])
+		}
+	}
+	return errs, retry
+}
+
+// waitCmd queues WAIT n ms in p.
+func waitCmd(ctx context.Context, p redis.Pipeliner, n int, ms int64) *redis.IntCmd {
+	c := redis.NewIntCmd(ctx, "wait", n, ms)
+	_ = p.Process(ctx, c)
+	return c
+}
+
+// ErrNotReplicated is wrapped by the error of a Save that Redis wrote but
+// that fewer than RedisOptions.WaitReplicas replicas acknowledged within
+// WaitTimeout: a failover of its master now could lose it.
+var ErrNotReplicated = errors.New("persist: not acknowledged by enough replicas")
+
+// writeWait writes a batch as writeOnce does, followed on each master's
+// connection by WAIT WaitReplicas WaitTimeout, and notes in waitErrs the
+// Saves whose master answered fewer replicas. WAIT counts the replicas
+// that have every write of the connection it is sent on, so the batch
+// is sent through one pipeline per master (the cluster client's own
+// pipeline would choose the connections).
+func (r *RedisStore) writeWait(ctx context.Context, reqs []*saveReq, mk func([]*saveReq) func(scriptFn, int) *redis.Cmd, waitErrs []error) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(reqs))
+	type group struct {
+		c   pipeliner
+		idx []int
+	}
+	var groups []*group
+	if cc, ok := r.c.(*redis.ClusterClient); ok {
+		by := make(map[*redis.Client]*group)
+		for i, q := range reqs {
+			m, err := cc.MasterForKey(ctx, r.SessionKey(q.id))
+			if err != nil {
+				cmds[i] = redis.NewCmd(ctx)
+				cmds[i].SetErr(err)
+				continue
+			}
+			g := by[m]
+			if g == nil {
+				g = &group{c: m}
+				by[m] = g
+				groups = append(groups, g)
+			}
+			g.idx = append(g.idx, i)
+		}
+	} else {
+		g := &group{c: r.c}
+		for i := range reqs {
+			g.idx = append(g.idx, i)
+		}
+		groups = append(groups, g)
+	}
+	n, ms := r.opts.WaitReplicas, r.opts.WaitTimeout.Milliseconds()
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub := make([]*saveReq, len(g.idx))
+			for j, i := range g.idx {
+				sub[j] = reqs[i]
+			}
+			got, wait := pipelined(ctx, g.c, len(sub), mk(sub), func(p redis.Pipeliner) *redis.IntCmd {
+				return waitCmd(ctx, p, n, ms)
+			})
+			var werr error
+			if k, err := wait.Result(); err != nil {
+				werr = fmt.Errorf("WAIT %d %d: %w", n, ms, err)
+			} else if k < int64(n) {
+				werr = fmt.Errorf("WAIT %d %d: %d replicas acknowledged: %w", n, ms, k, ErrNotReplicated)
+			}
+			for j, i := range g.idx {
+				cmds[i] = got[j]
+				waitErrs[i] = werr
+			}
+		}()
+	}
+	wg.Wait()
+	return cmds
 }
 
 // TTL implements Expirer: RedisOptions.TTL.
 func (r *RedisStore) TTL() time.Duration { return r.opts.TTL }
 
 // Touch implements Expirer in one pipelined round trip, from the caller's
-// goroutine (not through the group committer): PEXPIRE of each record
-// (answering 0 for a record that no longer exists), SADD of the sessions
-// and PEXPIRE of node's index, SADD of node and PEXPIRE of the registry.
-// In Redis Cluster the pipeline is split by slot owner, as Save's is.
-// The index entries it adds for sessions without a record are dropped by
-// the next ListNode or Sweep.
-func (r *RedisStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+// goroutine (not through the group committer): one script per record, in
+// its shard, that checks the fence, refreshes the record, its index entry
+// and the shard's node registry, and refuses a record another node owns.
+func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if r.isClosed() {
-		return fmt.Errorf("persist: touch node %s: %w", node, ErrClosed)
+		return fmt.Errorf("persist: touch node %s: %w", w.Node, ErrClosed)
 	}
 	if len(sessionIDs) == 0 {
 		return nil
 	}
-	ttl := r.opts.TTL
-	exps := make([]*redis.BoolCmd, len(sessionIDs))
-	pipe := r.c.Pipeline()
-	for i, id := range sessionIDs {
-		exps[i] = pipe.PExpire(ctx, r.SessionKey(id), ttl)
-	}
-	key := r.NodeKey(node)
-	add, addExp := pipe.SAdd(ctx, key, toAny(r.members(sessionIDs))...), pipe.PExpire(ctx, key, ttl)
-	reg, regExp := pipe.SAdd(ctx, r.NodesKey(), node), pipe.PExpire(ctx, r.NodesKey(), ttl)
-	_, _ = pipe.Exec(ctx) // each command's error is looked at below
-
+	ttlMs := r.opts.TTL.Milliseconds()
+	cmds, _ := pipelined(ctx, r.c, len(sessionIDs), func(run scriptFn, i int) *redis.Cmd {
+		m := r.member(sessionIDs[i])
+		sh := r.shardOf(m)
+		key := sh.record(m)
+		return run(touchScript, []string{key, sh.epochs(), sh.nodes(), sh.index(w.Node)},
+			w.Node, epochArg(w.Epoch), sh.indexPrefix(), m, ttlMs)
+	}, nil)
 	var errs []error
 	for i, id := range sessionIDs {
-		switch ok, err := exps[i].Result(); {
+		code, val, err := reply(cmds[i])
+		switch {
 		case err != nil:
 			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("persist: touch: %w", err)})
-		case !ok:
+		case code == replyFenced:
+			e, _ := strconv.ParseUint(val, 10, 64)
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("node %s touches with epoch %d, the store holds epoch %d: %w", w.Node, w.Epoch, e, ErrFenced)})
+		case code == replyGone:
 			errs = append(errs, &SessionError{SessionID: id, Err: ErrNotFound})
+		case code == replyOwned:
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("node %s owns the record, not %s: %w", val, w.Node, ErrFenced)})
+		case code != replyOK:
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("persist: touch: unexpected script reply %d %q", code, val)})
 		}
-	}
-	if err := cmp.Or(add.Err(), addExp.Err()); err != nil {
-		errs = append(errs, fmt.Errorf("persist: touch: index of node %s: %w", node, err))
-	}
-	if err := cmp.Or(reg.Err(), regExp.Err()); err != nil {
-		errs = append(errs, fmt.Errorf("persist: touch: node registry: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -478,143 +920,265 @@ func (r *RedisStore) Load(ctx context.Context, sessionID string) (*Record, error
 	return decodeRecord(sessionID, b)
 }
 
-// Delete implements Store: DEL of the record and SREM from the index, in
-// one pipeline.
-func (r *RedisStore) Delete(ctx context.Context, node, sessionID string) error {
+// loadChunk bounds the GETs of one LoadMany pipeline.
+const loadChunk = 1000
+
+// LoadMany implements Loader: pipelined GETs, loadChunk at a time.
+func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Record, []error) {
+	recs, errs := make([]*Record, len(sessionIDs)), make([]error, len(sessionIDs))
 	if r.isClosed() {
-		return fmt.Errorf("persist: delete session %s: %w", sessionID, ErrClosed)
+		for i, id := range sessionIDs {
+			errs[i] = fmt.Errorf("persist: load session %s: %w", id, ErrClosed)
+		}
+		return recs, errs
 	}
-	cmds, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, r.SessionKey(sessionID))
-		p.SRem(ctx, r.NodeKey(node), r.member(sessionID))
-		return nil
-	})
-	if err == nil {
-		for _, c := range cmds {
-			if err = c.Err(); err != nil {
-				break
+	for off := 0; off < len(sessionIDs); off += loadChunk {
+		chunk := sessionIDs[off:min(len(sessionIDs), off+loadChunk)]
+		cmds := make([]*redis.StringCmd, len(chunk))
+		pipe := r.c.Pipeline()
+		for i, id := range chunk {
+			cmds[i] = pipe.Get(ctx, r.SessionKey(id))
+		}
+		_, _ = pipe.Exec(ctx)
+		for i, id := range chunk {
+			b, err := cmds[i].Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+				errs[off+i] = notFound(id)
+			case err != nil:
+				errs[off+i] = fmt.Errorf("persist: load session %s: %w", id, err)
+			default:
+				if b, err = r.opts.Sealer.open(r.SessionKey(id), id, b); err != nil {
+					errs[off+i] = err
+				} else {
+					recs[off+i], errs[off+i] = decodeRecord(id, b)
+				}
 			}
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("persist: delete session %s: %w", sessionID, err)
-	}
-	return nil
+	return recs, errs
 }
 
-// Unlist implements Store.
-func (r *RedisStore) Unlist(ctx context.Context, node, sessionID string) error {
+// Delete implements Store: one script in the record's shard deletes the
+// record and its index entry, unless w is fenced.
+func (r *RedisStore) Delete(ctx context.Context, w Writer, sessionID string) error {
 	if r.isClosed() {
-		return fmt.Errorf("persist: unlist session %s: %w", sessionID, ErrClosed)
+		return fmt.Errorf("persist: delete session %s: %w", sessionID, ErrClosed)
 	}
-	if err := r.c.SRem(ctx, r.NodeKey(node), r.member(sessionID)).Err(); err != nil {
-		return fmt.Errorf("persist: unlist session %s from node %s: %w", sessionID, node, err)
+	m := r.member(sessionID)
+	sh := r.shardOf(m)
+	key := sh.record(m)
+	cmds, _ := pipelined(ctx, r.c, 1, func(run scriptFn, _ int) *redis.Cmd {
+		return run(deleteScript, []string{key, sh.epochs(), sh.nodes()}, w.Node, epochArg(w.Epoch), sh.indexPrefix(), m)
+	}, nil)
+	code, val, err := reply(cmds[0])
+	switch {
+	case err != nil:
+		return fmt.Errorf("persist: delete session %s: %w", sessionID, err)
+	case code == replyFenced:
+		e, _ := strconv.ParseUint(val, 10, 64)
+		return fenced(sessionID, w, e)
+	case code != replyOK:
+		return fmt.Errorf("persist: delete session %s: unexpected script reply %d %q", sessionID, code, val)
 	}
 	return nil
 }
 
-// listChunk bounds the EXISTS commands of one ListNode pipeline.
-const listChunk = 1000
+// Promote implements Fencer: INCR of EpochKey(node), then the new epoch
+// in every shard's fence (see RedisStore), all shards before it returns.
+// When it fails part way the epoch may be raised in some shards only:
+// call it again (the next epoch covers every shard).
+func (r *RedisStore) Promote(ctx context.Context, node string) (uint64, error) {
+	if r.isClosed() {
+		return 0, fmt.Errorf("persist: promote node %s: %w", node, ErrClosed)
+	}
+	e, err := r.c.Incr(ctx, r.EpochKey(node)).Uint64()
+	if err != nil {
+		return 0, fmt.Errorf("persist: promote node %s: %w", node, err)
+	}
+	shards := r.shards()
+	cmds, _ := pipelined(ctx, r.c, len(shards), func(run scriptFn, i int) *redis.Cmd {
+		return run(promoteScript, []string{shards[i].epochs()}, node, epochArg(e))
+	}, nil)
+	for i, c := range cmds {
+		if err := c.Err(); err != nil {
+			return 0, fmt.Errorf("persist: promote node %s to epoch %d: fence of %s: %w", node, e, shards[i].epochs(), err)
+		}
+	}
+	if r.opts.WaitReplicas > 0 {
+		// The fences must survive a master failover as the records do.
+		if err := r.waitAll(ctx); err != nil {
+			return 0, fmt.Errorf("persist: promote node %s to epoch %d: %w", node, e, err)
+		}
+	}
+	return e, nil
+}
 
-// ListNode implements Store: SMEMBERS of the node's index, EXISTS of each
-// member's record (pipelined), and SREM of the members without one. A
-// Save racing with that SREM could lose its index entry: the members
-// removed are checked again and put back if their record reappeared.
+// waitAll sends WAIT to every master, for writes made on any connection:
+// it waits for a new write of its own on each (a no-op script would not
+// replicate), so it only orders; used after Promote.
+func (r *RedisStore) waitAll(ctx context.Context) error {
+	n, t := r.opts.WaitReplicas, r.opts.WaitTimeout
+	wait := func(ctx context.Context, c *redis.Client) error {
+		// WAIT counts the writes of its own connection: make one there.
+		var k *redis.IntCmd
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "ORS:"+r.opts.Cluster+":wait", "1", time.Second)
+			k = waitCmd(ctx, p, n, t.Milliseconds())
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if k.Val() < int64(n) {
+			return fmt.Errorf("WAIT %d: %d replicas acknowledged: %w", n, k.Val(), ErrNotReplicated)
+		}
+		return nil
+	}
+	if cc, ok := r.c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, wait)
+	}
+	if c, ok := r.c.(*redis.Client); ok {
+		return wait(ctx, c)
+	}
+	return nil
+}
+
+// Epoch implements Fencer: GET of EpochKey(node).
+func (r *RedisStore) Epoch(ctx context.Context, node string) (uint64, error) {
+	if r.isClosed() {
+		return 0, fmt.Errorf("persist: epoch of node %s: %w", node, ErrClosed)
+	}
+	e, err := r.c.Get(ctx, r.EpochKey(node)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("persist: epoch of node %s: %w", node, err)
+	}
+	return e, nil
+}
+
+// indexed runs listScript on node's index in every shard, in one
+// pipeline: the live entries with scores below bound ("" for all), and
+// how many dead entries it dropped.
+func (r *RedisStore) indexed(ctx context.Context, node, bound string) (live []DueSession, dropped int, err error) {
+	shards := r.shards()
+	cmds, _ := pipelined(ctx, r.c, len(shards), func(run scriptFn, i int) *redis.Cmd {
+		return run(listScript, []string{shards[i].index(node), shards[i].nodes()}, node, shards[i].recordPrefix(), bound)
+	}, nil)
+	for _, c := range cmds {
+		v, err := c.Result()
+		if err != nil {
+			return nil, dropped, err
+		}
+		a, ok := v.([]any)
+		if !ok || len(a) == 0 {
+			return nil, dropped, fmt.Errorf("unexpected script reply %v", v)
+		}
+		n, _ := a[0].(int64)
+		dropped += int(n)
+		for i := 1; i+1 < len(a); i += 2 {
+			id, _ := a[i].(string)
+			score, _ := a[i+1].(string)
+			d := DueSession{SessionID: id}
+			if ms, err := strconv.ParseInt(score, 10, 64); err == nil {
+				d.Due = time.UnixMilli(ms).UTC()
+			} else if f, err := strconv.ParseFloat(score, 64); err == nil && !math.IsInf(f, 1) {
+				d.Due = time.UnixMilli(int64(f)).UTC()
+			}
+			live = append(live, d)
+		}
+	}
+	return live, dropped, nil
+}
+
+// ListNode implements Store: one script per shard lists node's entries
+// whose record exists and drops the others.
 func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, ErrClosed)
 	}
-	key := r.NodeKey(node)
-	ids, err := r.c.SMembers(ctx, key).Result()
+	live, _, err := r.indexed(ctx, node, "")
+	if err == nil {
+		live, err = r.resolve(ctx, live)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
 	}
-	live, gone, err := r.exists(ctx, ids)
+	ids := make([]string, len(live))
+	for i, d := range live {
+		ids[i] = d.SessionID
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// DueBefore implements Scheduler: ListNode's scripts, bounded by t.
+func (r *RedisStore) DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error) {
+	if r.isClosed() {
+		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
+	}
+	live, _, err := r.indexed(ctx, node, "("+strconv.FormatInt(t.UnixMilli(), 10))
+	if err == nil {
+		live, err = r.resolve(ctx, live)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
+		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
 	}
-	if len(gone) > 0 {
-		if err := r.c.SRem(ctx, key, toAny(gone)...).Err(); err != nil {
-			return nil, fmt.Errorf("persist: list node %s: dropping %d entries without a record: %w", node, len(gone), err)
-		}
-		back, _, err := r.exists(ctx, gone)
-		if err != nil {
-			return nil, fmt.Errorf("persist: list node %s: %w", node, err)
-		}
-		if len(back) > 0 {
-			if err := r.c.SAdd(ctx, key, toAny(back)...).Err(); err != nil {
-				return nil, fmt.Errorf("persist: list node %s: %w", node, err)
-			}
-			live = append(live, back...)
-		}
-	}
-	if live, err = r.idsOf(ctx, live); err != nil {
-		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
-	}
-	sort.Strings(live)
+	sortDue(live)
 	return live, nil
 }
 
-// Nodes implements Store: SMEMBERS of the node registry.
+// Nodes implements Store: SMEMBERS of every shard's node registry, in
+// one pipeline.
 func (r *RedisStore) Nodes(ctx context.Context) ([]string, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: list nodes: %w", ErrClosed)
 	}
-	nodes, err := r.c.SMembers(ctx, r.NodesKey()).Result()
-	if err != nil {
-		return nil, fmt.Errorf("persist: list nodes: %w", err)
+	shards := r.shards()
+	cmds := make([]*redis.StringSliceCmd, len(shards))
+	pipe := r.c.Pipeline()
+	for i, sh := range shards {
+		cmds[i] = pipe.SMembers(ctx, sh.nodes())
+	}
+	_, _ = pipe.Exec(ctx)
+	set := make(map[string]bool)
+	for _, c := range cmds {
+		ns, err := c.Result()
+		if err != nil {
+			return nil, fmt.Errorf("persist: list nodes: %w", err)
+		}
+		for _, n := range ns {
+			set[n] = true
+		}
+	}
+	nodes := make([]string, 0, len(set))
+	for n := range set {
+		nodes = append(nodes, n)
 	}
 	sort.Strings(nodes)
 	return nodes, nil
 }
 
-// Sweep drops the index entries whose records expired or were deleted,
-// for every registered node (ListNode of each), and unregisters the nodes
-// left without an index. It returns how many index entries it dropped.
-// The store runs it every RedisOptions.SweepInterval; call it to run it
-// now.
+// Sweep drops the index entries whose records expired, for every
+// registered node (ListNode of each, which also unregisters a node from
+// the shards where its index is gone). It returns how many index entries
+// it dropped. The store runs it every RedisOptions.SweepInterval; call it
+// to run it now.
 func (r *RedisStore) Sweep(ctx context.Context) (dropped int, err error) {
 	nodes, err := r.Nodes(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("persist: sweep: %w", err)
 	}
 	for _, node := range nodes {
-		before, err := r.c.SCard(ctx, r.NodeKey(node)).Result()
+		_, n, err := r.indexed(ctx, node, "")
+		dropped += n
 		if err != nil {
 			return dropped, fmt.Errorf("persist: sweep node %s: %w", node, err)
 		}
-		live, err := r.ListNode(ctx, node)
-		if err != nil {
-			return dropped, fmt.Errorf("persist: sweep: %w", err)
-		}
-		dropped += max(0, int(before)-len(live))
-		if len(live) > 0 {
-			continue
-		}
-		if err := r.unregister(ctx, node); err != nil {
-			return dropped, fmt.Errorf("persist: sweep: unregister node %s: %w", node, err)
-		}
 	}
 	return dropped, nil
-}
-
-// unregister takes node out of the registry if its index is gone (an
-// empty set does not exist in Redis). The two keys sit in different
-// cluster slots, so this cannot be one script: a Save that recreated the
-// index between the check and the SREM is caught by checking again, and
-// the node goes back in.
-func (r *RedisStore) unregister(ctx context.Context, node string) error {
-	key := r.NodeKey(node)
-	if n, err := r.c.Exists(ctx, key).Result(); err != nil || n > 0 {
-		return err
-	}
-	if err := r.c.SRem(ctx, r.NodesKey(), node).Err(); err != nil {
-		return err
-	}
-	if n, err := r.c.Exists(ctx, key).Result(); err != nil || n == 0 {
-		return err
-	}
-	return r.c.SAdd(ctx, r.NodesKey(), node).Err()
 }
 
 func (r *RedisStore) sweeper() {
@@ -636,31 +1200,6 @@ func (r *RedisStore) sweeper() {
 	}
 }
 
-// exists splits ids into those that have a record and those that do not.
-func (r *RedisStore) exists(ctx context.Context, ids []string) (live, gone []string, err error) {
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), listChunk)]
-		ids = ids[len(chunk):]
-		cmds := make([]*redis.IntCmd, len(chunk))
-		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, id := range chunk {
-				cmds[i] = p.Exists(ctx, r.memberKey(id))
-			}
-			return nil
-		}); err != nil {
-			return nil, nil, err
-		}
-		for i, id := range chunk {
-			if cmds[i].Val() > 0 {
-				live = append(live, id)
-			} else {
-				gone = append(gone, id)
-			}
-		}
-	}
-	return live, gone, nil
-}
-
 func toAny(ss []string) []any {
 	a := make([]any, len(ss))
 	for i, s := range ss {
@@ -679,11 +1218,14 @@ type RedisStats struct {
 	// Bytes is the size of the records those Saves sent, envelope
 	// included: Bytes/Saves is the mean checkpoint size.
 	Bytes uint64
+	// Retries is how many Saves were sent again after a connection or
+	// cluster error (RedisOptions.RetryFor).
+	Retries uint64
 }
 
 // Stats returns the store's counters.
 func (r *RedisStore) Stats() RedisStats {
-	return RedisStats{Saves: r.saves.Load(), Batches: r.batches.Load(), Bytes: r.bytes.Load()}
+	return RedisStats{Saves: r.saves.Load(), Batches: r.batches.Load(), Bytes: r.bytes.Load(), Retries: r.retries.Load()}
 }
 
 // Close implements Store: it waits for the committers to send the Saves

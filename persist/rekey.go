@@ -154,13 +154,12 @@ func (r *RedisStore) Rekey(ctx context.Context, o RekeyOptions) (*RekeyReport, e
 	return rep, nil
 }
 
-// sessionOfKey returns what is between the braces of a session key (the
-// session id, or its hash with hashed key names).
+// sessionOfKey returns the session part of a record's key,
+// ORS:<cluster>:session:{<t>}:<member>: the session id, or its hash with
+// hashed key names.
 func sessionOfKey(key string) string {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.LastIndexByte(key, '}'); j > i {
-			return key[i+1 : j]
-		}
+	if i := strings.Index(key, "}:"); i >= 0 {
+		return key[i+2:]
 	}
 	return key
 }

@@ -36,7 +36,7 @@ func saveLoad(t *testing.T, st Store) {
 		if err != nil || string(rec.Data) != "x" {
 			t.Fatalf("Load(%s) = %+v, %v", id, rec, err)
 		}
-		if err := st.Delete(ctx, "n1", id); err != nil {
+		if err := st.Delete(ctx, Writer{Node: "n1"}, id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -36,7 +36,6 @@ import (
 	"sync"
 
 	engine "github.com/orsgo/engine"
-	"github.com/orsgo/engine/interp"
 )
 
 // Names the extension uses.
@@ -90,7 +89,7 @@ func (a *ACD) Extension() *engine.Extension {
 		Name:        Name,
 		Namespace:   Namespace,
 		EventPrefix: EventPrefix,
-		Actions: map[string]interp.Action{
+		Actions: map[string]engine.Action{
 			"submit": a.submit,
 			"cancel": a.cancel,
 		},
@@ -114,7 +113,7 @@ func (a *ACD) Extension() *engine.Extension {
 }
 
 // submit runs <queue:submit group="expr"/>.
-func (a *ACD) submit(c *interp.ActionContext) error {
+func (a *ACD) submit(c *engine.ActionContext) error {
 	v, ok, err := c.EvalAttr("group")
 	if err != nil {
 		return err
@@ -137,7 +136,7 @@ func (a *ACD) submit(c *interp.ActionContext) error {
 }
 
 // cancel runs <queue:cancel/>: the session's call leaves every queue.
-func (a *ACD) cancel(c *interp.ActionContext) error {
+func (a *ACD) cancel(c *engine.ActionContext) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.leave(c.Session().ID())
@@ -200,7 +199,7 @@ func (a *ACD) count(name string, ready bool) int {
 // ends (done.invoke).
 type selector struct{ a *ACD }
 
-func (s selector) Invoke(sessionID string, req *interp.InvokeRequest) error {
+func (s selector) Invoke(sessionID string, req *engine.InvokeRequest) error {
 	var names []string
 	switch v := req.Data["groups"].(type) {
 	case []any:

@@ -3,7 +3,11 @@ package recovery_test
 import (
 	"context"
 	"flag"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,11 +72,7 @@ func benchRecover(b *testing.B, newStore func() persist.Store) {
 	for b.Loop() {
 		b.StopTimer()
 		st := newStore()
-		for _, rec := range recs {
-			if err := st.Save(ctx, rec); err != nil {
-				b.Fatal(err)
-			}
-		}
+		fill(b, st, recs)
 		e, err := engine.New(engine.Options{Node: "B", Clock: engine.NewManualClock(t0.Add(time.Second)), Store: st})
 		if err != nil {
 			b.Fatal(err)
@@ -92,6 +92,40 @@ func benchRecover(b *testing.B, newStore func() persist.Store) {
 	b.ReportMetric(float64(n)/(total.Seconds()/float64(b.N)), "sessions/s")
 }
 
+// fill saves recs in st from many goroutines (through a RedisStore's
+// group committer).
+func fill(b *testing.B, st persist.Store, recs []*persist.Record) {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(recs) {
+					return
+				}
+				if err := st.Save(ctx, recs[i]); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkRecoverMemory: recovery from the in-memory store (decode,
 // restore, first macrostep, checkpoint under the new node).
 func BenchmarkRecoverMemory(b *testing.B) {
@@ -107,14 +141,90 @@ func BenchmarkRecoverRedisCluster(b *testing.B) {
 		}
 	}
 	rc := redistest.Cluster(b, 3, 1)
+	benchRecover(b, clusterStores(b, rc))
+}
+
+// clusterStores returns a function making a store in a namespace of its
+// own in rc.
+func clusterStores(b *testing.B, rc *redistest.RedisCluster) func() persist.Store {
 	var cluster int
-	benchRecover(b, func() persist.Store {
+	return func() persist.Store {
 		cluster++
 		st, err := persist.NewRedis(redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()}),
-			persist.RedisOptions{Cluster: "bench" + string(rune('a'+cluster%26)), SweepInterval: persist.NoSweep})
+			persist.RedisOptions{Cluster: fmt.Sprintf("bench%d", cluster), SweepInterval: persist.NoSweep})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return st
-	})
+	}
+}
+
+// BenchmarkLazySwitchoverRedisCluster: issue 12's O(1) switchover. Node
+// A's sessions (recover.sessions of them) are in the 3+3 cluster, their
+// next delayed sends spread over the next ten minutes; B switches over
+// lazily (recovery.Options.Lazy). It reports the time from the start of
+// the switchover to the first event served for one of A's sessions
+// (ms-to-first-event: promotion, then loading that session on demand,
+// its first macrostep and checkpoint here, the event's macrostep and
+// checkpoint), and the time until the timers due within the next minute
+// are armed (ms-timers-armed, timers-armed of them).
+func BenchmarkLazySwitchoverRedisCluster(b *testing.B) {
+	if os.Getenv("CI") == "" {
+		if _, err := os.Stat("/usr/bin/redis-server"); err != nil {
+			b.Skip("no redis-server")
+		}
+	}
+	rc := redistest.Cluster(b, 3, 1)
+	newStore := clusterStores(b, rc)
+	ctx := context.Background()
+	n := *benchSessions
+	doc, recs := routingRecords(b, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, rec := range recs {
+		rec.Due = t0.Add(time.Second + time.Duration(rng.Int64N(int64(10*time.Minute))))
+	}
+	lib := recovery.NewLibrary(doc)
+	var first, armed time.Duration
+	var timers int
+	for b.Loop() {
+		b.StopTimer()
+		st := newStore()
+		fill(b, st, recs)
+		sc := st.(persist.Scheduler)
+		due, err := sc.DueBefore(ctx, "A", t0.Add(time.Minute))
+		if err != nil {
+			b.Fatal(err)
+		}
+		timers += len(due)
+		e, err := engine.New(engine.Options{Node: "B", Clock: engine.NewManualClock(t0), Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		node, err := recovery.NewNode(e, recovery.Backup, "A", recovery.Options{Documents: lib, Lazy: true, Horizon: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		id := recs[rng.IntN(len(recs))].SessionID
+		b.StartTimer()
+		start := time.Now()
+		if _, err := node.Switchover(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Send(ctx, id, engine.Event{Name: "bench.ping"}); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(start)
+		if err := e.Quiesce(ctx); err != nil { // the first poll arms the timers
+			b.Fatal(err)
+		}
+		armed += time.Since(start)
+		b.StopTimer()
+		e.Close()
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n), "sessions/op")
+	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-to-first-event")
+	b.ReportMetric(float64(armed.Milliseconds())/float64(b.N), "ms-timers-armed")
+	b.ReportMetric(float64(timers)/float64(b.N), "timers-armed")
 }

@@ -11,12 +11,25 @@
 // last checkpoint left it. Digital sessions were never written, so they
 // are never resumed: their media server re-queues the interactions.
 //
-// This package decides nothing about liveness: fencing the failed node (so
-// that it does not go on writing the sessions it lost) and choosing when
-// to switch over are the controller's job. Recovery is idempotent: a
-// session already resumed here is skipped, and one that could not be
-// resumed keeps its record and index entry, so the next attempt retries
-// it.
+// Recovery fences the failed node first (persist.Fencer.Promote): from
+// then on the store refuses every write of a failed node that was only
+// paused or cut off, so it cannot overwrite or delete the sessions taken
+// from it (it stops serving them: engine.ErrFenced). Choosing when to
+// switch over is the controller's job (or the lease's: Lease).
+//
+// Two ways to take over. Eager (Recover, and Switchover by default) lists
+// the failed node's sessions, loads their records in pipelined batches
+// and resumes them in parallel; their first checkpoints here go through
+// the store's group committer. Lazy (Options.Lazy: engine.Adopt) loads
+// nothing: the switchover takes the time of one promotion, whatever the
+// number of sessions, and each session is loaded when an event, a send or
+// its next timer needs it.
+//
+// Recovery is idempotent: a session already resumed here is skipped, and
+// one that could not be resumed keeps its record and index entry, so the
+// next attempt retries it. A session moves from the failed node's index
+// to this node's in the same atomic step as its first checkpoint here, so
+// a failure at any point leaves it listed by exactly one node.
 package recovery
 
 import (
@@ -99,7 +112,18 @@ type Options struct {
 	// serialised, not concurrent.
 	// default: nil
 	OnSession func(sessionID string, err error)
+	// Lazy makes Switchover adopt the failed node's sessions
+	// (engine.Adopt) instead of resuming them all at once: see the
+	// package documentation.
+	// default: false
+	Lazy bool
+	// Horizon is engine.AdoptOptions.Horizon, for Lazy.
+	// default: engine.DefaultHorizon
+	Horizon time.Duration
 }
+
+// Batch is how many records Recover loads per round trip.
+const Batch = 1000
 
 // Report says what a recovery did.
 type Report struct {
@@ -113,6 +137,11 @@ type Report struct {
 	Resumed, Ended int
 	// Skipped is how many already ran on this node.
 	Skipped int
+	// Epoch is the epoch the failed node was raised to (fenced at).
+	Epoch uint64
+	// Lazy says the sessions were adopted, not resumed: Listed, Resumed
+	// and the rest are zero, and each session is loaded on demand.
+	Lazy bool
 	// Failed holds, by session id, why a session was not resumed. Their
 	// records are kept for another attempt. A session whose first
 	// checkpoint on this node failed (engine.ErrCheckpoint) is counted
@@ -136,29 +165,34 @@ func (r *Report) Err() error {
 	return fmt.Errorf("recovery: node %s: %d of %d sessions not recovered; first: %w", r.Node, len(r.Failed), r.Listed, r.Failed[ids[0]])
 }
 
-// Recover resumes on e every session that node's index lists in e's store.
-// It returns an error only when it could not list them (or ctx ended);
-// per-session failures are in the Report (Report.Err sums them up).
+// Recover fences node (unless it is e's own: e must have been promoted
+// then, engine.Engine.Promote) and resumes on e every session that node's
+// index lists in e's store. It returns an error only when it could not
+// fence node or list its sessions (or ctx ended); per-session failures
+// are in the Report (Report.Err sums them up).
 func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (*Report, error) {
 	start := time.Now()
 	st := e.Store()
 	if st == nil {
 		return nil, ErrNoStore
 	}
-	if opts.Documents == nil {
-		return nil, errors.New("recovery: option Documents: required")
-	}
-	if opts.Parallel < 0 {
-		return nil, fmt.Errorf("recovery: option Parallel %d: negative", opts.Parallel)
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
 	if opts.Parallel == 0 {
-		opts.Parallel = 4 * runtime.GOMAXPROCS(0)
+		// Resuming waits on the store: enough in flight for the group
+		// committer to fill its batches.
+		opts.Parallel = 32 * runtime.GOMAXPROCS(0)
+	}
+	epoch, err := fence(ctx, e, node)
+	if err != nil {
+		return nil, err
 	}
 	ids, err := st.ListNode(ctx, node)
 	if err != nil {
 		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
 	}
-	rep := &Report{Node: node, Listed: len(ids), Failed: make(map[string]error)}
+	rep := &Report{Node: node, Listed: len(ids), Epoch: epoch, Failed: make(map[string]error)}
 	var mu sync.Mutex
 	done := func(id string, ended, skipped bool, err error) {
 		mu.Lock()
@@ -179,24 +213,54 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		}
 		mu.Unlock()
 	}
-	work := make(chan string)
+	type item struct {
+		id  string
+		rec *persist.Record
+		err error
+	}
+	work := make(chan item, Batch)
 	var wg sync.WaitGroup
 	for range min(opts.Parallel, max(1, len(ids))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for id := range work {
-				ended, skipped, err := resume(ctx, e, st, id, opts.Documents)
-				done(id, ended, skipped, err)
+			for it := range work {
+				ended, skipped, err := resume(ctx, e, it.id, it.rec, it.err, opts.Documents)
+				done(it.id, ended, skipped, err)
 			}
 		}()
 	}
+	// Records are loaded Batch at a time in one round trip (a store that
+	// implements persist.Loader), while the previous batch resumes.
+	load := func(ids []string) ([]*persist.Record, []error) {
+		if l, ok := st.(persist.Loader); ok {
+			return l.LoadMany(ctx, ids)
+		}
+		recs, errs := make([]*persist.Record, len(ids)), make([]error, len(ids))
+		for i, id := range ids {
+			recs[i], errs[i] = st.Load(ctx, id)
+		}
+		return recs, errs
+	}
 feed:
-	for _, id := range ids {
-		select {
-		case work <- id:
-		case <-ctx.Done():
-			break feed
+	for off := 0; off < len(ids); off += Batch {
+		chunk := ids[off:min(len(ids), off+Batch)]
+		// Sessions that already run here are not loaded.
+		need := chunk[:0:0]
+		for _, id := range chunk {
+			if _, err := e.Session(id); err == nil {
+				done(id, false, true, nil)
+				continue
+			}
+			need = append(need, id)
+		}
+		recs, errs := load(need)
+		for i, id := range need {
+			select {
+			case work <- item{id, recs[i], errs[i]}:
+			case <-ctx.Done():
+				break feed
+			}
 		}
 	}
 	close(work)
@@ -208,12 +272,43 @@ feed:
 	return rep, nil
 }
 
-// resume loads one session's record, finds its document and resumes it.
-func resume(ctx context.Context, e *engine.Engine, st persist.Store, id string, docs Documents) (ended, skipped bool, err error) {
-	if _, err := e.Session(id); err == nil {
-		return false, true, nil
+// check validates the options.
+func (o *Options) check() error {
+	if o.Documents == nil {
+		return errors.New("recovery: option Documents: required")
 	}
-	rec, err := st.Load(ctx, id)
+	if o.Parallel < 0 {
+		return fmt.Errorf("recovery: option Parallel %d: negative", o.Parallel)
+	}
+	if o.Horizon < 0 {
+		return fmt.Errorf("recovery: option Horizon %v: negative", o.Horizon)
+	}
+	return nil
+}
+
+// fence promotes node in e's store, so that it writes no more: another
+// node's id is promoted here; e's own must have been (Engine.Promote).
+func fence(ctx context.Context, e *engine.Engine, node string) (uint64, error) {
+	if node == e.Node() {
+		if e.Epoch() == 0 {
+			return 0, fmt.Errorf("recovery: node %s is this engine's own: promote it first (engine.Engine.Promote)", node)
+		}
+		return e.Epoch(), nil
+	}
+	f, ok := e.Store().(persist.Fencer)
+	if !ok {
+		return 0, fmt.Errorf("recovery: node %s: store %T cannot fence a node (persist.Fencer)", node, e.Store())
+	}
+	epoch, err := f.Promote(ctx, node)
+	if err != nil {
+		return 0, fmt.Errorf("recovery: fence node %s: %w", node, err)
+	}
+	return epoch, nil
+}
+
+// resume resumes one session from its loaded record (or reports why it
+// could not be loaded), finding its document.
+func resume(ctx context.Context, e *engine.Engine, id string, rec *persist.Record, err error, docs Documents) (ended, skipped bool, _ error) {
 	if err != nil {
 		return false, false, err
 	}
@@ -273,8 +368,8 @@ func NewNode(e *engine.Engine, role Role, peer string, opts Options) (*Node, err
 	if peer == "" || peer == e.Node() {
 		return nil, fmt.Errorf("recovery: NewNode: peer %q: must name the other node of the pair", peer)
 	}
-	if opts.Documents == nil {
-		return nil, errors.New("recovery: option Documents: required")
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
 	if e.Store() == nil {
 		return nil, ErrNoStore
@@ -289,10 +384,12 @@ func (n *Node) Role() Role {
 	return n.role
 }
 
-// Switchover makes a backup the primary and recovers its failed peer's
-// sessions. The role changes before the first session is resumed, so
-// that new calls can be accepted at once; the report says how the
-// recovery went. A node that is already primary returns ErrNotBackup
+// Switchover makes a backup the primary and takes over its failed peer's
+// sessions: it fences the peer, then recovers its sessions (Recover) or,
+// with Options.Lazy, adopts them (engine.Engine.Adopt: the report then
+// says only the epoch). The role changes before the first session is
+// resumed, so that new calls can be accepted at once; the report says how
+// the recovery went. A node that is already primary returns ErrNotBackup
 // (call Recover to sweep up a node's sessions again).
 func (n *Node) Switchover(ctx context.Context) (*Report, error) {
 	n.mu.Lock()
@@ -302,7 +399,19 @@ func (n *Node) Switchover(ctx context.Context) (*Report, error) {
 	}
 	n.role = Primary
 	n.mu.Unlock()
-	return Recover(ctx, n.e, n.peer, n.opts)
+	if !n.opts.Lazy {
+		return Recover(ctx, n.e, n.peer, n.opts)
+	}
+	start := time.Now()
+	epoch, err := n.e.Adopt(ctx, n.peer, engine.AdoptOptions{
+		Documents: n.opts.Documents.Document,
+		Horizon:   n.opts.Horizon,
+		OnSession: n.opts.OnSession,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
+	}
+	return &Report{Node: n.peer, Epoch: epoch, Lazy: true, Failed: map[string]error{}, Elapsed: time.Since(start)}, nil
 }
 
 // Demote makes the node a backup again (its peer came back as primary,

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // The parser reads the document with encoding/xml into a small tree of
@@ -119,41 +121,26 @@ func readTree(file string, src []byte) (*node, error) {
 }
 
 // toUTF8 converts a UTF-16 document (recognised by its byte-order mark or by
-// "<" encoded on two bytes) to UTF-8: encoding/xml only reads byte-oriented
-// encodings, and UTF-16 is one that XML processors must accept.
+// "<" encoded on two bytes) and a declared single-byte one to UTF-8:
+// encoding/xml only reads UTF-8, and UTF-16 is an encoding XML processors
+// must accept. Unpaired surrogates become U+FFFD.
 func toUTF8(src []byte) ([]byte, error) {
-	var big bool
+	var enc encoding.Encoding
 	switch {
-	case bytes.HasPrefix(src, []byte{0xFE, 0xFF}):
-		big, src = true, src[2:]
-	case bytes.HasPrefix(src, []byte{0xFF, 0xFE}):
-		src = src[2:]
-	case bytes.HasPrefix(src, []byte{0, '<'}):
-		big = true
-	case bytes.HasPrefix(src, []byte{'<', 0}):
+	case bytes.HasPrefix(src, []byte{0xFE, 0xFF}), bytes.HasPrefix(src, []byte{0, '<'}):
+		enc = unicode.UTF16(unicode.BigEndian, unicode.UseBOM)
+	case bytes.HasPrefix(src, []byte{0xFF, 0xFE}), bytes.HasPrefix(src, []byte{'<', 0}):
+		enc = unicode.UTF16(unicode.LittleEndian, unicode.UseBOM)
 	default:
 		src = bytes.TrimPrefix(src, []byte{0xEF, 0xBB, 0xBF})
-		if table, single := singleByte(declaredEncoding(src)); single {
-			return decodeSingleByte(src, table), nil
+		if enc = singleByte(declaredEncoding(src)); enc == nil {
+			return src, nil
 		}
-		return src, nil
 	}
-	if len(src)%2 != 0 {
+	if enc != charmap.ISO8859_1 && enc != charmap.Windows1252 && len(src)%2 != 0 {
 		return nil, errors.New("UTF-16 document with an odd number of bytes")
 	}
-	u := make([]uint16, len(src)/2)
-	for i := range u {
-		if big {
-			u[i] = uint16(src[2*i])<<8 | uint16(src[2*i+1])
-		} else {
-			u[i] = uint16(src[2*i+1])<<8 | uint16(src[2*i])
-		}
-	}
-	out := make([]byte, 0, len(u))
-	for _, r := range utf16.Decode(u) {
-		out = utf8.AppendRune(out, r)
-	}
-	return out, nil
+	return enc.NewDecoder().Bytes(src)
 }
 
 // declaredEncoding returns the encoding of the XML declaration, if any.
@@ -180,16 +167,16 @@ func declaredEncoding(src []byte) string {
 	return ""
 }
 
-// singleByte reports whether label names a single-byte encoding this parser
-// converts itself, and its table for bytes 0x80-0x9F (nil: ISO-8859-1).
-func singleByte(label string) (*[32]rune, bool) {
+// singleByte returns the single-byte encoding label names, if this parser
+// converts it itself (windows-1252's undefined bytes become U+FFFD).
+func singleByte(label string) encoding.Encoding {
 	switch strings.ToLower(label) {
 	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1":
-		return nil, true
+		return charmap.ISO8859_1
 	case "windows-1252", "cp1252":
-		return &cp1252, true
+		return charmap.Windows1252
 	}
-	return nil, false
+	return nil
 }
 
 // Documents are converted to UTF-8 before encoding/xml sees them, so that
@@ -201,29 +188,8 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 	case "utf-16", "utf16", "utf-16le", "utf-16be", "us-ascii", "ascii":
 		return in, nil
 	}
-	if _, ok := singleByte(label); ok {
+	if singleByte(label) != nil {
 		return in, nil
 	}
 	return nil, fmt.Errorf("unsupported encoding %q (use UTF-8, UTF-16, ISO-8859-1 or windows-1252)", label)
-}
-
-// cp1252 maps bytes 0x80-0x9F of windows-1252; the other bytes are the
-// same as ISO-8859-1. Undefined positions map to U+FFFD.
-var cp1252 = [32]rune{
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
-	0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
-}
-
-func decodeSingleByte(src []byte, table *[32]rune) []byte {
-	out := make([]byte, 0, len(src)+len(src)/8)
-	for _, c := range src {
-		r := rune(c)
-		if table != nil && c >= 0x80 && c < 0xA0 {
-			r = table[c-0x80]
-		}
-		out = utf8.AppendRune(out, r)
-	}
-	return out
 }

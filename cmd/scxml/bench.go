@@ -65,9 +65,9 @@ func (c *countingStore) TTL() time.Duration {
 	return 0 // no refresh
 }
 
-func (c *countingStore) Touch(ctx context.Context, node string, sessionIDs []string) error {
+func (c *countingStore) Touch(ctx context.Context, w persist.Writer, sessionIDs []string) error {
 	if x, ok := c.Store.(persist.Expirer); ok {
-		return x.Touch(ctx, node, sessionIDs)
+		return x.Touch(ctx, w, sessionIDs)
 	}
 	return nil
 }
@@ -392,13 +392,13 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 			}
 		}
 		start := clock.Now()
-		for round := 0; eng.Hibernated() < eng.Sessions() && round < 10; round++ {
+		for round := 0; eng.Hibernated() < eng.Len() && round < 10; round++ {
 			clock.Advance(o.hibernateAfter)
 		}
 		if n := storeErrs.Load(); n > 0 {
 			return nil, fmt.Errorf("%d checkpoints or wakes failed, the first: %v", n, firstStoreErr.Load())
 		}
-		hibernated, running := eng.Hibernated(), eng.Sessions()
+		hibernated, running := eng.Hibernated(), eng.Len()
 		if hibernated < running && o.warn != nil {
 			fmt.Fprintf(o.warn, "scxml bench: warning: only %d of %d running sessions hibernated (the clock moved %v); the figure is per hibernated session\n", hibernated, running, clock.Now().Sub(start))
 		}
@@ -430,7 +430,7 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		}
 		// The bench's records must not outlive it in a shared Redis.
 		for _, id := range ids {
-			_ = o.store.Delete(ctx, opts.Node, id)
+			_ = o.store.Delete(ctx, persist.Writer{Node: opts.Node}, id)
 		}
 		if sw, ok := o.store.Store.(interface {
 			Sweep(context.Context) (int, error)

@@ -78,10 +78,11 @@ func TestRekey(t *testing.T) {
 	// A record that does not open is reported, and fails the run.
 	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer raw.Close()
-	raw.Set(ctx, "ORS:rekeytest:session:{b}", mustGet(t, raw, "ORS:rekeytest:session:{a}"), time.Hour)
+	keyOf := func(id string) string { return st.(*persist.RedisStore).SessionKey(id) } // st is closed: the key needs no connection
+	raw.Set(ctx, keyOf("b"), mustGet(t, raw, keyOf("a")), time.Hour)
 	thirdCfg := writeConfig("third.ini", "encryption-key = "+strings.Repeat("3", 64)+"\nencryption-old-keys = "+newKey+"\n")
 	out = mustRun(t, rekey, 1, "--config", thirdCfg)
-	if !strings.Contains(out, "rewrote 2 (key ") || !strings.Contains(out, "error: ORS:rekeytest:session:{b}: session b: ") || !strings.Contains(out, "fails authentication") {
+	if !strings.Contains(out, "rewrote 2 (key ") || !strings.Contains(out, "error: "+keyOf("b")+": session b: ") || !strings.Contains(out, "fails authentication") {
 		t.Fatalf("tampered record:\n%s", out)
 	}
 	// Usage errors.

@@ -1,17 +1,18 @@
-package interp
+package ecmascript
 
 import (
 	"testing"
 
 	"github.com/dop251/goja"
 
+	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
 )
 
 // parseJSON must give what the runtime's own JSON.parse gives: same
 // values, same key order, same own "__proto__" keys.
 func TestParseJSONMatchesJSONParse(t *testing.T) {
-	d, err := newECMADatamodel(compileECMAScript(&scxml.Document{}), SystemInfo{In: func(string) bool { return false }})
+	d, err := newDatamodel(compile(&scxml.Document{}), interp.SystemInfo{In: func(string) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"bytes"
@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
-	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -47,7 +48,7 @@ func compileDoc(t *testing.T, src string) *interp.Machine {
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, src)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -68,7 +69,7 @@ func encodeSnap(t *testing.T, s *interp.Session) []byte {
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
-	b, err := persist.EncodeSnapshot(snap)
+	b, err := snapshot.Encode(snap)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
@@ -78,7 +79,7 @@ func encodeSnap(t *testing.T, s *interp.Session) []byte {
 // restoreBytes decodes b and restores it into a fresh session of m.
 func restoreBytes(t *testing.T, m *interp.Machine, id string, b []byte, opts interp.Options) *interp.Session {
 	t.Helper()
-	snap, err := persist.DecodeSnapshot(id, b)
+	snap, err := snapshot.Decode(id, b)
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -446,7 +447,7 @@ func TestRestoreOtherDocument(t *testing.T) {
 	if err := s.Start(t0); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := persist.DecodeSnapshot("mismatch", encodeSnap(t, s))
+	snap, err := snapshot.Decode("mismatch", encodeSnap(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"encoding/json"
@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
-	"github.com/orsgo/engine/persist"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -36,7 +37,7 @@ func startDoc(t *testing.T, src string, opts *scxml.Options) (*interp.Session, *
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, src)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -158,11 +159,11 @@ func TestXMLContentEvent(t *testing.T) {
 func TestXMLEventDataGo(t *testing.T) {
 	snap := &interp.Snapshot{Version: interp.SnapshotVersion, SessionID: "g",
 		External: []interp.Event{{Name: "e", Data: map[string]any{"x": &interp.XML{Source: "<a/>"}}}}}
-	b, err := persist.EncodeSnapshot(snap)
+	b, err := snapshot.Encode(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := persist.DecodeSnapshot("g", b)
+	got, err := snapshot.Decode("g", b)
 	if err != nil {
 		t.Fatal(err)
 	}

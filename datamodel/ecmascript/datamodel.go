@@ -1,4 +1,4 @@
-package interp
+package ecmascript
 
 import (
 	"encoding/json"
@@ -10,170 +10,19 @@ import (
 	"sync"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja/ast"
-	"github.com/dop251/goja/parser"
 
+	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/scxml"
 )
 
-// ecmaPrograms holds every expression and script of a document compiled for
-// goja, once per document: a *goja.Program is not tied to a runtime, so all
-// sessions of a document share them (issue: no per-macrostep compiling).
-type ecmaPrograms struct {
-	file    string
-	values  []*goja.Program // by Expr.ID
-	valErrs []error
-	// literals holds, by Expr.ID, the value of an expression that is a
-	// string, number, boolean or null literal ('VIP_Agents', 0): routing
-	// documents assign many, and running a program costs more than the
-	// value. Primitive goja values belong to no runtime.
-	literals []goja.Value
-	assigns  []*goja.Program // by Expr.ID, for location expressions: stores assignSlot there
-	asgErrs  []error
-	scripts  []*goja.Program // by Script.ID
-	scrErrs  []error
-	decls    scriptDecls
-	touch    *touchTable // what each piece of code may change (ecma_incremental.go)
-
-	// extra holds programs compiled on demand from sources outside the
-	// expression table (custom actions' attributes), by kind and source:
-	// compiled once per document, shared by its sessions.
-	extra sync.Map // extraKey -> extraProgram
-}
-
-type extraKey struct {
-	assign bool
-	src    string
-}
-
-type extraProgram struct {
-	p     *goja.Program
-	err   error
-	touch unitTouch
-}
-
-// program returns the compiled value (or, with assign, location) program
-// for src, and what running it may change.
-func (p *ecmaPrograms) program(src string, assign bool) (*goja.Program, *unitTouch, error) {
-	k := extraKey{assign, src}
-	if v, ok := p.extra.Load(k); ok {
-		x := v.(*extraProgram)
-		return x.p, &x.touch, x.err
-	}
-	t := strings.TrimRight(strings.TrimSpace(src), ";")
-	code := "(" + t + "\n)"
-	if assign {
-		code = assignCode(t)
-	}
-	prog, err := goja.Compile(p.file, code, false)
-	v, _ := p.extra.LoadOrStore(k, &extraProgram{prog, err, p.touch.scanSource(src)})
-	x := v.(*extraProgram)
-	return x.p, &x.touch, x.err
-}
-
-// locationAttrs are the attributes whose expressions are written to.
-var locationAttrs = map[string]bool{"location": true, "idlocation": true, "item": true, "index": true}
-
-func compileECMAScript(doc *scxml.Document) *ecmaPrograms {
-	p := &ecmaPrograms{
-		file:     doc.File,
-		values:   make([]*goja.Program, len(doc.Exprs)),
-		valErrs:  make([]error, len(doc.Exprs)),
-		literals: make([]goja.Value, len(doc.Exprs)),
-		assigns:  make([]*goja.Program, len(doc.Exprs)),
-		asgErrs:  make([]error, len(doc.Exprs)),
-		scripts:  make([]*goja.Program, len(doc.Scripts)),
-		scrErrs:  make([]error, len(doc.Scripts)),
-	}
-	name := doc.File
-	if name == "" {
-		name = "<scxml>"
-	}
-	for i, e := range doc.Exprs {
-		// Authors often end an expression with ';' as if it were a
-		// statement (the IRP tests do); it is not part of the expression.
-		// The newline keeps a trailing // comment from swallowing the paren.
-		src := strings.TrimRight(strings.TrimSpace(e.Source), ";")
-		p.values[i], p.valErrs[i] = goja.Compile(name, "("+src+"\n)", false)
-		if p.valErrs[i] == nil {
-			p.literals[i] = literal(src)
-		}
-		if locationAttrs[e.Attr] {
-			p.assigns[i], p.asgErrs[i] = goja.Compile(name, assignCode(src), false)
-		}
-	}
-	for i, s := range doc.Scripts {
-		p.scripts[i], p.scrErrs[i] = goja.Compile(name, s.Source, false)
-	}
-	p.decls = collectDecls(doc)
-	p.decls.globalNames(doc)
-	p.touch = newTouchTable(doc, &p.decls)
-	return p
-}
-
-// assignSlot is the global through which a value reaches the program
-// that stores it at a location: one program per location shared by all
-// sessions, instead of a function object per location and session (2.4 KB
-// of a routing session's heap). Strict, so that an undeclared location is
-// an error (section 5.4), not a new global.
-const assignSlot = "$scxml$v"
-
-func assignCode(location string) string {
-	return "'use strict';(" + location + "\n)=" + assignSlot
-}
-
-// literalRuntime makes the values of literals; the values it makes are
-// primitives, usable in any runtime.
-var literalRuntime = sync.OnceValue(goja.New)
-
-// literal returns the value of src when it is a primitive literal without
-// escapes, else nil.
-func literal(src string) goja.Value {
-	prog, err := parser.ParseFile(nil, "", "("+src+"\n)", 0)
-	if err != nil || len(prog.Body) != 1 {
-		return nil
-	}
-	st, ok := prog.Body[0].(*ast.ExpressionStatement)
-	if !ok {
-		return nil
-	}
-	var x any
-	switch e := st.Expression.(type) {
-	case *ast.StringLiteral:
-		if strings.ContainsRune(e.Literal, '\\') {
-			return nil // an escape may make a lone surrogate: leave it to goja
-		}
-		x = e.Value.String()
-	case *ast.NumberLiteral:
-		switch n := e.Value.(type) {
-		case int64:
-			if n > 1<<53 || n < -(1<<53) {
-				return nil
-			}
-			x = n
-		case float64:
-			x = n
-		default:
-			return nil // a BigInt
-		}
-	case *ast.BooleanLiteral:
-		x = e.Value
-	case *ast.NullLiteral:
-		return goja.Null()
-	default:
-		return nil
-	}
-	return literalRuntime().ToValue(x)
-}
-
-// ecmaDatamodel is the ECMAScript datamodel of section B.2 for one session:
+// datamodel is the ECMAScript datamodel of section B.2 for one session:
 // one goja runtime whose global scope is the session's datamodel.
-type ecmaDatamodel struct {
+type datamodel struct {
 	vm   *goja.Runtime
-	prog *ecmaPrograms
+	prog *programs
 	file string
 
-	event    *Event
+	event    *interp.Event
 	eventVal goja.Value // _event built on first read of each event
 
 	// hosts are the host objects (Options.Globals): globals that are never
@@ -185,9 +34,9 @@ type ecmaDatamodel struct {
 		ownDesc, propEnum          goja.Callable
 		objProt, arrProt, dateProt *goja.Object
 	}
-	dom *domState // built on first use of a DOM (xmldom.go)
+	dom *domState // built on first use of a DOM (dom_goja.go)
 	// inc tracks what changed since the last snapshot
-	// (ecma_incremental.go).
+	// (incremental.go).
 	inc    varCache
 	verify bool // Options.VerifySnapshots
 
@@ -198,9 +47,9 @@ type ecmaDatamodel struct {
 	stop bool
 }
 
-func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error) {
+func newDatamodel(prog *programs, sys interp.SystemInfo) (*datamodel, error) {
 	vm := goja.New()
-	d := &ecmaDatamodel{vm: vm, prog: prog, file: prog.file}
+	d := &datamodel{vm: vm, prog: prog, file: prog.file}
 	d.inc.init(prog.touch)
 	g := vm.GlobalObject()
 	ro := func(name string, v goja.Value) error {
@@ -234,19 +83,19 @@ func newECMADatamodel(prog *ecmaPrograms, sys SystemInfo) (*ecmaDatamodel, error
 		g.DefineAccessorProperty("_event", vm.ToValue(func(goja.FunctionCall) goja.Value { return d.getEvent() }), nil, goja.FLAG_FALSE, goja.FLAG_FALSE),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("interp: set up system variables: %w", err)
+		return nil, fmt.Errorf("ecmascript: set up system variables: %w", err)
 	}
-	d.hosts = sys.Globals
+	d.hosts, d.verify = sys.Globals, sys.VerifySnapshots
 	for name, v := range sys.Globals {
 		if err := ro(name, vm.ToValue(v)); err != nil {
-			return nil, fmt.Errorf("interp: option Globals[%q]: %w", name, err)
+			return nil, fmt.Errorf("ecmascript: option Globals[%q]: %w", name, err)
 		}
 	}
 	return d, nil
 }
 
 // run executes a program under the interrupt guard.
-func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
+func (d *datamodel) run(p *goja.Program) (v goja.Value, err error) {
 	d.enter()
 	defer d.leave()
 	defer func() {
@@ -258,13 +107,13 @@ func (d *ecmaDatamodel) run(p *goja.Program) (v goja.Value, err error) {
 	return d.vm.RunProgram(p)
 }
 
-func (d *ecmaDatamodel) enter() {
+func (d *datamodel) enter() {
 	d.mu.Lock()
 	d.gen++
 	d.mu.Unlock()
 }
 
-func (d *ecmaDatamodel) leave() {
+func (d *datamodel) leave() {
 	d.mu.Lock()
 	d.gen++
 	if d.stop {
@@ -277,7 +126,7 @@ func (d *ecmaDatamodel) leave() {
 // Busy returns a generation counter that is odd while code of this
 // datamodel is running. A watchdog that sees the same odd value twice, a
 // budget apart, calls Interrupt with it.
-func (d *ecmaDatamodel) Busy() uint64 {
+func (d *datamodel) Busy() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.gen
@@ -285,7 +134,7 @@ func (d *ecmaDatamodel) Busy() uint64 {
 
 // Interrupt stops the running code if it is still generation gen; the
 // interrupted evaluation fails and becomes error.execution.
-func (d *ecmaDatamodel) Interrupt(gen uint64) bool {
+func (d *datamodel) Interrupt(gen uint64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.gen != gen || gen&1 == 0 {
@@ -296,7 +145,7 @@ func (d *ecmaDatamodel) Interrupt(gen uint64) bool {
 	return true
 }
 
-func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
+func (d *datamodel) exprErr(e *scxml.Expr, err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		err = errors.New(ex.Value().String())
@@ -308,12 +157,12 @@ func (d *ecmaDatamodel) exprErr(e *scxml.Expr, err error) error {
 // log, an event's data): unless e assigns or calls, it changes nothing.
 // Values the datamodel keeps are computed by evalProgram after
 // varCache.touchStore.
-func (d *ecmaDatamodel) eval(e *scxml.Expr) (goja.Value, error) {
+func (d *datamodel) eval(e *scxml.Expr) (goja.Value, error) {
 	d.inc.touch(&d.prog.touch.reads[e.ID])
 	return d.evalProgram(e)
 }
 
-func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
+func (d *datamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	if v := d.prog.literals[e.ID]; v != nil {
 		return v, nil
 	}
@@ -327,12 +176,12 @@ func (d *ecmaDatamodel) evalProgram(e *scxml.Expr) (goja.Value, error) {
 	return v, nil
 }
 
-func (d *ecmaDatamodel) SetEvent(ev *Event) {
+func (d *datamodel) SetEvent(ev *interp.Event) {
 	d.event = ev
 	d.eventVal = nil
 }
 
-func (d *ecmaDatamodel) getEvent() goja.Value {
+func (d *datamodel) getEvent() goja.Value {
 	if d.event == nil {
 		return goja.Undefined()
 	}
@@ -362,7 +211,7 @@ func blankToUndefined(vm *goja.Runtime, s string) goja.Value {
 // toJS converts a JSON-like Go value into native ECMAScript values (not Go
 // wrappers), so that event data behaves like any script-made object. No
 // value at all (nil) is undefined: _event.data of an event without data.
-func (d *ecmaDatamodel) toJS(v any) goja.Value {
+func (d *datamodel) toJS(v any) goja.Value {
 	if v == nil {
 		return goja.Undefined()
 	}
@@ -372,13 +221,13 @@ func (d *ecmaDatamodel) toJS(v any) goja.Value {
 // toJSValue converts a value inside data: nil there is JSON's null. Object
 // keys are set in sorted order: Go maps have none, and the same data must
 // give the same object (for-in, JSON.stringify) on every run.
-func (d *ecmaDatamodel) toJSValue(v any) goja.Value {
+func (d *datamodel) toJSValue(v any) goja.Value {
 	switch v := v.(type) {
 	case nil:
 		return goja.Null()
 	case goja.Value:
 		return v
-	case *XML:
+	case *interp.XML:
 		if v == nil {
 			return goja.Null()
 		}
@@ -420,7 +269,7 @@ func export(v goja.Value) any {
 	return x
 }
 
-func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
+func (d *datamodel) Cond(e *scxml.Expr) (bool, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return false, err
@@ -428,7 +277,7 @@ func (d *ecmaDatamodel) Cond(e *scxml.Expr) (bool, error) {
 	return v.ToBoolean(), nil
 }
 
-func (d *ecmaDatamodel) Value(e *scxml.Expr) (any, error) {
+func (d *datamodel) Value(e *scxml.Expr) (any, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return nil, err
@@ -436,7 +285,7 @@ func (d *ecmaDatamodel) Value(e *scxml.Expr) (any, error) {
 	return export(v), nil
 }
 
-func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
+func (d *datamodel) String(e *scxml.Expr) (string, error) {
 	v, err := d.eval(e)
 	if err != nil {
 		return "", err
@@ -448,7 +297,7 @@ func (d *ecmaDatamodel) String(e *scxml.Expr) (string, error) {
 // corresponding object, XML markup (markup: the body has child elements,
 // or came from a src that may hold markup) a DOM document when it is one
 // well-formed element, anything else a space normalized string.
-func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
+func (d *datamodel) contentValue(body string, markup bool) goja.Value {
 	t := strings.TrimSpace(body)
 	if t != "" && json.Valid([]byte(t)) {
 		if v, err := d.parseJSON(t); err == nil {
@@ -463,7 +312,7 @@ func (d *ecmaDatamodel) contentValue(body string, markup bool) goja.Value {
 	return d.vm.ToValue(strings.Join(strings.Fields(body), " "))
 }
 
-func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
+func (d *datamodel) content(c *scxml.Content) (goja.Value, error) {
 	if c.Expr != nil {
 		return d.eval(c.Expr)
 	}
@@ -472,7 +321,7 @@ func (d *ecmaDatamodel) content(c *scxml.Content) (goja.Value, error) {
 	return d.contentValue(c.Body, c.XML), nil
 }
 
-func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
+func (d *datamodel) Content(c *scxml.Content) (any, error) {
 	v, err := d.content(c)
 	if err != nil {
 		return nil, err
@@ -482,19 +331,19 @@ func (d *ecmaDatamodel) Content(c *scxml.Content) (any, error) {
 
 // touchData records a write of <data> dd's variable (by Go code: no
 // script runs), after code from, if any, computed its value.
-func (d *ecmaDatamodel) touchData(dd *scxml.Data, from *unitTouch) {
+func (d *datamodel) touchData(dd *scxml.Data, from *unitTouch) {
 	if from != nil {
 		d.inc.touch(from)
 	}
 	if i, ok := d.prog.touch.index[dd.ID]; ok {
-		d.inc.touched.set(i)
+		d.inc.touched.Add(i)
 		if from != nil && from.escapes {
-			d.inc.escaped.set(i)
+			d.inc.escaped.Add(i)
 		}
 	}
 }
 
-func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
+func (d *datamodel) DeclareData(dd *scxml.Data) error {
 	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, goja.Undefined()); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
@@ -502,7 +351,7 @@ func (d *ecmaDatamodel) DeclareData(dd *scxml.Data) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
+func (d *datamodel) InitData(dd *scxml.Data) error {
 	var v goja.Value = goja.Undefined()
 	var err error
 	switch {
@@ -528,7 +377,7 @@ func (d *ecmaDatamodel) InitData(dd *scxml.Data) error {
 	return err
 }
 
-func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
+func (d *datamodel) store(loc *scxml.Expr, v goja.Value) error {
 	d.inc.touch(&d.prog.touch.writes[loc.ID])
 	if err := d.prog.asgErrs[loc.ID]; err != nil {
 		return d.exprErr(loc, err)
@@ -545,7 +394,7 @@ func (d *ecmaDatamodel) store(loc *scxml.Expr, v goja.Value) error {
 
 // runAssign runs a program made by assignCode with v in the slot, and
 // empties the slot: it must keep nothing alive.
-func (d *ecmaDatamodel) runAssign(p *goja.Program, v goja.Value) error {
+func (d *datamodel) runAssign(p *goja.Program, v goja.Value) error {
 	g := d.vm.GlobalObject()
 	if err := g.Set(assignSlot, v); err != nil {
 		return err
@@ -555,7 +404,7 @@ func (d *ecmaDatamodel) runAssign(p *goja.Program, v goja.Value) error {
 	return err
 }
 
-func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
+func (d *datamodel) Assign(a *scxml.Assign) error {
 	var v goja.Value = goja.Undefined()
 	switch {
 	case a.Expr != nil:
@@ -581,7 +430,7 @@ func (d *ecmaDatamodel) Assign(a *scxml.Assign) error {
 	return d.store(a.Location, v)
 }
 
-func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
+func (d *datamodel) SetData(dd *scxml.Data, v any) error {
 	d.touchData(dd, nil)
 	if err := d.vm.Set(dd.ID, d.toJS(v)); err != nil {
 		return fmt.Errorf("%s:%d:%d: <data id=%q>: %w", d.file, dd.Pos.Line, dd.Pos.Col, dd.ID, err)
@@ -589,11 +438,11 @@ func (d *ecmaDatamodel) SetData(dd *scxml.Data, v any) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) SetLocation(loc *scxml.Expr, v any) error {
+func (d *datamodel) SetLocation(loc *scxml.Expr, v any) error {
 	return d.store(loc, d.toJS(v))
 }
 
-func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
+func (d *datamodel) sourceErr(where, src string, err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		err = errors.New(ex.Value().String())
@@ -601,7 +450,7 @@ func (d *ecmaDatamodel) sourceErr(where, src string, err error) error {
 	return fmt.Errorf("%s %q: %w", where, src, err)
 }
 
-func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
+func (d *datamodel) EvalSource(src, where string) (any, error) {
 	p, touch, err := d.prog.program(src, false)
 	if err != nil {
 		return nil, d.sourceErr(where, src, err)
@@ -614,7 +463,7 @@ func (d *ecmaDatamodel) EvalSource(src, where string) (any, error) {
 	return export(v), nil
 }
 
-func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
+func (d *datamodel) AssignSource(location, where string, v any) error {
 	p, touch, err := d.prog.program(location, true)
 	if err != nil {
 		return d.sourceErr(where, location, err)
@@ -626,7 +475,7 @@ func (d *ecmaDatamodel) AssignSource(location, where string, v any) error {
 	return nil
 }
 
-func (d *ecmaDatamodel) Script(s *scxml.Script) error {
+func (d *datamodel) Script(s *scxml.Script) error {
 	if err := d.prog.scrErrs[s.ID]; err != nil {
 		return fmt.Errorf("%s:%d:%d: <script>: %w", d.file, s.Pos.Line, s.Pos.Col, err)
 	}
@@ -643,7 +492,7 @@ func (d *ecmaDatamodel) Script(s *scxml.Script) error {
 
 // Foreach runs <foreach> (section 4.6) over a shallow copy of the array.
 // item and index are variables created when they do not exist yet.
-func (d *ecmaDatamodel) Foreach(f *scxml.Foreach, body func() error) error {
+func (d *datamodel) Foreach(f *scxml.Foreach, body func() error) error {
 	// item (and index) hold the array's elements in turn.
 	var item *unitTouch
 	if f.Item != nil {
@@ -690,32 +539,4 @@ func (d *ecmaDatamodel) Foreach(f *scxml.Foreach, body func() error) error {
 		}
 	}
 	return nil
-}
-
-var reservedWords = map[string]bool{
-	"break": true, "case": true, "catch": true, "class": true, "const": true, "continue": true,
-	"debugger": true, "default": true, "delete": true, "do": true, "else": true, "enum": true,
-	"export": true, "extends": true, "false": true, "finally": true, "for": true, "function": true,
-	"if": true, "import": true, "in": true, "instanceof": true, "new": true, "null": true,
-	"return": true, "super": true, "switch": true, "this": true, "throw": true, "true": true,
-	"try": true, "typeof": true, "var": true, "void": true, "while": true, "with": true,
-	"yield": true, "let": true, "static": true, "implements": true, "interface": true,
-	"package": true, "private": true, "protected": true, "public": true, "await": true,
-}
-
-// isIdentifier reports whether s is a legal ECMAScript variable name (ASCII
-// letters, digits, _ and $; not a reserved word).
-func isIdentifier(s string) bool {
-	if s == "" || reservedWords[s] {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r > 127:
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

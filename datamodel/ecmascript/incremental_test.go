@@ -1,10 +1,11 @@
-package interp_test
+package ecmascript_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/orsgo/engine/datamodel/ecmascript"
 	"github.com/orsgo/engine/interp"
 )
 
@@ -219,7 +220,7 @@ func TestIncrementalSnapshotsMatchFullExport(t *testing.T) {
 			if got, want := encodeSnap(t, r), encodeSnap(t, s); string(got) != string(want) {
 				t.Errorf("restored session snapshots differently")
 			}
-			reused, exported := interp.SnapshotCacheStats(s)
+			reused, exported := ecmascript.SnapshotCacheStats(s)
 			t.Logf("%d variables reused, %d exported", reused, exported)
 			if reused < c.minReused {
 				t.Errorf("%d variables taken from the cache, want at least %d", reused, c.minReused)

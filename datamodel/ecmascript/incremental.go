@@ -1,13 +1,10 @@
-package interp
+package ecmascript
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
 	"sync"
 
-	"github.com/vmihailenco/msgpack/v5"
-
+	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -43,34 +40,9 @@ import (
 // Options.VerifySnapshots checks all of it at run time against a full
 // export (the W3C suite and the fixtures run with it).
 
-// bitset is a set of indices into scriptDecls.globals.
-type bitset []uint64
-
-func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
-func (b bitset) set(i int)      { b[i>>6] |= 1 << (i & 63) }
-func (b bitset) unset(i int)    { b[i>>6] &^= 1 << (i & 63) }
-func (b bitset) or(c bitset) {
-	for i := range c {
-		b[i] |= c[i]
-	}
-}
-func (b bitset) clear() {
-	for i := range b {
-		b[i] = 0
-	}
-}
-func (b bitset) empty() bool {
-	for _, w := range b {
-		if w != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // unitTouch is what running one piece of code may change.
 type unitTouch struct {
-	names   bitset
+	names   bitset.Set
 	escapes bool // names may now alias objects held outside variables
 	// foreign is set for code that names something the document's text
 	// does not: the exporter cannot know its globals by name.
@@ -126,10 +98,10 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 		u.escapes = containers
 		return u
 	}
-	t.funcs = unitTouch{names: make(bitset, t.words)}
+	t.funcs = unitTouch{names: make(bitset.Set, t.words)}
 	addFuncs := func(src string, u unitTouch) {
 		if definesFunctions(src) {
-			t.funcs.names.or(u.names)
+			t.funcs.names.Union(u.names)
 			t.funcs.escapes = t.funcs.escapes || u.escapes
 		}
 	}
@@ -147,13 +119,13 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 	// Every piece of code may run the document's functions; when those
 	// name containers, any variable code passes them may be stashed.
 	withFuncs := func(u unitTouch) unitTouch {
-		u.names.or(t.funcs.names)
+		u.names.Union(t.funcs.names)
 		u.escapes = u.escapes || t.funcs.escapes
 		return u
 	}
 	for i, e := range doc.Exprs {
 		if readOnly(e.Source) {
-			r := unitTouch{names: make(bitset, t.words), foreign: t.writes[i].foreign}
+			r := unitTouch{names: make(bitset.Set, t.words), foreign: t.writes[i].foreign}
 			t.reads[i] = withFuncs(r)
 		} else {
 			t.reads[i] = withFuncs(t.writes[i])
@@ -170,13 +142,13 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 // document's text does not (foreign), and whether it mentions a container:
 // a name that is not a variable of the document.
 func (t *touchTable) scan(src string) (u unitTouch, containers bool) {
-	u.names = make(bitset, t.words)
+	u.names = make(bitset.Set, t.words)
 	identifiers(src, func(name string) {
 		if reservedWords[name] {
 			return
 		}
 		if i, ok := t.index[name]; ok {
-			u.names.set(i)
+			u.names.Add(i)
 		} else if !systemNames[name] {
 			u.foreign = true
 		}
@@ -193,7 +165,7 @@ func (t *touchTable) scanSource(src string) unitTouch {
 	u, _ := t.scan(src)
 	// Conservative: such code may stash anything it names.
 	u.escapes = true
-	u.names.or(t.funcs.names)
+	u.names.Union(t.funcs.names)
 	u.foreign = u.foreign || reachesGlobal(src)
 	return u
 }
@@ -264,14 +236,14 @@ func definesFunctions(src string) bool {
 // varCache is a session's record of what changed since its last snapshot
 // and of the encodings it can reuse.
 type varCache struct {
-	touched bitset
-	escaped bitset
+	touched bitset.Set
+	escaped bitset.Set
 	// notOwn are the names the last export found not to be variables
 	// (builtins, host objects): not asked again until touched.
-	notOwn bitset
+	notOwn bitset.Set
 	// own are the names found to be own enumerable properties of the
 	// global object: variables of the document for as long as they exist.
-	own bitset
+	own bitset.Set
 	// dynamic is set once foreign code ran: from then on the session's
 	// snapshots list the global object's keys and export everything.
 	dynamic bool
@@ -285,27 +257,27 @@ type varCache struct {
 
 type cachedVar struct {
 	ok   bool
-	raw  []byte // the Var as EncodeSnapshot writes it
+	raw  []byte // the Var as snapshot.EncodeVar encodes it
 	objs int    // objects numbered inside it (see exporter.number)
 }
 
 func (c *varCache) init(t *touchTable) {
-	c.touched = make(bitset, t.words)
-	c.escaped = make(bitset, t.words)
-	c.notOwn = make(bitset, t.words)
-	c.own = make(bitset, t.words)
+	c.touched = make(bitset.Set, t.words)
+	c.escaped = make(bitset.Set, t.words)
+	c.notOwn = make(bitset.Set, t.words)
+	c.own = make(bitset.Set, t.words)
 	c.entries = make([]cachedVar, len(t.index))
 	if t.funcs.escapes {
-		c.escaped.or(t.funcs.names)
+		c.escaped.Union(t.funcs.names)
 	}
 }
 
 // touch records that u ran (or is about to: an interrupted script may
 // have changed things before it stopped).
 func (c *varCache) touch(u *unitTouch) {
-	c.touched.or(u.names)
+	c.touched.Union(u.names)
 	if u.escapes {
-		c.escaped.or(u.names)
+		c.escaped.Union(u.names)
 	}
 	if u.foreign {
 		c.dynamic = true
@@ -321,30 +293,15 @@ func (c *varCache) touchStore(from, loc *unitTouch) {
 	if loc != nil {
 		c.touch(loc)
 		if from != nil && (from.escapes || loc.escapes) {
-			c.escaped.or(from.names)
-			c.escaped.or(loc.names)
+			c.escaped.Union(from.names)
+			c.escaped.Union(loc.names)
 		}
 	}
 }
 
 // reusable reports whether the cached encoding of global i is current.
 func (c *varCache) reusable(i int) bool {
-	return c.warm && c.entries[i].ok && !c.touched.has(i) && !c.escaped.has(i)
-}
-
-// encodeVar encodes v exactly as persist.EncodeSnapshot encodes it inside
-// a snapshot (compact integers), so that the bytes can be reused as they
-// are.
-func encodeVar(v *Var) ([]byte, error) {
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
-	s.buf.Reset()
-	s.enc.Reset(&s.buf)
-	s.enc.UseCompactInts(true)
-	if err := s.enc.Encode((*varFields)(v)); err != nil {
-		return nil, fmt.Errorf("encode variable %s: %w", v.Name, err)
-	}
-	return bytes.Clone(s.buf.Bytes()), nil // kept by the cache: no spare capacity
+	return c.warm && c.entries[i].ok && !c.touched.Has(i) && !c.escaped.Has(i)
 }
 
 // scratch is the working memory of an export, pooled rather than kept by
@@ -353,12 +310,6 @@ type scratch struct {
 	names         []exportName
 	fresh, impure []bool
 	starts        []int
-	buf           bytes.Buffer
-	enc           *msgpack.Encoder
 }
 
-var scratchPool = sync.Pool{New: func() any {
-	s := &scratch{}
-	s.enc = msgpack.NewEncoder(&s.buf)
-	return s
-}}
+var scratchPool = sync.Pool{New: func() any { return &scratch{} }}

@@ -1,11 +1,13 @@
-package persist
+package snapshot_test
 
 import (
 	"bytes"
 	"testing"
 	"time"
 
+	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -24,7 +26,7 @@ func TestIncrementalSnapshotEncodesLikeFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := interp.Compile(doc)
+	m, err := interp.Compile(doc, datamodel.Standard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +44,15 @@ func TestIncrementalSnapshotEncodesLikeFull(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := EncodeSnapshot(snap)
+		b, err := snapshot.Encode(snap)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec, err := DecodeSnapshot("codec", b)
+		dec, err := snapshot.Decode("codec", b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := EncodeSnapshot(dec)
+		again, err := snapshot.Encode(dec)
 		if err != nil {
 			t.Fatal(err)
 		}

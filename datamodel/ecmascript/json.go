@@ -1,4 +1,4 @@
-package interp
+package ecmascript
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // and the document may have replaced the global JSON by then. Keys keep
 // their order of first appearance and a repeated key keeps its first
 // position with its last value, as JSON.parse does.
-func (d *ecmaDatamodel) parseJSON(src string) (goja.Value, error) {
+func (d *datamodel) parseJSON(src string) (goja.Value, error) {
 	dec := json.NewDecoder(strings.NewReader(src))
 	dec.UseNumber()
 	v, err := d.jsonValue(dec)
@@ -30,7 +30,7 @@ func (d *ecmaDatamodel) parseJSON(src string) (goja.Value, error) {
 	return v, nil
 }
 
-func (d *ecmaDatamodel) jsonValue(dec *json.Decoder) (goja.Value, error) {
+func (d *datamodel) jsonValue(dec *json.Decoder) (goja.Value, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err

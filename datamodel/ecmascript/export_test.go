@@ -1,0 +1,13 @@
+package ecmascript
+
+import "github.com/orsgo/engine/interp"
+
+// SnapshotCacheStats reports how many variables the session's snapshots
+// took from the incremental cache and how many they exported afresh.
+func SnapshotCacheStats(s *interp.Session) (reused, exported int) {
+	d, ok := s.Datamodel().(*datamodel)
+	if !ok {
+		return 0, 0
+	}
+	return d.inc.reused, d.inc.exported
+}

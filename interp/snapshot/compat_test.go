@@ -1,0 +1,164 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
+)
+
+// sample is a snapshot with every field and every kind of value set.
+func sample() *interp.Snapshot {
+	t0 := time.Unix(1700000000, 123456789).UTC()
+	ev := func(name string, data any) interp.Event {
+		return interp.Event{Name: name, Type: interp.External, SendID: "s-" + name, Origin: "#_scxml_x", OriginType: interp.SCXMLProcessorType, InvokeID: "inv", Raw: "raw", Data: data}
+	}
+	vals := interp.Value{Kind: interp.KindObject, Keys: []string{"u", "n", "t", "f", "mz", "i", "big", "s", "arr", "d", "fn", "ref", "x", "xn"}, Items: []interp.Value{
+		{Kind: interp.KindUndefined},
+		{Kind: interp.KindNull},
+		{Kind: interp.KindBool, Bool: true},
+		{Kind: interp.KindFloat, Float: 2.5},
+		{Kind: interp.KindFloat, Bool: true},
+		{Kind: interp.KindInt, Int: -7},
+		{Kind: interp.KindInt, Int: 1 << 60},
+		{Kind: interp.KindString, Str: "héllo"},
+		{Kind: interp.KindArray, Items: []interp.Value{{Kind: interp.KindInt, Int: 1}, {Kind: interp.KindUndefined, Bool: true}, {Kind: interp.KindString, Str: "z"}}},
+		{Kind: interp.KindDate, Float: 1.7e12},
+		{Kind: interp.KindFunction, Str: "function f() { return 1 }"},
+		{Kind: interp.KindRef, Int: 1},
+		{Kind: interp.KindXML, Str: "<a><b/></a>"},
+		{Kind: interp.KindXML, Int: 2, Items: []interp.Value{{Kind: interp.KindRef, Int: 3}}},
+	}}
+	child := &interp.Snapshot{Version: 1, SessionID: "child", DocName: "c", Started: true, Running: true, Now: t0, Seq: 3,
+		Configuration: []int{0, 1}, Vars: []interp.Var{{Name: "x", Value: interp.Value{Kind: interp.KindInt, Int: 1}}}}
+	return &interp.Snapshot{
+		Version: 1, SessionID: "sess-1", DocName: "doc", DocHash: [32]byte{1, 2, 3, 31: 9},
+		Started: true, Running: true, Final: "", Now: t0, Seq: 42,
+		Configuration:  []int{0, 2, 3, 70},
+		StatesToInvoke: []int{2},
+		DataDone:       []int{0, 2},
+		History:        []interp.HistoryEntry{{State: 4, States: []int{2, 3}}, {State: 5}},
+		EndConfig:      nil,
+		Internal:       []interp.Event{ev("int", nil)},
+		External: []interp.Event{
+			ev("ext.a", map[string]any{"k": []any{int64(1), int64(-300), int64(70000), 2.5, "s", true, false, nil, &interp.XML{Source: "<x y='1'/>"}, map[string]any{}, []any{}}}),
+			ev("ext.b", "plain"),
+			ev("ext.c", &interp.XML{Source: "<doc/>"}),
+			ev("ext.d", int64(1)<<40),
+		},
+		Current:    &interp.Event{Name: "cur", Type: interp.Platform},
+		Delayed:    []interp.DelayedSend{{Due: t0.Add(time.Second), Seq: 7, Target: "#_parent", Type: "scxml", Event: ev("later", map[string]any{"n": 1.5})}, {Due: t0, Seq: 8, Event: ev("bare", nil)}},
+		Vars:       []interp.Var{{Name: "v", Value: vals}, {Name: "let w", Value: interp.Value{Kind: interp.KindString, Str: ""}}},
+		Invocation: []interp.InvokeRecord{{Invoke: 1, InvokeID: "i1", Type: "scxml", Child: child, Source: []byte("<scxml/>"), File: "c.scxml"}, {Invoke: 0, InvokeID: "i0", Done: true}},
+		Subs:       []string{"queue.", "x."},
+	}
+}
+
+// dump prints v with its Go types, following pointers; maps sorted.
+func dump(b *strings.Builder, v reflect.Value, indent string) {
+	switch v.Kind() {
+	case reflect.Invalid:
+		b.WriteString("<invalid>")
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			fmt.Fprintf(b, "%s(nil)", v.Type())
+			return
+		}
+		if v.Kind() == reflect.Interface {
+			fmt.Fprintf(b, "%s:", v.Elem().Type())
+		} else {
+			b.WriteString("&")
+		}
+		dump(b, v.Elem(), indent)
+	case reflect.Struct:
+		if t, ok := v.Interface().(time.Time); ok {
+			fmt.Fprintf(b, "time(%d)", t.UnixNano())
+			return
+		}
+		b.WriteString("{\n")
+		for i := 0; i < v.NumField(); i++ {
+			if !v.Type().Field(i).IsExported() {
+				continue
+			}
+			fmt.Fprintf(b, "%s  %s: ", indent, v.Type().Field(i).Name)
+			dump(b, v.Field(i), indent+"  ")
+			b.WriteString("\n")
+		}
+		b.WriteString(indent + "}")
+	case reflect.Slice:
+		if v.IsNil() {
+			fmt.Fprintf(b, "%s(nil)", v.Type())
+			return
+		}
+		fmt.Fprintf(b, "%s[", v.Type())
+		for i := 0; i < v.Len(); i++ {
+			dump(b, v.Index(i), indent+"  ")
+			b.WriteString(", ")
+		}
+		b.WriteString("]")
+	case reflect.Map:
+		if v.IsNil() {
+			fmt.Fprintf(b, "%s(nil)", v.Type())
+			return
+		}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		fmt.Fprintf(b, "%s{", v.Type())
+		for _, k := range keys {
+			fmt.Fprintf(b, "%q: ", k.String())
+			dump(b, v.MapIndex(k), indent+"  ")
+			b.WriteString(", ")
+		}
+		b.WriteString("}")
+	default:
+		fmt.Fprintf(b, "%s(%#v)", v.Type(), v.Interface())
+	}
+}
+
+// TestCompatV1 decodes a snapshot written by the msgpack struct encoder
+// this package replaced (testdata/v1.msgpack, made from sample()): the
+// decoded snapshot must be the one that encoder's decoder gave
+// (testdata/v1.decoded.txt: Go types included, int64 against uint64), and
+// encoding it again must give the same bytes.
+func TestCompatV1(t *testing.T) {
+	golden, err := os.ReadFile("testdata/v1.msgpack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/v1.decoded.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := snapshot.Decode("sess-1", golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	dump(&sb, reflect.ValueOf(dec), "")
+	if got := sb.String() + "\n"; got != string(want) {
+		t.Errorf("decoded snapshot differs from testdata/v1.decoded.txt:\n%s", got)
+	}
+	again, err := snapshot.Encode(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, golden) {
+		t.Errorf("re-encoded snapshot differs from testdata/v1.msgpack:\n%x\n%x", again, golden)
+	}
+	// The sample itself (single-key maps in event data: the old encoder
+	// wrote map keys in Go's random order) encodes to the same bytes.
+	fresh, err := snapshot.Encode(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, golden) {
+		t.Errorf("encoded sample differs from testdata/v1.msgpack:\n%x\n%x", fresh, golden)
+	}
+}

@@ -1,0 +1,119 @@
+// Package snapshot is the wire format of interpreter snapshots: the bytes
+// a checkpoint stores for an interp.Snapshot, in msgpack, and back.
+//
+// Every type is written and read by hand here (no struct tags on the
+// interpreter's types, no reflection on the checkpoint path, no
+// process-wide msgpack registration): a snapshot is a map keyed by short
+// names, omitted fields left out; an event is a map of its eight fields
+// by Go name; a datamodel Value a map of its kind and the fields it uses;
+// event data is JSON-like msgpack with *interp.XML as extension type 'X'.
+// The layout is the one version 1 of the snapshot has always had
+// (testdata/v1.msgpack): records written before this package existed
+// decode to the same snapshots.
+//
+// persist stores the bytes in its record envelope and knows nothing of
+// what they hold.
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/orsgo/engine/interp"
+)
+
+// Errors of Decode, wrapped with the session id and the cause.
+var (
+	// ErrCorrupt: the bytes are not a snapshot.
+	ErrCorrupt = errors.New("snapshot: corrupt")
+	// ErrVersion: a snapshot of a layout version this build does not read.
+	ErrVersion = errors.New("snapshot: unknown version")
+)
+
+// encoder is a msgpack encoder with its buffer, pooled: growing a fresh
+// buffer to a snapshot's size was a quarter of the bytes a checkpoint
+// allocated. Encoders use compact integers.
+type encoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}}
+
+func getEncoder() *encoder {
+	e := encoders.Get().(*encoder)
+	e.buf.Reset()
+	e.enc.Reset(&e.buf)
+	e.enc.UseCompactInts(true)
+	return e
+}
+
+func putEncoder(e *encoder) {
+	if e.buf.Cap() <= 64<<10 { // not a rare huge snapshot's buffer
+		encoders.Put(e)
+	}
+}
+
+// Encode encodes snap.
+func Encode(snap *interp.Snapshot) ([]byte, error) {
+	e := getEncoder()
+	defer putEncoder(e)
+	if err := encodeSnapshot(e.enc, snap); err != nil {
+		return nil, fmt.Errorf("snapshot: encode session %s: %w", snap.SessionID, err)
+	}
+	return bytes.Clone(e.buf.Bytes()), nil
+}
+
+// Decode decodes what Encode wrote for the session sessionID. Event data
+// decodes to the JSON-like Go types it was made of (int64 and float64
+// stay apart; non-negative integers beyond a fixint come back as uint64,
+// as they always have). Errors name the session and wrap ErrCorrupt or
+// ErrVersion.
+func Decode(sessionID string, b []byte) (*interp.Snapshot, error) {
+	d := decoder{dec: msgpack.NewDecoder(bytes.NewReader(b))}
+	d.dec.UseLooseInterfaceDecoding(true)
+	snap, err := d.snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
+	}
+	if snap.Version != interp.SnapshotVersion {
+		return nil, fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, snap.Version, interp.SnapshotVersion, ErrVersion)
+	}
+	if snap.SessionID != sessionID {
+		return nil, fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, snap.SessionID, ErrCorrupt)
+	}
+	return snap, nil
+}
+
+// EncodeVar encodes v exactly as Encode writes it inside a snapshot, so
+// that a datamodel can keep the bytes of a variable that did not change
+// and hand them back as Var.Encoded.
+func EncodeVar(v *interp.Var) ([]byte, error) {
+	e := getEncoder()
+	defer putEncoder(e)
+	if err := encodeVarFields(e.enc, v); err != nil {
+		return nil, fmt.Errorf("snapshot: encode variable %s: %w", v.Name, err)
+	}
+	return bytes.Clone(e.buf.Bytes()), nil // kept by a cache: no spare capacity
+}
+
+// VarValue returns v.Value, decoding v.Encoded when that is all v holds.
+func VarValue(v *interp.Var) (interp.Value, error) {
+	if v.Encoded == nil {
+		return v.Value, nil
+	}
+	d := decoder{dec: msgpack.NewDecoder(bytes.NewReader(v.Encoded))}
+	got, err := d.variable()
+	if err != nil {
+		return interp.Value{}, fmt.Errorf("variable %s: cached encoding: %v: %w", v.Name, err, ErrCorrupt)
+	}
+	return got.Value, nil
+}

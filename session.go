@@ -1,0 +1,396 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/scxml"
+)
+
+// SessionType says what a session handles. Voice sessions are checkpointed;
+// digital ones (chat, email and the other eServices media) never are,
+// because their media server re-queues the interaction after a failover.
+type SessionType string
+
+// Session types.
+const (
+	Voice    SessionType = "voice"
+	Chat     SessionType = "chat"
+	Email    SessionType = "email"
+	SMS      SessionType = "sms"
+	Social   SessionType = "social"
+	Workitem SessionType = "workitem"
+)
+
+// StartOptions configure one session.
+type StartOptions struct {
+	// Type is the session type.
+	// default: Voice
+	Type SessionType
+	// ID is the session id to use.
+	// default: a new id from Options.NewID
+	ID string
+	// Data gives the document's top-level <data> items their initial
+	// values, by id, in place of their expr, src or content, the way an
+	// invoking parent's <param>s do for an invoked session (section
+	// 6.4.4). The values are JSON-like Go values: nil, bool, numbers,
+	// strings, json.Number, slices and arrays of them, maps with string
+	// keys. They are bound when the session starts, with early and late
+	// binding alike (items of nested states keep their own values), so
+	// they are in every checkpoint from the first one: a session resumed
+	// from its record has them. A name that is not a top-level <data> id,
+	// or a value of another Go type, fails Start with an error wrapping
+	// ErrInvalidData that names it.
+	// default: none
+	Data map[string]any
+}
+
+// Session is a handle on a session of the engine. It stays valid after the
+// session ended, to read how it ended, and while the session is
+// hibernated (see Hibernated).
+type Session struct {
+	e       *Engine
+	id      string
+	typ     SessionType
+	m       *interp.Machine // its document's, shared; kept while hibernated
+	created time.Time       // when the session started (kept across resumes)
+
+	mu sync.Mutex // serialises processing of the interpreter session
+	// sess is the interpreter session; nil while hibernated (hib), or
+	// once waking it failed for good (the session then ended).
+	sess  *interp.Session
+	timer Timer
+	due   time.Time // of its next delayed send, zero if none (or of a wake retry)
+	err   error     // first engine-level failure (livelock, ...)
+	// last is when its last macrostep ran (the engine's clock), for the
+	// hibernation sweep.
+	last time.Time
+
+	// ended says the session ended (written under in.mu); done, made by
+	// the first call to Done (most handles are never waited on: a channel
+	// costs 96 bytes), is closed then (in.mu).
+	ended atomic.Bool
+	done  chan struct{}
+
+	in  inbox       // events waiting for the session (routing.go)
+	rt  sessionDir  // its subscriptions and children (routing.go)
+	cp  checkpoints // its record's state (checkpoint.go)
+	hib atomic.Bool // hibernated (hibernate.go); written under mu
+	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
+	hibCfg []string
+	wd     watch // its entry in the watchdog's set (watchdog.go)
+}
+
+// Start creates a session of doc and runs it up to its first wait for an
+// event.
+func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptions) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := e.Compile(doc)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Type == "" {
+		opts.Type = Voice
+	}
+	if opts.ID == "" {
+		opts.ID = e.opts.NewID()
+	}
+	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
+	data, err := startData(doc, opts.Data)
+	if err != nil {
+		return nil, err
+	}
+	iopts := e.sessionOptions(opts.ID)
+	iopts.Data = data
+	is, err := m.NewSession(opts.ID, iopts)
+	if err != nil {
+		return nil, err
+	}
+	s.sess = is
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, dup := e.sessions[opts.ID]; dup {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("engine: start session %s: %w", opts.ID, ErrSessionExists)
+	}
+	e.sessions[opts.ID] = s
+	e.armSweep(s)
+	e.mu.Unlock()
+
+	s.mu.Lock()
+	e.enter(s)
+	s.last = e.clock.Now()
+	err = guard("macrostep", func() error {
+		if err := is.Start(s.last); err != nil {
+			return err
+		}
+		// Events the initial macrostep sent to the session itself are
+		// processed now, as they would be had they arrived from outside.
+		return is.Run()
+	})
+	e.leave(s)
+	err = e.afterMacrostep(s, err)
+	s.mu.Unlock()
+	e.drain()
+	return s, err
+}
+
+// Session returns the handle of a running session.
+func (e *Engine) Session(id string) (*Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.sessions[id]; s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("engine: session %s: %w", id, ErrNoSession)
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Type returns the session type.
+func (s *Session) Type() SessionType { return s.typ }
+
+// Send delivers an external event to the session and processes it (with
+// any delayed sends that fell due) before returning. A hibernated session
+// is woken first; when it cannot be, the error wraps ErrWake and the
+// event was not delivered.
+func (s *Session) Send(ctx context.Context, ev Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ev.Type == interp.Internal || ev.Type == interp.Platform {
+		ev.Type = interp.External
+	}
+	if s.ended.Load() {
+		return fmt.Errorf("engine: send %q to %s: session ended: %w", ev.Name, s.id, ErrNoSession)
+	}
+	if err := s.wakeUp(); err != nil {
+		return err
+	}
+	s.post(ev)
+	err := s.e.process(s)
+	s.e.drain()
+	return err
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} {
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.ended.Load() {
+			close(s.done)
+		}
+	}
+	return s.done
+}
+
+// end marks the session ended, closing Done. e.mu is held.
+func (s *Session) end() {
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	s.ended.Store(true)
+	if s.done != nil {
+		close(s.done)
+	}
+}
+
+// Running reports whether the session still runs (a hibernated session
+// does).
+func (s *Session) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return s.hib.Load()
+	}
+	return s.sess.Running()
+}
+
+// Final returns the id of the top-level final state the session ended in.
+func (s *Session) Final() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return "" // hibernated, so running; or lost (see Hibernated)
+	}
+	return s.sess.Final()
+}
+
+// Configuration returns the active atomic states in document order (the
+// states the session ended in, once it has ended). A hibernated session
+// is woken to answer; it returns nil if it cannot be (Err says why).
+func (s *Session) Configuration() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.e.awake(s) != nil || s.sess == nil {
+		return nil
+	}
+	return s.sess.Configuration()
+}
+
+// Err returns the engine-level failure that stopped the session's last
+// macrostep, if any (interp.ErrLivelock).
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Cancel ends the session, running the onexit handlers of its states,
+// and deletes its checkpoint (an error wrapping ErrCheckpoint when the
+// store could not). A hibernated session is woken first (an error
+// wrapping ErrWake when it cannot be).
+func (s *Session) Cancel() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.e.awake(s); err != nil {
+		return err
+	}
+	if s.sess == nil {
+		return nil // lost while hibernated: it ended then
+	}
+	if err := s.e.checkFenced(s); err != nil {
+		return err
+	}
+	s.e.enter(s)
+	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
+	s.e.leave(s)
+	return s.e.afterMacrostep(s, err)
+}
+
+// events in its inbox, each as one macrostep. A hibernated session is
+// woken first.
+func (e *Engine) process(s *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := e.awake(s); err != nil {
+		return err
+	}
+	if s.sess == nil || !s.sess.Running() {
+		return nil
+	}
+	if err := e.checkFenced(s); err != nil {
+		return err
+	}
+	// Two inboxes take turns: posts go to one while the other, taken
+	// here, is emptied into the session's queue.
+	s.in.mu.Lock()
+	inbox := s.in.events
+	s.in.events = s.in.spare
+	kids := s.in.kids
+	s.in.kids = nil
+	s.in.mu.Unlock()
+	for _, ev := range inbox {
+		s.sess.Enqueue(ev)
+	}
+	for _, k := range kids {
+		s.sess.EnqueueChild(k.to, k.ev) // dropped if the child ended since
+	}
+	// Keep no event data alive, nor a burst's large buffer.
+	clear(inbox)
+	if cap(inbox) <= 16 {
+		s.in.spare = inbox[:0]
+	} else {
+		s.in.spare = nil
+	}
+	e.enter(s)
+	s.last = e.clock.Now()
+	err := guard("macrostep", func() error {
+		s.sess.Advance(s.last)
+		return s.sess.Run()
+	})
+	e.leave(s)
+	return e.afterMacrostep(s, err)
+}
+
+// afterMacrostep checkpoints the session, re-arms its timer and retires it
+// once ended. s.mu is held. It returns err (the macrostep's) joined with
+// the checkpoint's.
+func (e *Engine) afterMacrostep(s *Session, err error) error {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	if cerr := e.checkpoint(s); cerr != nil {
+		err = errors.Join(err, cerr)
+		if s.cp.fenced {
+			return err // ended here: fenced
+		}
+	} else if s.cp.saved {
+		s.noteFresh(s.last) // written after s.last: its TTL runs from later
+	}
+	e.noteChildren(s)
+	if !s.sess.Running() {
+		e.retire(s)
+		return err
+	}
+	e.armTimer(s)
+	return err
+}
+
+// retire forgets an ended session: its timer, its place in the
+// watchdog's set and in the engine. s.mu is held.
+func (e *Engine) retire(s *Session) {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	e.unwatch(s)
+	e.mu.Lock()
+	if e.sessions[s.id] == s {
+		delete(e.sessions, s.id)
+		s.end()
+	}
+	e.mu.Unlock()
+}
+
+// armTimer arms the session's timer for its next delayed send, if it has
+// one and the timer is not armed for it already. s.mu is held.
+func (e *Engine) armTimer(s *Session) {
+	due, ok := s.sess.NextDeadline()
+	if !ok {
+		if s.timer != nil {
+			s.timer.Stop()
+			s.timer = nil
+		}
+		s.due = time.Time{}
+		return
+	}
+	if s.timer != nil && due.Equal(s.due) {
+		return
+	}
+	e.armTimerAt(s, due)
+}
+
+// armTimerAt (re-)arms the session's timer to process it at due. s.mu is
+// held.
+func (e *Engine) armTimerAt(s *Session, due time.Time) {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.due = due
+	d := due.Sub(e.clock.Now())
+	if d < 0 {
+		d = 0
+	}
+	s.timer = e.clock.AfterFunc(d, func() {
+		s.mu.Lock()
+		if s.due.Equal(due) {
+			s.timer = nil
+		}
+		s.mu.Unlock()
+		e.sessionError(s.id, e.process(s)) // no caller waits for it
+		e.drain()
+	})
+}
