@@ -202,6 +202,9 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // and ORS:<cluster>:node:{<node>}:epoch counts node's promotions. Records,
 // indexes and registries carry the TTL, refreshed by every Save and
 // Touch; the epochs never expire.
+// With RedisOptions.KeyHash, <id> is replaced everywhere (record key,
+// shard, index members) by an HMAC of it (keys.go); with
+// RedisOptions.Sealer, records are sealed (seal.go).
 //
 // Why shards. A Lua script may touch the keys of one slot only, and the
 // fencing check must run in the script that writes the record, so the
@@ -360,7 +363,7 @@ func (r *RedisStore) shards() []shard {
 
 // IndexKey returns the key of node's index in the shard of sessionID.
 func (r *RedisStore) IndexKey(node, sessionID string) string {
-	return r.shardOf(sessionID).index(node)
+	return r.shardOf(r.member(sessionID)).index(node)
 }
 
 // The scripts answer a table whose first element says what happened.
