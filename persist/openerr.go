@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,16 +161,34 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 		}
 	}
 	step("ACL check", func() error {
-		bad, e := aclCheckScript.Run(ctx, st.c, []string{st.SessionKey(id)}, storeCommands...).StringSlice()
-		if e != nil {
-			return e
+		// ACLs are per Redis node: ask every master, with a key of a
+		// shard it serves.
+		keys := map[string]string{addr: st.SessionKey(id)}
+		if cc, ok := st.c.(*redis.ClusterClient); ok {
+			keys = map[string]string{}
+			for _, sh := range st.shards() {
+				k := sh.record(id)
+				m, e := cc.MasterForKey(ctx, k)
+				if e != nil {
+					return e
+				}
+				if _, seen := keys[m.Options().Addr]; !seen {
+					keys[m.Options().Addr] = k
+				}
+			}
 		}
-		switch {
-		case len(bad) == len(storeCommands):
-			return optionError("username", fmt.Sprintf("Redis at %s refused %s access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:* (see the README)", addr, userName(p)), nil)
-		case len(bad) > 0:
-			return optionError("username", fmt.Sprintf("Redis at %s refuses %s to %s on the store's keys: its ACL must allow the store's commands (see the README's minimal ACL line)",
-				addr, "command "+strings.Join(bad, ", "), userName(p)), nil)
+		for _, a := range slices.Sorted(maps.Keys(keys)) {
+			bad, e := aclCheckScript.Run(ctx, st.c, []string{keys[a]}, storeCommands...).StringSlice()
+			if e != nil {
+				return e
+			}
+			switch {
+			case len(bad) == len(storeCommands):
+				return optionError("username", fmt.Sprintf("Redis at %s refused %s access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:* (see the README)", a, userName(p)), nil)
+			case len(bad) > 0:
+				return optionError("username", fmt.Sprintf("Redis at %s refuses %s to %s on the store's keys: its ACL must allow the store's commands (see the README's minimal ACL line; ACLs are per node)",
+					a, "command "+strings.Join(bad, ", "), userName(p)), nil)
+			}
 		}
 		return nil
 	})
