@@ -14,17 +14,15 @@ import (
 )
 
 // Hashed key names (RedisOptions.KeyHash): the session part of a record's
-// key, ORS:<cluster>:session:{<t>}:<member>, its shard ({<t>}), and the
-// session's entry in its node's index (and the scripts' session argument)
-// are its member: the session id in clear by default, or with KeyHash the
-// first 128 bits of HMAC-SHA-256(KeyHash, id) in hex, so that session ids
-// (which carry node ids, and in some deployments caller data) cannot be
-// read from the key space or the indexes. The id itself is then found
-// only inside the record (sealed too, with a Sealer). Save, Touch, Delete,
-// Load and LoadMany turn ids into members at their entry (member,
-// memberKey, SessionKey); ListNode and DueBefore turn members back into
-// ids (resolve), so that recovery by node, lazy adoption, hibernation,
-// TTL refresh and fencing address the same keys as before.
+// key, ORS:<cluster>:session:{<t>}:<member>, and the session's entry in its
+// node's index are its member: the session id in clear by default, or
+// with KeyHash the first 128 bits of HMAC-SHA-256(KeyHash, id) in hex,
+// so that session ids (which carry node ids, and in some deployments
+// caller data) cannot be read from the key space or the indexes. The id
+// itself is then found only inside the record (sealed too, with a
+// Sealer). Every operation goes through member and memberKey, so that
+// recovery by node (ListNode), hibernation (Touch), TTL refresh and
+// fencing keep addressing the same keys.
 
 // hashedIDLen is the length of a hashed member: 128 bits in hex.
 const hashedIDLen = 32
@@ -49,46 +47,60 @@ func (r *RedisStore) member(sessionID string) string {
 	return hex.EncodeToString(h.Sum(nil)[:hashedIDLen/2])
 }
 
+func (r *RedisStore) members(sessionIDs []string) []string {
+	if r.opts.KeyHash == nil {
+		return sessionIDs
+	}
+	m := make([]string, len(sessionIDs))
+	for i, id := range sessionIDs {
+		m[i] = r.member(id)
+	}
+	return m
+}
+
 // memberKey returns the key of the record of an index member.
 func (r *RedisStore) memberKey(member string) string {
 	return r.shardOf(member).record(member)
 }
 
-// resolve turns the index members of live into session ids: the members
-// themselves, or, with hashed key names, the ids read from their records
-// (GET, pipelined), checked against the member. Records gone meanwhile
-// are left out; unreadable ones are listed as UnreadablePrefix+member.
-func (r *RedisStore) resolve(ctx context.Context, live []DueSession) ([]DueSession, error) {
-	if r.opts.KeyHash == nil || len(live) == 0 {
-		return live, nil
+// idsOf returns the session ids of index members, in their order: the
+// members themselves, or, with hashed key names, the ids read from their
+// records (GET, pipelined), checked against the member. A record gone
+// meanwhile gives ""; an unreadable one UnreadablePrefix+member.
+func (r *RedisStore) idsOf(ctx context.Context, members []string) ([]string, error) {
+	if r.opts.KeyHash == nil || len(members) == 0 {
+		return members, nil
 	}
-	out := live[:0]
-	for off := 0; off < len(live); off += loadChunk {
-		chunk := live[off:min(len(live), off+loadChunk)]
+	ids := make([]string, 0, len(members))
+	for len(members) > 0 {
+		chunk := members[:min(len(members), loadChunk)]
+		members = members[len(chunk):]
 		cmds := make([]*redis.StringCmd, len(chunk))
-		pipe := r.c.Pipeline()
-		for i, d := range chunk {
-			cmds[i] = pipe.Get(ctx, r.memberKey(d.SessionID))
+		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, m := range chunk {
+				cmds[i] = p.Get(ctx, r.memberKey(m))
+			}
+			return nil
+		}); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
 		}
-		_, _ = pipe.Exec(ctx) // each command's error is looked at below
-		for i, d := range chunk {
+		for i, m := range chunk {
 			b, err := cmds[i].Bytes()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
-			if err != nil {
+			switch {
+			case errors.Is(err, redis.Nil):
+				ids = append(ids, "")
+			case err != nil:
 				return nil, err
+			default:
+				if rec, _, err := r.decodeAt(r.opts.Sealer, r.memberKey(m), m, b); err == nil {
+					ids = append(ids, rec.SessionID)
+				} else {
+					ids = append(ids, UnreadablePrefix+m)
+				}
 			}
-			m := d.SessionID
-			if rec, _, err := r.decodeAt(r.opts.Sealer, r.memberKey(m), m, b); err == nil {
-				d.SessionID = rec.SessionID
-			} else {
-				d.SessionID = UnreadablePrefix + m
-			}
-			out = append(out, d)
 		}
 	}
-	return out, nil
+	return ids, nil
 }
 
 // decodeAt opens (with s) and decodes the record b stored at key, whose

@@ -60,11 +60,11 @@ func OpenWith(ctx context.Context, cfg *config.Config, opts OpenOptions) (Store,
 	}
 	ro := opts.Redis
 	ro.Cluster, ro.TTL = cfg.Cluster, p.SessionTTL
-	if sealer != nil {
+	if ro.Sealer == nil {
 		ro.Sealer = sealer
 	}
-	if k := p.HashKeyBytes(); k != nil {
-		ro.KeyHash = k
+	if ro.KeyHash == nil {
+		ro.KeyHash = p.HashKeyBytes()
 	}
 	st, err := NewRedis(client, ro)
 	if err != nil {

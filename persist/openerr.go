@@ -97,7 +97,10 @@ var nopermCommand = regexp.MustCompile(`permissions to run the '([^']+)' command
 
 // aclError names what the ACL of username refused: a command, or a key.
 func aclError(p *config.Persistence, addr string, err error) error {
-	who := userName(p)
+	who := "the default user"
+	if p.Username != "" {
+		who = fmt.Sprintf("user %q", p.Username)
+	}
 	msg := err.Error()
 	if m := nopermCommand.FindStringSubmatch(msg); m != nil {
 		return optionError("username", fmt.Sprintf("Redis at %s refused command %s to %s: its ACL must allow the store's commands (see the README's minimal ACL line): %v",
@@ -128,19 +131,19 @@ func checkPasswordNeeded(ctx context.Context, p *config.Persistence, opts *redis
 }
 
 // preflight checks, before the first checkpoint, that the store's user
-// may do what the store does: first it asks Redis (redis.acl_check_cmd,
-// in a script) whether each command the store sends or its scripts run
-// is allowed on the store's keys, naming every one refused; then it runs
-// each operation of the store once on a probe session of its own (Save,
-// Load, LoadMany, Touch, ListNode, DueBefore, Nodes, Epoch, Delete),
-// whose keys it deletes. Promote is not run (an epoch is never deleted):
-// its commands are among those asked about.
+// may do what the store does. First it asks every master (ACLs are per
+// Redis node) whether each command the store's scripts run, and INCR
+// (Promote), is allowed on the store's keys (redis.acl_check_cmd, in a
+// script), naming the node and every command refused; then it runs, on a
+// probe session of its own, each operation of the store (Save, Load,
+// Touch, ListNode, DueBefore, Epoch, Nodes, Delete, Sweep), so that an
+// ACL that refuses one of their commands or keys fails Open, naming the
+// command, rather than the first checkpoint. The probe's keys are deleted.
 func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr string) (err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	node := "acl-probe-" + hex.EncodeToString(rnd[:4])
 	id := "acl-probe-" + hex.EncodeToString(rnd[4:])
-	w := Writer{Node: node}
 	step := func(what string, f func() error) {
 		if err != nil {
 			return
@@ -154,59 +157,68 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 			if errors.As(e, &rerr) && redis.HasErrorPrefix(e, "NOPERM") {
 				err = aclError(p, addr, e)
 			} else if errors.As(e, &rerr) && strings.Contains(e.Error(), "script") && strings.Contains(e.Error(), "can't run this command") {
-				err = optionError("username", fmt.Sprintf("Redis at %s refused a command of the store's scripts (%s) to %s: its ACL must allow the store's commands (see the README's minimal ACL line): %v", addr, what, userName(p), e), e)
+				cmds := "a command"
+				if bad := scriptRefusals(ctx, st); len(bad) > 0 {
+					cmds = "command " + strings.Join(bad, ", ")
+				}
+				err = optionError("username", fmt.Sprintf("Redis at %s refused %s, run by the store's scripts (%s), to user %q: its ACL must allow the store's commands (see the README's minimal ACL line): %v", addr, cmds, what, p.Username, e), e)
 			} else {
 				err = fmt.Errorf("persist: checking the store's commands on Redis at %s (%s): %w", addr, what, e)
 			}
 		}
 	}
-	step("ACL check", func() error {
-		// ACLs are per Redis node: ask every master, with a key of a
-		// shard it serves.
-		keys := map[string]string{addr: st.SessionKey(id)}
-		if cc, ok := st.c.(*redis.ClusterClient); ok {
-			keys = map[string]string{}
-			for _, sh := range st.shards() {
-				k := sh.record(id)
-				m, e := cc.MasterForKey(ctx, k)
-				if e != nil {
-					return e
-				}
-				if _, seen := keys[m.Options().Addr]; !seen {
-					keys[m.Options().Addr] = k
-				}
-			}
-		}
-		for _, a := range slices.Sorted(maps.Keys(keys)) {
-			bad, e := aclCheckScript.Run(ctx, st.c, []string{keys[a]}, storeCommands...).StringSlice()
-			if e != nil {
-				return e
-			}
-			switch {
-			case len(bad) == len(storeCommands):
-				return optionError("username", fmt.Sprintf("Redis at %s refused %s access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:* (see the README)", a, userName(p)), nil)
-			case len(bad) > 0:
-				return optionError("username", fmt.Sprintf("Redis at %s refuses %s to %s on the store's keys: its ACL must allow the store's commands (see the README's minimal ACL line; ACLs are per node)",
-					a, "command "+strings.Join(bad, ", "), userName(p)), nil)
-			}
-		}
-		return nil
-	})
+	step("ACL check", func() error { return checkACL(ctx, p, st, id, addr) })
+	w := Writer{Node: node}
 	rec := &Record{SessionID: id, Node: node, Seq: 1}
 	step("save", func() error { return st.Save(ctx, rec) })
 	defer func() {
 		// Clean up whatever the probe left, even after a refusal.
 		_ = st.Delete(ctx, w, id)
+		_, _ = st.Sweep(ctx)
 	}()
 	step("load", func() error { _, e := st.Load(ctx, id); return e })
-	step("load many", func() error { _, errs := st.LoadMany(ctx, []string{id}); return errs[0] })
 	step("touch", func() error { return st.Touch(ctx, w, []string{id}) })
 	step("list node", func() error { _, e := st.ListNode(ctx, node); return e })
-	step("due before", func() error { _, e := st.DueBefore(ctx, node, time.Now()); return e })
-	step("nodes", func() error { _, e := st.Nodes(ctx); return e })
+	step("due sessions", func() error { _, e := st.DueBefore(ctx, node, time.Now()); return e })
 	step("epoch", func() error { _, e := st.Epoch(ctx, node); return e })
+	step("nodes", func() error { _, e := st.Nodes(ctx); return e })
 	step("delete", func() error { return st.Delete(ctx, w, id) })
+	step("sweep", func() error { _, e := st.Sweep(ctx); return e })
 	return err
+}
+
+// checkACL asks every master, with a key of a shard it serves, which of
+// checkedCommands the store's user may not run, and returns an error
+// naming the first master that refuses any, and what it refuses.
+func checkACL(ctx context.Context, p *config.Persistence, st *RedisStore, id, addr string) error {
+	keys := map[string]string{addr: st.SessionKey(id)}
+	if cc, ok := st.c.(*redis.ClusterClient); ok {
+		keys = map[string]string{}
+		for _, sh := range st.shards() {
+			k := sh.record(id)
+			m, err := cc.MasterForKey(ctx, k)
+			if err != nil {
+				return err
+			}
+			if _, seen := keys[m.Options().Addr]; !seen {
+				keys[m.Options().Addr] = k
+			}
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(keys)) {
+		bad, err := aclCheckScript.Run(ctx, st.c, []string{keys[a]}, checkedCommands...).StringSlice()
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(bad) == len(checkedCommands):
+			return optionError("username", fmt.Sprintf("Redis at %s refused %s access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:* (see the README)", a, userName(p)), nil)
+		case len(bad) > 0:
+			return optionError("username", fmt.Sprintf("Redis at %s refuses command %s to %s on the store's keys: its ACL must allow the store's commands (see the README's minimal ACL line; ACLs are per node)",
+				a, strings.Join(bad, ", "), userName(p)), nil)
+		}
+	}
+	return nil
 }
 
 func userName(p *config.Persistence) string {
@@ -216,9 +228,13 @@ func userName(p *config.Persistence) string {
 	return fmt.Sprintf("user %q", p.Username)
 }
 
+// checkedCommands are scriptCommands and the keyed commands the store
+// sends itself that a script does not (INCR, by Promote).
+var checkedCommands = append(slices.Clone(scriptCommands), "incr")
+
 // aclCheckScript asks Redis which of the commands in ARGV (each "name
 // args...", the key inserted after the name) the user may not run on
-// KEYS[1], with redis.acl_check_cmd (Redis 7): a script's own ACL error
+// KEYS[1], with redis.acl_check_cmd (Redis 7): a script's ACL error
 // gives only its line, not the command.
 var aclCheckScript = newScript(`
 local bad = {}
@@ -232,14 +248,21 @@ end
 return bad
 `)
 
-// storeCommands are the keyed commands the store sends or its scripts
-// run (redis.go: saveScript, deleteScript, touchScript, promoteScript,
-// listScript, Load, Promote, Epoch, waitAll), with arguments of the right
-// arity. A script or command that starts using another must add it here
-// and to the README's ACL line (TestACLLineInREADME).
-var storeCommands = []any{
-	"get", "set v", "getrange 0 13", "del", "exists", "pexpire 1", "incr",
-	"sadd m", "srem m", "smembers",
-	"hget f", "hset f v",
+// scriptCommands are the commands the store's scripts run, with arguments
+// of the right arity (TestScriptCommands keeps the list in step with the
+// scripts).
+var scriptCommands = []any{
+	"get", "set v", "getrange 0 13", "del", "exists", "pexpire 1",
+	"sadd m", "srem m", "smembers", "hget f", "hset f v",
 	"zadd 1 m", "zrem m", "zscore m", "zrange 0 -1", "zrangebyscore 0 1",
+}
+
+// scriptRefusals returns the commands of scriptCommands that the store's
+// user may not run on its keys, or nil when it cannot tell.
+func scriptRefusals(ctx context.Context, st *RedisStore) []string {
+	bad, err := aclCheckScript.Run(ctx, st.c, []string{st.SessionKey("acl-probe")}, scriptCommands...).StringSlice()
+	if err != nil {
+		return nil
+	}
+	return bad
 }

@@ -89,8 +89,8 @@ type RedisOptions struct {
 	// one from the encryption-* options).
 	// default: nil, records in clear
 	Sealer *Sealer
-	// KeyHash, when set (32 bytes), hashes session ids in keys and node
-	// indexes: HMAC-SHA-256 under KeyHash (see keys.go).
+	// KeyHash, when set (KeyLen bytes), hashes session ids in keys and
+	// node indexes: HMAC-SHA-256 under KeyHash (see keys.go).
 	// default: nil, session ids in clear
 	KeyHash []byte
 }
@@ -141,6 +141,8 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.Linger %v: negative", o.Linger)
 	case o.Committers < 0:
 		return o, fmt.Errorf("persist: RedisOptions.Committers %d: negative", o.Committers)
+	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
+		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
 	case o.SweepInterval < 0 && o.SweepInterval != NoSweep:
 		return o, fmt.Errorf("persist: RedisOptions.SweepInterval %v: negative (NoSweep is %d)", o.SweepInterval, NoSweep)
 	case o.RetryFor < 0 && o.RetryFor != NoRetry:
@@ -151,8 +153,6 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.WaitReplicas %d: negative", o.WaitReplicas)
 	case o.WaitTimeout < 0:
 		return o, fmt.Errorf("persist: RedisOptions.WaitTimeout %v: negative", o.WaitTimeout)
-	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
-		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
 	case o.Shards < 0 || o.Shards > numSlots:
 		return o, fmt.Errorf("persist: RedisOptions.Shards %d: out of 1..%d", o.Shards, numSlots)
 	}
@@ -202,9 +202,6 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // and ORS:<cluster>:node:{<node>}:epoch counts node's promotions. Records,
 // indexes and registries carry the TTL, refreshed by every Save and
 // Touch; the epochs never expire.
-// With RedisOptions.KeyHash, <id> is replaced everywhere (record key,
-// shard, index members) by an HMAC of it (keys.go); with
-// RedisOptions.Sealer, records are sealed (seal.go).
 //
 // Why shards. A Lua script may touch the keys of one slot only, and the
 // fencing check must run in the script that writes the record, so the
@@ -313,8 +310,9 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 }
 
 // SessionKey returns the key of a session's record:
-// ORS:<cluster>:session:{<t>}:<id>, where {<t>} is the hash tag of the
-// session's shard (see RedisStore).
+// ORS:<cluster>:session:{<t>}:<member>, where {<t>} is the hash tag of
+// the session's shard (see RedisStore) and member the session id, or its
+// HMAC with RedisOptions.KeyHash (keys.go).
 func (r *RedisStore) SessionKey(sessionID string) string {
 	return r.memberKey(r.member(sessionID))
 }
@@ -740,8 +738,7 @@ func (r *RedisStore) writeOnce(ctx context.Context, reqs []*saveReq) (errs []err
 			q := reqs[i]
 			m := r.member(q.id)
 			sh := r.shardOf(m)
-			key := sh.record(m)
-			return run(saveScript, []string{key, sh.epochs(), sh.nodes(), sh.index(q.node)},
+			return run(saveScript, []string{sh.record(m), sh.epochs(), sh.nodes(), sh.index(q.node)},
 				q.node, epochArg(q.epoch), sh.indexPrefix(), m, q.value, ttlMs,
 				binary.BigEndian.AppendUint64(nil, q.seq), dueScore(q.due))
 		}
@@ -875,8 +872,7 @@ func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) e
 	cmds, _ := pipelined(ctx, r.c, len(sessionIDs), func(run scriptFn, i int) *redis.Cmd {
 		m := r.member(sessionIDs[i])
 		sh := r.shardOf(m)
-		key := sh.record(m)
-		return run(touchScript, []string{key, sh.epochs(), sh.nodes(), sh.index(w.Node)},
+		return run(touchScript, []string{sh.record(m), sh.epochs(), sh.nodes(), sh.index(w.Node)},
 			w.Node, epochArg(w.Epoch), sh.indexPrefix(), m, ttlMs)
 	}, nil)
 	var errs []error
@@ -917,10 +913,18 @@ func (r *RedisStore) Load(ctx context.Context, sessionID string) (*Record, error
 	if err != nil {
 		return nil, fmt.Errorf("persist: load session %s: %w", sessionID, err)
 	}
-	if b, err = r.opts.Sealer.open(r.SessionKey(sessionID), sessionID, b); err != nil {
+	key := r.SessionKey(sessionID)
+	return r.open(key, sessionID, b)
+}
+
+// open opens (with the store's Sealer) and decodes the record b of
+// sessionID stored at key.
+func (r *RedisStore) open(key, sessionID string, b []byte) (*Record, error) {
+	clear, err := r.opts.Sealer.open(key, sessionID, b)
+	if err != nil {
 		return nil, err
 	}
-	return decodeRecord(sessionID, b)
+	return decodeRecord(sessionID, clear)
 }
 
 // loadChunk bounds the GETs of one LoadMany pipeline.
@@ -951,11 +955,7 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 			case err != nil:
 				errs[off+i] = fmt.Errorf("persist: load session %s: %w", id, err)
 			default:
-				if b, err = r.opts.Sealer.open(r.SessionKey(id), id, b); err != nil {
-					errs[off+i] = err
-				} else {
-					recs[off+i], errs[off+i] = decodeRecord(id, b)
-				}
+				recs[off+i], errs[off+i] = r.open(r.SessionKey(id), id, b)
 			}
 		}
 	}
@@ -970,9 +970,8 @@ func (r *RedisStore) Delete(ctx context.Context, w Writer, sessionID string) err
 	}
 	m := r.member(sessionID)
 	sh := r.shardOf(m)
-	key := sh.record(m)
 	cmds, _ := pipelined(ctx, r.c, 1, func(run scriptFn, _ int) *redis.Cmd {
-		return run(deleteScript, []string{key, sh.epochs(), sh.nodes()}, w.Node, epochArg(w.Epoch), sh.indexPrefix(), m)
+		return run(deleteScript, []string{sh.record(m), sh.epochs(), sh.nodes()}, w.Node, epochArg(w.Epoch), sh.indexPrefix(), m)
 	}, nil)
 	code, val, err := reply(cmds[0])
 	switch {
@@ -1093,6 +1092,25 @@ func (r *RedisStore) indexed(ctx context.Context, node, bound string) (live []Du
 			live = append(live, d)
 		}
 	}
+	if r.opts.KeyHash != nil && len(live) > 0 {
+		// The index holds members (HMACs): the ids are in the records.
+		members := make([]string, len(live))
+		for i, d := range live {
+			members[i] = d.SessionID
+		}
+		ids, err := r.idsOf(ctx, members)
+		if err != nil {
+			return nil, dropped, err
+		}
+		kept := live[:0]
+		for i, d := range live {
+			if ids[i] != "" { // gone since it was listed
+				d.SessionID = ids[i]
+				kept = append(kept, d)
+			}
+		}
+		live = kept
+	}
 	return live, dropped, nil
 }
 
@@ -1103,9 +1121,6 @@ func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error
 		return nil, fmt.Errorf("persist: list node %s: %w", node, ErrClosed)
 	}
 	live, _, err := r.indexed(ctx, node, "")
-	if err == nil {
-		live, err = r.resolve(ctx, live)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
 	}
@@ -1123,9 +1138,6 @@ func (r *RedisStore) DueBefore(ctx context.Context, node string, t time.Time) ([
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
 	}
 	live, _, err := r.indexed(ctx, node, "("+strconv.FormatInt(t.UnixMilli(), 10))
-	if err == nil {
-		live, err = r.resolve(ctx, live)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
 	}

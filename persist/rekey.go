@@ -155,8 +155,8 @@ func (r *RedisStore) Rekey(ctx context.Context, o RekeyOptions) (*RekeyReport, e
 }
 
 // sessionOfKey returns the session part of a record's key,
-// ORS:<cluster>:session:{<t>}:<member>: the session id, or its hash with
-// hashed key names.
+// ORS:<cluster>:session:{<t>}:<member> (the session id, or its hash with
+// hashed key names).
 func sessionOfKey(key string) string {
 	if i := strings.Index(key, "}:"); i >= 0 {
 		return key[i+2:]

@@ -45,7 +45,7 @@ func TestRedisEncryption(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	var plain *RedisStore // in clear; its SessionKey names the records' keys for the raw client
+	keyOf := open(nil).SessionKey // the key layout does not depend on sealing
 	ids := []string{"s1", "s2", "s3"}
 	secret := []byte("caller +33 1 23 45 67 89")
 	seq := uint64(0)
@@ -70,7 +70,7 @@ func TestRedisEncryption(t *testing.T) {
 		return errors.Join(errs...)
 	}
 	stored := func(id string) []byte {
-		b, err := raw.Get(ctx, plain.SessionKey(id)).Bytes()
+		b, err := raw.Get(ctx, keyOf(id)).Bytes()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestRedisEncryption(t *testing.T) {
 	id1, id2 := hex.EncodeToString(keyIDOf(testKey(1))), hex.EncodeToString(keyIDOf(testKey(2)))
 
 	// Before: in clear.
-	plain = open(nil)
+	plain := open(nil)
 	for _, id := range ids {
 		save(plain, id)
 	}
@@ -126,12 +126,12 @@ func TestRedisEncryption(t *testing.T) {
 	if state("s1") != id1 || bytes.Contains(stored("s1"), secret) || state("s2") != Clear {
 		t.Fatalf("after a checkpoint: s1 %s, s2 %s", state("s1"), state("s2"))
 	}
-	ttlBefore := raw.PTTL(ctx, plain.SessionKey("s2")).Val()
+	ttlBefore := raw.PTTL(ctx, keyOf("s2")).Val()
 	rekey(in, 2)
 	if d := dry(in); d.Found(Clear) != 0 || d.Found(id1) != 3 {
 		t.Fatalf("after rekey: %v", d.Before)
 	}
-	if ttl := raw.PTTL(ctx, plain.SessionKey("s2")).Val(); ttl <= 0 || ttl > ttlBefore {
+	if ttl := raw.PTTL(ctx, keyOf("s2")).Val(); ttl <= 0 || ttl > ttlBefore {
 		t.Errorf("rekey lost the TTL: %v (was %v)", ttl, ttlBefore)
 	}
 	if err := loadAll(strict1); err != nil {
@@ -166,7 +166,7 @@ func TestRedisEncryption(t *testing.T) {
 
 	// Tampering: s1's record copied to s2's key; a bit of s3 flipped
 	// with its checksum fixed. Those two are reported; s1 loads.
-	s2key, s3key := plain.SessionKey("s2"), plain.SessionKey("s3")
+	s2key, s3key := keyOf("s2"), keyOf("s3")
 	raw.Set(ctx, s2key, stored("s1"), time.Hour)
 	b3 := stored("s3")
 	b3[len(b3)-5] ^= 0x10

@@ -78,11 +78,15 @@ func TestRekey(t *testing.T) {
 	// A record that does not open is reported, and fails the run.
 	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer raw.Close()
-	keyOf := func(id string) string { return st.(*persist.RedisStore).SessionKey(id) } // st is closed: the key needs no connection
-	raw.Set(ctx, keyOf("b"), mustGet(t, raw, keyOf("a")), time.Hour)
+	keys, err := persist.NewRedis(redis.NewClient(&redis.Options{Addr: srv.Addr}), persist.RedisOptions{Cluster: "rekeytest", SweepInterval: persist.NoSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	raw.Set(ctx, keys.SessionKey("b"), mustGet(t, raw, keys.SessionKey("a")), time.Hour)
 	thirdCfg := writeConfig("third.ini", "encryption-key = "+strings.Repeat("3", 64)+"\nencryption-old-keys = "+newKey+"\n")
 	out = mustRun(t, rekey, 1, "--config", thirdCfg)
-	if !strings.Contains(out, "rewrote 2 (key ") || !strings.Contains(out, "error: "+keyOf("b")+": session b: ") || !strings.Contains(out, "fails authentication") {
+	if !strings.Contains(out, "rewrote 2 (key ") || !strings.Contains(out, "error: "+keys.SessionKey("b")+": session b: ") || !strings.Contains(out, "fails authentication") {
 		t.Fatalf("tampered record:\n%s", out)
 	}
 	// Usage errors.
