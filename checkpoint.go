@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
@@ -65,7 +66,10 @@ func (e *Engine) checkpoint(s *Session) error {
 	// store between two checkpoints of the session.
 	ctx := e.ctx
 	if !s.sess.Running() {
-		return e.deleteRecord(s)
+		t0 := e.checkpointTimer(s)
+		err := e.deleteRecord(s)
+		e.observeCheckpoint(s, CheckpointDelete, t0, 0, err)
+		return err
 	}
 	return e.save(ctx, s, data)
 }
@@ -73,11 +77,14 @@ func (e *Engine) checkpoint(s *Session) error {
 // save writes the checkpoint of a running session, encoding it unless
 // data already holds it. s.mu held.
 func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
+	t0 := e.checkpointTimer(s)
 	if data == nil {
 		var err error
 		if data, err = e.encode(s); err != nil {
 			s.cp.saved = false
-			return e.storeError(s.id, err)
+			err = e.storeError(s.id, err)
+			e.observeCheckpoint(s, CheckpointSave, t0, 0, err)
+			return err
 		}
 	}
 	s.cp.seq++
@@ -91,11 +98,15 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
 		s.cp.saved = false // never hibernated on an older record
 		if errors.Is(err, persist.ErrFenced) {
-			return e.fenced(s, err)
+			err = e.fenced(s, err)
+		} else {
+			err = e.storeError(s.id, err)
 		}
-		return e.storeError(s.id, err)
+		e.observeCheckpoint(s, CheckpointSave, t0, len(data), err)
+		return err
 	}
 	s.cp.saved = true
+	e.observeCheckpoint(s, CheckpointSave, t0, len(data), nil)
 	return nil
 }
 
@@ -162,6 +173,9 @@ func (e *Engine) roundTrip(s *Session) []byte {
 // as the error of the call that caused it.
 func (e *Engine) storeError(id string, err error) error {
 	e.onStoreError(id, err)
+	if e.log != nil {
+		e.logAt(e.ctx, slog.LevelError, "checkpoint failed", e.sessionAttr(id), slog.Any("err", err))
+	}
 	return fmt.Errorf("engine: session %s: %w: %w", id, ErrCheckpoint, err)
 }
 
@@ -186,6 +200,7 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 		Host:          host{e},
 		MaxMicrosteps: e.opts.MaxMicrosteps,
 		OnError:       e.onError,
+		OnTransition:  e.transitionHook(),
 		IOProcessors:  e.ioLocations(id),
 		Actions:       e.ext.actions,
 		Globals:       e.globals(id),
@@ -245,6 +260,9 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	e.armSweep(s)
 	e.mu.Unlock()
 	e.noteSubscriptions(is)
+	s.mu.Lock()
+	e.observeSession(s, SessionResumed, nil)
+	s.mu.Unlock()
 	// The first macrostep saves the session under this node (or deletes
 	// it, had it ended), which takes it out of the failed node's index
 	// in the same atomic step.

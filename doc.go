@@ -48,4 +48,5 @@
 //   - hibernate.go: dropping idle sessions from memory, waking them.
 //   - watchdog.go: interrupting scripts that exceed ScriptBudget.
 //   - clock.go, ioproc.go, open.go: time, I/O processors, configuration.
+//   - observe.go: the Observer and the Logger's records.
 package engine

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -123,6 +124,20 @@ type Options struct {
 	// is kept alive on a store that implements persist.Expirer.
 	// default: 0, never
 	HibernateAfter time.Duration
+	// Logger receives the engine's log records, each naming its session
+	// (attribute "session") and the node ("node"): <log> output (Info,
+	// with "label" and "value"), error events (Warn), checkpoints and
+	// deletions that failed (Error), sessions resumed from a record
+	// (Info), hibernated, woken, started and ended (Debug), lost (Error).
+	// Options.Log, OnError and OnStoreError are called as well. engine.Open
+	// also routes go-redis's own messages to it (persist.RedisLogger).
+	// default: nil, nothing logged
+	Logger *slog.Logger
+	// Observer is told of macrosteps, events, error events, checkpoints
+	// and session lifecycle events (see Observer; package metrics makes
+	// one that publishes expvar metrics).
+	// default: nil
+	Observer *Observer
 }
 
 // NoScriptBudget disables the script watchdog.
@@ -153,6 +168,8 @@ type Engine struct {
 	hib hibernation // the sweep (hibernate.go)
 	wd  watchdog    // the script watchdog (watchdog.go)
 	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
+
+	log *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
 }
 
 // New creates an engine.
@@ -184,6 +201,9 @@ func New(opts Options) (*Engine, error) {
 	node, err := ids.ParseNodeID(opts.Node)
 	if err != nil {
 		return nil, fmt.Errorf("engine: option Node: %w", err)
+	}
+	if opts.Logger != nil {
+		e.log = opts.Logger.With(slog.String("node", opts.Node))
 	}
 	if e.opts.NewID == nil {
 		// Node-tagged ids: after a failure, the backup finds this node's

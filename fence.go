@@ -155,6 +155,7 @@ func (e *Engine) drop(s *Session, err error) {
 		s.hib.Store(false)
 		e.hib.n.Add(-1)
 	}
+	e.observeSession(s, SessionFenced, err)
 	if s.err == nil {
 		s.err = err
 	}

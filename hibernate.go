@@ -378,6 +378,7 @@ func (e *Engine) hibernate(s *Session) {
 	}
 	s.hib.Store(true)
 	e.hib.n.Add(1)
+	e.observeSession(s, SessionHibernated, nil)
 }
 
 // awake wakes s if it is hibernated. s.mu is held.
@@ -419,6 +420,7 @@ func (e *Engine) wake(s *Session) error {
 	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
+	e.observeSession(s, SessionWoken, nil)
 	s.last = e.clock.Now()
 	e.noteChildren(s)
 	e.mu.Lock()
@@ -463,6 +465,7 @@ func (e *Engine) lose(s *Session, err error) {
 	s.hibCfg = nil
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
+	e.observeSession(s, SessionLost, err)
 	if s.err == nil {
 		s.err = err
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
 	if e.opts.OnError != nil {
 		e.guarded(is.ID(), "OnError", func() { e.opts.OnError(is.ID(), ev, cause) })
 	}
+	e.observeError(is.ID(), ev, cause)
 }
 
 // host is the interp.Host of every session of the engine.
@@ -31,6 +33,10 @@ type outbox struct {
 func (h host) Log(from *interp.Session, label string, value any) {
 	if h.e.opts.Log != nil {
 		h.e.guarded(from.ID(), "Log", func() { h.e.opts.Log(from.ID(), label, value) })
+	}
+	if h.e.log != nil {
+		h.e.logAt(h.e.ctx, slog.LevelInfo, "log", h.e.sessionAttr(from.ID()), slog.String("doc", from.Machine().Document().Name),
+			slog.String("label", label), slog.Any("value", value))
 	}
 }
 
@@ -68,11 +74,11 @@ func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
 }
 
 func (e *Engine) onErrorID(sessionID string, cause error) {
+	ev := &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}
 	if e.opts.OnError != nil {
-		e.guarded(sessionID, "OnError", func() {
-			e.opts.OnError(sessionID, &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}, cause)
-		})
+		e.guarded(sessionID, "OnError", func() { e.opts.OnError(sessionID, ev, cause) })
 	}
+	e.observeError(sessionID, ev, cause)
 }
 
 // Invoke implements interp.Invoker for the engine's host: extensions'

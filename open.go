@@ -42,6 +42,9 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error
 		return nil, fmt.Errorf("engine: open: %w", err)
 	}
 	opts.Store = st
+	if opts.Logger != nil && cfg.Persistence.Type == config.TypeRedis {
+		persist.RedisLogger(opts.Logger) // go-redis's messages, not stderr
+	}
 	e, err := New(opts)
 	if err != nil {
 		if st != nil {

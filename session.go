@@ -83,7 +83,8 @@ type Session struct {
 	hib atomic.Bool // hibernated (hibernate.go); written under mu
 	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
 	hibCfg []string
-	wd     watch // its entry in the watchdog's set (watchdog.go)
+	wd     watch  // its entry in the watchdog's set (watchdog.go)
+	obs    runObs // its runs observed (observe.go)
 }
 
 // Start creates a session of doc and runs it up to its first wait for an
@@ -128,6 +129,8 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	e.mu.Unlock()
 
 	s.mu.Lock()
+	e.observeSession(s, SessionStarted, nil)
+	t0 := e.beginRun(s)
 	e.enter(s)
 	s.last = e.clock.Now()
 	err = guard("macrostep", func() error {
@@ -139,7 +142,9 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 		return is.Run()
 	})
 	e.leave(s)
+	e.endInterp(s, t0)
 	err = e.afterMacrostep(s, err)
+	e.observeMacrostep(s, t0, err)
 	s.mu.Unlock()
 	e.drain()
 	return s, err
@@ -292,11 +297,13 @@ func (e *Engine) process(s *Session) error {
 	kids := s.in.kids
 	s.in.kids = nil
 	s.in.mu.Unlock()
-	for _, ev := range inbox {
-		s.sess.Enqueue(ev)
+	for i := range inbox {
+		s.sess.Enqueue(inbox[i])
+		e.observeEvent(s, "", &inbox[i])
 	}
-	for _, k := range kids {
-		s.sess.EnqueueChild(k.to, k.ev) // dropped if the child ended since
+	for i := range kids {
+		s.sess.EnqueueChild(kids[i].to, kids[i].ev) // dropped if the child ended since
+		e.observeEvent(s, kids[i].to, &kids[i].ev)
 	}
 	// Keep no event data alive, nor a burst's large buffer.
 	clear(inbox)
@@ -305,6 +312,7 @@ func (e *Engine) process(s *Session) error {
 	} else {
 		s.in.spare = nil
 	}
+	t0 := e.beginRun(s)
 	e.enter(s)
 	s.last = e.clock.Now()
 	err := guard("macrostep", func() error {
@@ -312,7 +320,10 @@ func (e *Engine) process(s *Session) error {
 		return s.sess.Run()
 	})
 	e.leave(s)
-	return e.afterMacrostep(s, err)
+	e.endInterp(s, t0)
+	err = e.afterMacrostep(s, err)
+	e.observeMacrostep(s, t0, err)
+	return err
 }
 
 // afterMacrostep checkpoints the session, re-arms its timer and retires it
@@ -348,11 +359,15 @@ func (e *Engine) retire(s *Session) {
 	}
 	e.unwatch(s)
 	e.mu.Lock()
-	if e.sessions[s.id] == s {
+	ended := e.sessions[s.id] == s
+	if ended {
 		delete(e.sessions, s.id)
 		s.end()
 	}
 	e.mu.Unlock()
+	if ended {
+		e.observeSession(s, SessionEnded, nil)
+	}
 }
 
 // armTimer arms the session's timer for its next delayed send, if it has

@@ -292,6 +292,15 @@ func (s *Session) removeConflictingTransitions(enabled []*scxml.Transition) []*s
 // microstep exits the source configuration, runs the transitions' content
 // and enters the targets.
 func (s *Session) microstep(enabled []*scxml.Transition) {
+	if s.opts.OnTransition != nil {
+		for _, t := range enabled {
+			var ev *Event
+			if len(t.Events) > 0 {
+				ev = &s.current
+			}
+			s.opts.OnTransition(s, t, ev)
+		}
+	}
 	s.exitStates(enabled)
 	s.executeTransitionContent(enabled)
 	s.enterStates(enabled)

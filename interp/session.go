@@ -66,6 +66,12 @@ type Options struct {
 	// message, so this is where a person finds the file:line:col.
 	// default: nil
 	OnError func(s *Session, ev *Event, cause error)
+	// OnTransition, when set, is told of each transition taken, before
+	// its microstep runs (section 3.13), with the event that enabled it
+	// (nil for an eventless transition), for observers: it must not call
+	// back into the session.
+	// default: nil
+	OnTransition func(s *Session, t *scxml.Transition, ev *Event)
 	// ReadFile loads the documents that <invoke src> names, resolved
 	// against the invoking document's file. It is the interpreter's only
 	// access to storage, and only when an invoke asks for it.

@@ -136,7 +136,7 @@ func checkPasswordNeeded(ctx context.Context, p *config.Persistence, opts *redis
 // (Promote), is allowed on the store's keys (redis.acl_check_cmd, in a
 // script), naming the node and every command refused; then it runs, on a
 // probe session of its own, each operation of the store (Save, Load,
-// Touch, ListNode, DueBefore, Epoch, Nodes, Delete, Sweep), so that an
+// Touch, ListNode, DueBefore, Epoch, Nodes, Delete), so that an
 // ACL that refuses one of their commands or keys fails Open, naming the
 // command, rather than the first checkpoint. The probe's keys are deleted.
 func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr string) (err error) {
@@ -174,7 +174,8 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	defer func() {
 		// Clean up whatever the probe left, even after a refusal.
 		_ = st.Delete(ctx, w, id)
-		_, _ = st.Sweep(ctx)
+		_, _, _ = st.indexed(ctx, node, "") // unregisters the probe node
+
 	}()
 	step("load", func() error { _, e := st.Load(ctx, id); return e })
 	step("touch", func() error { return st.Touch(ctx, w, []string{id}) })
@@ -183,7 +184,6 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	step("epoch", func() error { _, e := st.Epoch(ctx, node); return e })
 	step("nodes", func() error { _, e := st.Nodes(ctx); return e })
 	step("delete", func() error { return st.Delete(ctx, w, id) })
-	step("sweep", func() error { _, e := st.Sweep(ctx); return e })
 	return err
 }
 

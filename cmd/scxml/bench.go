@@ -171,6 +171,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	res, err := runBench(doc, benchOptions{
 		sessions: *sessions, events: *perSession, send: events, setup: setup,
 		store: store, cfg: cfg, warn: stderr, hibernateAfter: *hibernateAfter,
+		progress: showProgress(stdout, *asJSON), progressTo: stderr,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "scxml bench: %s: %v\n", docPath, err)
@@ -223,6 +224,27 @@ type benchOptions struct {
 	// hibernateAfter, when set, lets the sessions idle after the send
 	// phase until they are hibernated, to measure them then.
 	hibernateAfter time.Duration
+	// progress draws the starts and sends done, with an ETA, on
+	// progressTo (a terminal's).
+	progress   bool
+	progressTo io.Writer
+}
+
+// workerCount is one worker's count of what it did, on a cache line of
+// its own so that workers counting do not slow each other down.
+type workerCount struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+func sumCounts(c []workerCount) func() int64 {
+	return func() int64 {
+		var n int64
+		for i := range c {
+			n += c[i].n.Load()
+		}
+		return n
+	}
 }
 
 // runBench starts the sessions, sends the events from GOMAXPROCS
@@ -292,8 +314,13 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	runtime.ReadMemStats(&ms)
 	heapBefore := ms.HeapInuse
 	ss := make([]*engine.Session, o.sessions)
+	counts := make([]workerCount, workers)
+	prog := startProgress(o.progressTo, o.progress, "bench: starting sessions", int64(o.sessions), sumCounts(counts))
 	err = parallel(func(w int) error {
 		for i := w; i < len(ss); i += workers {
+			if o.progress {
+				counts[w].n.Add(1)
+			}
 			s, err := eng.Start(ctx, doc, engine.StartOptions{})
 			if err != nil {
 				return fmt.Errorf("start session %d: %w", i, err)
@@ -307,6 +334,7 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		}
 		return nil
 	})
+	prog.Stop()
 	if err != nil {
 		return nil, err
 	}
@@ -333,6 +361,8 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	mallocs, allocBytes := ms.Mallocs, ms.TotalAlloc
+	counts = make([]workerCount, workers)
+	prog = startProgress(o.progressTo, o.progress, "bench: sending", int64(o.sessions*o.events), sumCounts(counts))
 	start := time.Now()
 	err = parallel(func(w int) error {
 		live := live[w]
@@ -345,6 +375,9 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 				t0 := time.Now()
 				err := ss[i].Send(ctx, ev)
 				d := time.Since(t0)
+				if o.progress {
+					counts[w].n.Add(1)
+				}
 				if err != nil {
 					if errors.Is(err, engine.ErrNoSession) {
 						ended.Add(1)
@@ -360,6 +393,7 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	})
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms)
+	prog.Stop()
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,12 @@
 // the engine.
 //
 //	scxml validate DOC...
-//	scxml run DOC [--event NAME[=JSON]]...
+//	scxml run DOC [--event NAME[=JSON]]... [--config FILE]
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
 //	scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
+//	scxml dot DOC [--session ID --config FILE] [--svg]
+//	scxml inspect --config FILE [--node NODE | --session ID | --delete ID]
 package main
 
 import (
@@ -16,13 +18,19 @@ import (
 
 const usage = `usage:
   scxml validate DOC...                      report every problem as file:line:col
-  scxml run DOC [--event NAME[=JSON]]...     run DOC, print the configuration after each macrostep
+  scxml run DOC [--event NAME[=JSON]]... [--wait D] [--config FILE]
+                                             run DOC, print the configuration after each macrostep
+                                             (--config: checkpoint into that store, as a node does)
   scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
   scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
                                              seal every Redis record with the current encryption-key
+  scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]
+                                             draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
+  scxml inspect --config FILE [--json] [--doc PATH]... [--node NODE | --session ID | --delete ID [--yes]]
+                                             look at the sessions persisted in Redis (read-only but --delete)
 `
 
 func main() {
@@ -47,6 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBench(rest, stdout, stderr)
 	case "rekey":
 		return cmdRekey(rest, stdout, stderr)
+	case "dot":
+		return cmdDot(rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orsgo/engine/fixtures"
@@ -38,7 +41,11 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	results := fixtures.RunAll(context.Background(), cases, fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel, RestoreEveryStep: *restore})
+	opts := fixtures.RunOptions{Timeout: *timeout, Parallel: *parallel, RestoreEveryStep: *restore}
+	var done atomic.Int64
+	prog := startProgress(stderr, showProgress(stdout, *asJSON), "replay", int64(len(cases)), done.Load)
+	results := runCases(context.Background(), cases, opts, &done)
+	prog.Stop()
 	passed, failed, expected := 0, 0, 0
 	enc := json.NewEncoder(stdout)
 	for _, r := range results {
@@ -77,4 +84,28 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runCases is fixtures.RunAll counting the cases done, for the progress
+// line: opts.Parallel at a time (default GOMAXPROCS), results in the
+// order of cases.
+func runCases(ctx context.Context, cases []fixtures.Case, opts fixtures.RunOptions, done *atomic.Int64) []fixtures.Result {
+	par := opts.Parallel
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	results := make([]fixtures.Result, len(cases))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = fixtures.Run(ctx, c, opts)
+			done.Add(1)
+		}()
+	}
+	wg.Wait()
+	return results
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/config"
 	"github.com/orsgo/engine/scxml"
 )
 
@@ -39,6 +40,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var events eventFlags
 	fs.Var(&events, "event", "send event `NAME[=JSON]` (repeatable, in order)")
 	wait := fs.Duration("wait", time.Hour, "after the last event, let delayed sends fire for up to this much (simulated) time")
+	cfgPath := fs.String("config", "", "checkpoint into the store `FILE`'s [persistence] names; a session still running at exit keeps its record there (scxml inspect, scxml dot --session)")
 	// Flags may follow the document.
 	var doc string
 	for len(args) > 0 {
@@ -65,7 +67,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	clock := engine.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	start := clock.Now()
-	eng, err := engine.New(engine.Options{
+	opts := engine.Options{
 		Clock: clock,
 		Log: func(_, label string, value any) {
 			fmt.Fprintf(stdout, "log %s: %s\n", label, formatValue(value))
@@ -73,7 +75,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		OnError: func(_ string, ev *engine.Event, cause error) {
 			fmt.Fprintf(stdout, "%s: %v\n", ev.Name, cause)
 		},
-	})
+	}
+	var eng *engine.Engine
+	if *cfgPath != "" {
+		eng, err = openWithConfig(*cfgPath, opts)
+	} else {
+		eng, err = engine.New(opts)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -110,6 +118,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if f := s.Final(); f != "" {
 		fmt.Fprintf(stdout, "done in %s\n", f)
+	} else if *cfgPath != "" && eng.Store() != nil {
+		fmt.Fprintf(stdout, "session %s left running, its record in the store of %s\n", s.ID(), *cfgPath)
 	}
 	if err := s.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -127,4 +137,14 @@ func formatValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// openWithConfig opens an engine on the store and node the configuration
+// file names (engine.Open).
+func openWithConfig(path string, opts engine.Options) (*engine.Engine, error) {
+	cfg, err := config.ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return engine.Open(context.Background(), cfg, opts)
 }

@@ -1,0 +1,99 @@
+package persist
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Read-only views of a RedisStore for operators' tools (scxml inspect):
+// unlike ListNode and Sweep, they never change the index.
+
+// IndexMembers returns the sessions in node's index (in every shard)
+// that have a record, sorted by id, each with the due time its entry
+// holds (zero: none), and the ids of those whose record is gone (expired
+// or deleted, not yet dropped by ListNode or Sweep). It writes nothing.
+func (r *RedisStore) IndexMembers(ctx context.Context, node string) (live []DueSession, gone []string, err error) {
+	if r.isClosed() {
+		return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, ErrClosed)
+	}
+	shards := r.shards()
+	ranges := make([]*redis.ZSliceCmd, len(shards))
+	pipe := r.c.Pipeline()
+	for i, sh := range shards {
+		ranges[i] = pipe.ZRangeWithScores(ctx, sh.index(node), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, err)
+	}
+	var entries []DueSession
+	var keys []string
+	for i, c := range ranges {
+		for _, z := range c.Val() {
+			id, _ := z.Member.(string)
+			d := DueSession{SessionID: id}
+			if z.Score > 0 && !math.IsInf(z.Score, 1) {
+				d.Due = time.UnixMilli(int64(z.Score)).UTC()
+			}
+			entries = append(entries, d)
+			keys = append(keys, shards[i].record(id))
+		}
+	}
+	exists := make([]*redis.IntCmd, len(keys))
+	pipe = r.c.Pipeline()
+	for i, k := range keys {
+		exists[i] = pipe.Exists(ctx, k)
+	}
+	if len(keys) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, err)
+		}
+	}
+	for i, d := range entries {
+		if exists[i].Val() > 0 {
+			live = append(live, d)
+		} else {
+			gone = append(gone, d.SessionID)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].SessionID < live[j].SessionID })
+	sort.Strings(gone)
+	return live, gone, nil
+}
+
+// RecordTTLs returns the remaining time to live of each session's record,
+// in one pipelined round trip (split by slot owner in Redis Cluster):
+// -1 for a record without one, and ErrNotFound (wrapped, naming the
+// session) for a record that does not exist. It writes nothing.
+func (r *RedisStore) RecordTTLs(ctx context.Context, sessionIDs []string) ([]time.Duration, error) {
+	if r.isClosed() {
+		return nil, fmt.Errorf("persist: record TTLs: %w", ErrClosed)
+	}
+	cmds := make([]*redis.DurationCmd, len(sessionIDs))
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range sessionIDs {
+			cmds[i] = p.PTTL(ctx, r.SessionKey(id))
+		}
+		return nil
+	}); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("persist: record TTLs: %w", err)
+	}
+	out := make([]time.Duration, len(sessionIDs))
+	for i, c := range cmds {
+		// PTTL answers -2 for a missing key, -1 for a key without a TTL;
+		// go-redis passes them through as -2 and -1 (nanoseconds).
+		switch d := c.Val(); {
+		case d == -2:
+			return nil, notFound(sessionIDs[i])
+		case d < 0:
+			out[i] = -1
+		default:
+			out[i] = d
+		}
+	}
+	return out, nil
+}
