@@ -47,9 +47,8 @@ func ExampleMemoryStore() {
 }
 
 // A store on a Redis Cluster, authenticating as an ACL user. The user
-// needs the ORS keys and the commands of the README's minimal ACL line:
-// ping info hello command cluster|slots get set getrange eval evalsha
-// exists del pexpire sadd srem smembers scard.
+// needs the ORS keys and the commands of the README's minimal ACL line
+// (section "Redis ACL").
 func ExampleNewRedis() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:    []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},

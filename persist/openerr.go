@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,8 +130,13 @@ func checkPasswordNeeded(ctx context.Context, p *config.Persistence, opts *redis
 	return nil
 }
 
-// preflight runs, on a probe session of its own, each operation of the
-// store (Save, Load, Touch, ListNode, Nodes, Unlist, Delete), so that an
+// preflight checks, before the first checkpoint, that the store's user
+// may do what the store does. First it asks every master (ACLs are per
+// Redis node) whether each command the store's scripts run, and INCR
+// (Promote), is allowed on the store's keys (redis.acl_check_cmd, in a
+// script), naming the node and every command refused; then it runs, on a
+// probe session of its own, each operation of the store (Save, Load,
+// Touch, ListNode, DueBefore, Epoch, Nodes, Delete), so that an
 // ACL that refuses one of their commands or keys fails Open, naming the
 // command, rather than the first checkpoint. The probe's keys are deleted.
 func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr string) (err error) {
@@ -160,6 +167,7 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 			}
 		}
 	}
+	step("ACL check", func() error { return checkACL(ctx, p, st, id, addr) })
 	w := Writer{Node: node}
 	rec := &Record{SessionID: id, Node: node, Seq: 1}
 	step("save", func() error { return st.Save(ctx, rec) })
@@ -178,6 +186,51 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	step("delete", func() error { return st.Delete(ctx, w, id) })
 	return err
 }
+
+// checkACL asks every master, with a key of a shard it serves, which of
+// checkedCommands the store's user may not run, and returns an error
+// naming the first master that refuses any, and what it refuses.
+func checkACL(ctx context.Context, p *config.Persistence, st *RedisStore, id, addr string) error {
+	keys := map[string]string{addr: st.SessionKey(id)}
+	if cc, ok := st.c.(*redis.ClusterClient); ok {
+		keys = map[string]string{}
+		for _, sh := range st.shards() {
+			k := sh.record(id)
+			m, err := cc.MasterForKey(ctx, k)
+			if err != nil {
+				return err
+			}
+			if _, seen := keys[m.Options().Addr]; !seen {
+				keys[m.Options().Addr] = k
+			}
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(keys)) {
+		bad, err := aclCheckScript.Run(ctx, st.c, []string{keys[a]}, checkedCommands...).StringSlice()
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(bad) == len(checkedCommands):
+			return optionError("username", fmt.Sprintf("Redis at %s refused %s access to the store's keys: its ACL key pattern must include ~ORS:<cluster-name>:* (see the README)", a, userName(p)), nil)
+		case len(bad) > 0:
+			return optionError("username", fmt.Sprintf("Redis at %s refuses command %s to %s on the store's keys: its ACL must allow the store's commands (see the README's minimal ACL line; ACLs are per node)",
+				a, strings.Join(bad, ", "), userName(p)), nil)
+		}
+	}
+	return nil
+}
+
+func userName(p *config.Persistence) string {
+	if p.Username == "" {
+		return "the default user"
+	}
+	return fmt.Sprintf("user %q", p.Username)
+}
+
+// checkedCommands are scriptCommands and the keyed commands the store
+// sends itself that a script does not (INCR, by Promote).
+var checkedCommands = append(slices.Clone(scriptCommands), "incr")
 
 // aclCheckScript asks Redis which of the commands in ARGV (each "name
 // args...", the key inserted after the name) the user may not run on

@@ -223,6 +223,11 @@ func TestOpenTLSCluster(t *testing.T) {
 			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), TLSConfig: rc.TLS()})
 		})
 	})
+	// ACLs are per node: one master that lacks a command is named.
+	master := rc.MasterAddrs()[len(rc.MasterAddrs())-1]
+	rc.Do(t, master, "acl", "setuser", "ors", "-zadd")
+	openErr(t, s, "[persistence] username: Redis at "+master+" refuses command ZADD to user \"ors\"")
+	rc.Do(t, master, "acl", "setuser", "ors", "+zadd")
 	s["persistence"]["tls-sni"] = "wrong.test"
 	openErr(t, s, "[persistence] tls-sni:")
 }
