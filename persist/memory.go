@@ -35,6 +35,7 @@ type MemoryStore struct {
 	records map[string]memEntry            // by session id
 	nodes   map[string]map[string]struct{} // node -> session ids it owns
 	epochs  map[string]uint64              // node -> epoch (Fencer)
+	leases  map[string]memLease            // Leaser
 	saves   int                            // since the last sweep
 }
 

@@ -303,6 +303,54 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("lease", func(t *testing.T) {
+		h := newStore(t)
+		l, ok := h.store.(Leaser)
+		if !ok {
+			t.Fatalf("%T does not implement Leaser", h.store)
+		}
+		const ttl = 200 * time.Millisecond
+		lease := func(holder string) (bool, string) {
+			t.Helper()
+			held, by, err := l.Lease(ctx, "pair", holder, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return held, by
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not take a free lease")
+		}
+		if held, by := lease("B"); held || by != "A" {
+			t.Fatalf("B took A's live lease: %v %q", held, by)
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not renew its lease")
+		}
+		if err := l.Release(ctx, "pair", "B"); err != nil {
+			t.Fatal(err)
+		}
+		if held, by := lease("B"); held || by != "A" {
+			t.Fatalf("B's release freed A's lease: %v %q", held, by)
+		}
+		h.sleep(ttl + ttl/2) // A does not renew: it lapses
+		if held, _ := lease("B"); !held {
+			t.Fatal("B could not take the lapsed lease")
+		}
+		if held, by := lease("A"); held || by != "B" {
+			t.Fatalf("A took B's lease back: %v %q", held, by)
+		}
+		if err := l.Release(ctx, "pair", "B"); err != nil {
+			t.Fatal(err)
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not take the released lease")
+		}
+		if _, _, err := l.Lease(ctx, "pair", "", ttl); err == nil {
+			t.Fatal("a lease without a holder accepted")
+		}
+	})
+
 	t.Run("due", func(t *testing.T) {
 		h := newStore(t)
 		sc, ok := h.store.(Scheduler)
