@@ -107,6 +107,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	e.mu.Unlock()
 
 	s.mu.Lock()
+	e.registerVolatile(s)
 	e.enter(s)
 	s.last = e.clock.Now()
 	err = is.Start(s.last)
@@ -315,6 +316,7 @@ func (e *Engine) afterMacrostep(s *Session, err error) error {
 // retire forgets an ended session: its timer, its place in the
 // watchdog's set and in the engine. s.mu is held.
 func (e *Engine) retire(s *Session) {
+	e.unregisterVolatile(s)
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil

@@ -36,7 +36,9 @@ type MemoryStore struct {
 	nodes   map[string]map[string]struct{} // node -> session ids it owns
 	epochs  map[string]uint64              // node -> epoch (Fencer)
 	leases  map[string]memLease            // Leaser
-	saves   int                            // since the last sweep
+	// volatile: node -> unpersisted session -> type (Volatile)
+	volatile map[string]map[string]string
+	saves    int // since the last sweep
 }
 
 type memEntry struct {

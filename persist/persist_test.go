@@ -351,6 +351,46 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("volatile", func(t *testing.T) {
+		h := newStore(t)
+		v, ok := h.store.(Volatile)
+		if !ok {
+			t.Fatalf("%T does not implement Volatile", h.store)
+		}
+		for _, r := range [][3]string{{"A", "c1", "chat"}, {"A", "v1", "voice"}, {"A", "e1", "email"}, {"B", "c2", "chat"}} {
+			if err := v.Register(ctx, r[0], r[1], r[2]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := v.Unregister(ctx, "A", "e1"); err != nil {
+			t.Fatal(err)
+		}
+		list := func(node string, clear bool) string {
+			t.Helper()
+			vs, err := v.Volatile(ctx, node, clear)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range vs {
+				out = append(out, s.SessionID+":"+s.Type)
+			}
+			return strings.Join(out, ",")
+		}
+		if s := list("A", false); s != "c1:chat,v1:voice" {
+			t.Fatalf("Volatile(A) = %s", s)
+		}
+		if s := list("A", true); s != "c1:chat,v1:voice" {
+			t.Fatalf("Volatile(A, clear) = %s", s)
+		}
+		if s := list("A", false); s != "" {
+			t.Fatalf("Volatile(A) after clearing = %s", s)
+		}
+		if s := list("B", false); s != "c2:chat" {
+			t.Fatalf("Volatile(B) = %s", s)
+		}
+	})
+
 	t.Run("due", func(t *testing.T) {
 		h := newStore(t)
 		sc, ok := h.store.(Scheduler)

@@ -142,6 +142,12 @@ type Report struct {
 	// Lazy says the sessions were adopted, not resumed: Listed, Resumed
 	// and the rest are zero, and each session is loaded on demand.
 	Lazy bool
+	// NotRecovered are the sessions the failed node ran without
+	// persisting them (digital sessions, documents with
+	// _persist="false"; persist.Volatile), by id, with their type: they
+	// are gone, and the platform should requeue their interactions. Each
+	// is reported once: the registry is cleared.
+	NotRecovered map[string]string
 	// Failed holds, by session id, why a session was not resumed. Their
 	// records are kept for another attempt. A session whose first
 	// checkpoint on this node failed (engine.ErrCheckpoint) is counted
@@ -193,6 +199,9 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
 	}
 	rep := &Report{Node: node, Listed: len(ids), Epoch: epoch, Failed: make(map[string]error)}
+	if rep.NotRecovered, err = notRecovered(ctx, e, node); err != nil {
+		return nil, err
+	}
 	var mu sync.Mutex
 	done := func(id string, ended, skipped bool, err error) {
 		mu.Lock()
@@ -411,7 +420,30 @@ func (n *Node) Switchover(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
 	}
-	return &Report{Node: n.peer, Epoch: epoch, Lazy: true, Failed: map[string]error{}, Elapsed: time.Since(start)}, nil
+	rep := &Report{Node: n.peer, Epoch: epoch, Lazy: true, Failed: map[string]error{}}
+	if rep.NotRecovered, err = notRecovered(ctx, n.e, n.peer); err != nil {
+		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// notRecovered returns (and clears) node's registry of unpersisted
+// sessions, if e's store keeps one.
+func notRecovered(ctx context.Context, e *engine.Engine, node string) (map[string]string, error) {
+	v, ok := e.Store().(persist.Volatile)
+	if !ok || node == e.Node() {
+		return nil, nil
+	}
+	vs, err := v.Volatile(ctx, node, true)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
+	}
+	out := make(map[string]string, len(vs))
+	for _, s := range vs {
+		out[s.SessionID] = s.Type
+	}
+	return out, nil
 }
 
 // Demote makes the node a backup again (its peer came back as primary,
