@@ -193,6 +193,7 @@ func (e *Engine) deleteRecord(s *Session) error {
 		s.cp.undeleted = false
 		if err != nil {
 			err = fmt.Errorf("engine: session %s: record not deleted: %w: %w", s.id, ErrFenced, err)
+			e.fc.lost.CompareAndSwap(nil, &err)
 			if e.opts.OnStoreError != nil {
 				e.opts.OnStoreError(s.id, err)
 			}
