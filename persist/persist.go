@@ -219,7 +219,9 @@ type DueSession struct {
 type Scheduler interface {
 	// DueBefore returns node's sessions whose next delayed send falls
 	// due before t, in due-time order (then by id). Sessions without a
-	// delayed send are not returned.
+	// delayed send are not returned. A session whose record expired may
+	// be returned until ListNode (or a sweep) drops its entry: loading it
+	// finds nothing.
 	DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error)
 }
 
