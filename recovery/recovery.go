@@ -33,6 +33,7 @@
 package recovery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -412,19 +413,25 @@ func (n *Node) Switchover(ctx context.Context) (*Report, error) {
 		return Recover(ctx, n.e, n.peer, n.opts)
 	}
 	start := time.Now()
+	rep := &Report{Node: n.peer, Lazy: true, Failed: map[string]error{}}
+	// The unpersisted sessions are listed while the peer is fenced: two
+	// round trips to every shard, at once.
+	var nerr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		rep.NotRecovered, nerr = notRecovered(ctx, n.e, n.peer)
+	}()
 	epoch, err := n.e.Adopt(ctx, n.peer, engine.AdoptOptions{
 		Documents: n.opts.Documents.Document,
 		Horizon:   n.opts.Horizon,
 		OnSession: n.opts.OnSession,
 	})
-	if err != nil {
+	<-listed
+	if err = cmp.Or(err, nerr); err != nil {
 		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
 	}
-	rep := &Report{Node: n.peer, Epoch: epoch, Lazy: true, Failed: map[string]error{}}
-	if rep.NotRecovered, err = notRecovered(ctx, n.e, n.peer); err != nil {
-		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
-	}
-	rep.Elapsed = time.Since(start)
+	rep.Epoch, rep.Elapsed = epoch, time.Since(start)
 	return rep, nil
 }
 
