@@ -163,3 +163,53 @@ func TestPromoteFencesTheOldHolder(t *testing.T) {
 		t.Fatalf("Lookup of an unknown id: %v", err)
 	}
 }
+
+// TestFencedHibernatedSession: a hibernated session of a node that was
+// promoted away is not kept alive by its old holder: the refresh of its
+// record is refused, and the session ends there with ErrFenced, its
+// record left to the new holder.
+func TestFencedHibernatedSession(t *testing.T) {
+	ctx := context.Background()
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st := persist.NewMemory(persist.MemoryOptions{TTL: time.Hour, Now: clock.Now})
+	doc, err := scxml.Parse([]byte(routing), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fencedErrs atomic.Int64
+	old, err := engine.New(engine.Options{Node: "A", Clock: clock, Store: st, HibernateAfter: time.Minute, OnStoreError: func(_ string, err error) {
+		if errors.Is(err, engine.ErrFenced) {
+			fencedErrs.Add(1)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	s, err := old.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, engine.Event{Name: "target.failed"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	if !s.Hibernated() {
+		t.Fatal("not hibernated")
+	}
+	if _, err := st.Promote(ctx, "A"); err != nil { // a backup took node id A
+		t.Fatal(err)
+	}
+	clock.Advance(40 * time.Minute) // past TTL/2: the sweep refreshes
+	if !errors.Is(s.Err(), engine.ErrFenced) || s.Running() || old.Sessions() != 0 {
+		t.Fatalf("after the refused refresh: err %v, running %v, %d sessions", s.Err(), s.Running(), old.Sessions())
+	}
+	if fencedErrs.Load() == 0 {
+		t.Fatal("OnStoreError did not hear of it")
+	}
+	// Its last checkpoint (3: start, the event, the queue timeout at 30 s
+	// before it hibernated) is kept for the new holder.
+	if rec, err := st.Load(ctx, s.ID()); err != nil || rec.Seq != 3 {
+		t.Fatalf("record seq %d, %v: want it kept for the new holder", rec.Seq, err)
+	}
+}
