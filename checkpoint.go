@@ -41,8 +41,9 @@ type checkpoints struct {
 	fresh atomic.Int64
 	// fenced says the session ended here because this node lost it
 	// (fence.go); undeleted that it ended and its record's deletion
-	// failed, and is retried.
-	fenced, undeleted bool
+	// failed, and is retried; volatile that it is registered as running
+	// unpersisted (persist.Volatile).
+	fenced, undeleted, volatile bool
 }
 
 func (s *Session) persisted() bool {

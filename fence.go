@@ -194,6 +194,7 @@ func (e *Engine) deleteRecord(s *Session) error {
 		s.cp.undeleted = false
 		if err != nil {
 			err = fmt.Errorf("engine: session %s: record not deleted: %w: %w", s.id, ErrFenced, err)
+			e.fc.lost.CompareAndSwap(nil, &err)
 			if e.opts.OnStoreError != nil {
 				e.opts.OnStoreError(s.id, err)
 			}
@@ -241,6 +242,39 @@ func (e *Engine) Undeleted() int {
 	e.fc.mu.Lock()
 	defer e.fc.mu.Unlock()
 	return len(e.fc.undeleted)
+}
+
+// registerVolatile notes s, a session that is not persisted, in a store
+// that keeps such a registry (persist.Volatile), so that a node taking
+// this one over can report it as not recoverable. A failure is reported
+// to OnStoreError; the session runs all the same. s.mu is held.
+func (e *Engine) registerVolatile(s *Session) {
+	v, ok := e.opts.Store.(persist.Volatile)
+	if !ok || s.persisted() {
+		return
+	}
+	typ := string(s.typ)
+	if s.typ == Voice {
+		typ += " (_persist=false)"
+	}
+	if err := v.Register(e.ctx, e.opts.Node, s.id, typ); err != nil {
+		if e.opts.OnStoreError != nil {
+			e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: register as not persisted: %w", s.id, err))
+		}
+		return
+	}
+	s.cp.volatile = true
+}
+
+// unregisterVolatile forgets s, which ended. s.mu is held.
+func (e *Engine) unregisterVolatile(s *Session) {
+	if !s.cp.volatile {
+		return
+	}
+	s.cp.volatile = false
+	if err := e.opts.Store.(persist.Volatile).Unregister(e.ctx, e.opts.Node, s.id); err != nil && e.opts.OnStoreError != nil {
+		e.opts.OnStoreError(s.id, fmt.Errorf("engine: session %s: unregister as not persisted: %w", s.id, err))
+	}
 }
 
 // AdoptOptions configure Adopt.

@@ -163,3 +163,124 @@ func TestPromoteFencesTheOldHolder(t *testing.T) {
 		t.Fatalf("Lookup of an unknown id: %v", err)
 	}
 }
+
+// TestFencedHibernatedSession: a hibernated session of a node that was
+// promoted away is not kept alive by its old holder: the refresh of its
+// record is refused, and the session ends there with ErrFenced, its
+// record left to the new holder.
+func TestFencedHibernatedSession(t *testing.T) {
+	ctx := context.Background()
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st := persist.NewMemory(persist.MemoryOptions{TTL: time.Hour, Now: clock.Now})
+	doc, err := scxml.Parse([]byte(routing), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fencedErrs atomic.Int64
+	old, err := engine.New(engine.Options{Node: "A", Clock: clock, Store: st, HibernateAfter: time.Minute, OnStoreError: func(_ string, err error) {
+		if errors.Is(err, engine.ErrFenced) {
+			fencedErrs.Add(1)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	s, err := old.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, engine.Event{Name: "target.failed"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	if !s.Hibernated() {
+		t.Fatal("not hibernated")
+	}
+	if _, err := st.Promote(ctx, "A"); err != nil { // a backup took node id A
+		t.Fatal(err)
+	}
+	clock.Advance(40 * time.Minute) // past TTL/2: the sweep refreshes
+	if !errors.Is(s.Err(), engine.ErrFenced) || s.Running() || old.Len() != 0 {
+		t.Fatalf("after the refused refresh: err %v, running %v, %d sessions", s.Err(), s.Running(), old.Len())
+	}
+	if fencedErrs.Load() == 0 {
+		t.Fatal("OnStoreError did not hear of it")
+	}
+	// Its last checkpoint (3: start, the event, the queue timeout at 30 s
+	// before it hibernated) is kept for the new holder.
+	if rec, err := st.Load(ctx, s.ID()); err != nil || rec.Seq != 3 {
+		t.Fatalf("record seq %d, %v: want it kept for the new holder", rec.Seq, err)
+	}
+}
+
+// relay sends "bump" to the session whose id its "to" event carries.
+const relay = `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="r">
+  <state id="r">
+    <transition event="to"><send event="target.failed" targetexpr="'#_scxml_' + _event.data"/></transition>
+  </state>
+</scxml>`
+
+// TestAdoptedSessionReachedBySend: a <send> from a session of the
+// adopting engine to a session of the adopted node that is not loaded
+// yet loads it and delivers the event.
+func TestAdoptedSessionReachedBySend(t *testing.T) {
+	ctx := context.Background()
+	clock := engine.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st := persist.NewMemory(persist.MemoryOptions{})
+	doc, err := scxml.Parse([]byte(routing), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdoc, err := scxml.Parse([]byte(relay), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := engine.New(engine.Options{Node: "A", Clock: clock, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // A fails
+	var sendErrs atomic.Int64
+	b, err := engine.New(engine.Options{Node: "B", Clock: clock, Store: st, OnError: func(string, *engine.Event, error) { sendErrs.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Adopt(ctx, "A", engine.AdoptOptions{Documents: func(context.Context, string, [32]byte) (*scxml.Document, error) { return doc, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Session(s.ID()); !errors.Is(err, engine.ErrNoSession) {
+		t.Fatalf("the adopted session was loaded before anything needed it: %v", err)
+	}
+	r, err := b.Start(ctx, rdoc, engine.StartOptions{Type: engine.Chat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Send(ctx, engine.Event{Name: "to", Data: s.ID()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Quiesce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Session(s.ID()); err != nil {
+		t.Fatalf("the adopted session was not loaded by the send: %v", err)
+	}
+	if rec, err := st.Load(ctx, s.ID()); err != nil || rec.Node != "B" || rec.Seq != 3 {
+		t.Fatalf("record %v, %v: want B's, seq 3 (loaded, then the event)", rec, err)
+	}
+	// A send to a session nobody has is reported, not lost silently.
+	if err := r.Send(ctx, engine.Event{Name: "to", Data: "nobody-A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Quiesce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sendErrs.Load() != 1 {
+		t.Fatalf("OnError heard %d errors for the send to an unknown session, want 1", sendErrs.Load())
+	}
+}

@@ -142,6 +142,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	e.mu.Unlock()
 
 	s.mu.Lock()
+	e.registerVolatile(s)
 	e.observeSession(s, SessionStarted, nil)
 	t0 := e.beginRun(s)
 	e.enter(s)
@@ -384,6 +385,7 @@ func (e *Engine) afterMacrostep(ctx context.Context, s *Session, err error) erro
 // retire forgets an ended session: its timer, its place in the
 // watchdog's set and in the engine. s.mu is held.
 func (e *Engine) retire(s *Session) {
+	e.unregisterVolatile(s)
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil

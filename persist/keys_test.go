@@ -100,6 +100,14 @@ func testHashedKeys(t *testing.T, newClient func() redis.UniversalClient) {
 			t.Fatalf("Load(%s) = %+v, %v", id, rec, err)
 		}
 	}
+	// Lazy adoption's timer index gives ids back too.
+	due := time.Now().Add(time.Minute).Truncate(time.Millisecond).UTC()
+	if err := st.Save(ctx, &Record{SessionID: ids[0], Node: "n1", Seq: 20, Due: due}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := st.DueBefore(ctx, "n1", due.Add(time.Second)); err != nil || len(ds) != 1 || ds[0].SessionID != ids[0] || !ds[0].Due.Equal(due) {
+		t.Fatalf("DueBefore = %+v, %v; want %s due %v", ds, err, ids[0], due)
+	}
 	// TTL refresh (hibernated sessions): Touch reaches the hashed keys.
 	raw.PExpire(ctx, st.SessionKey(ids[0]), time.Minute)
 	if err := st.Touch(ctx, Writer{Node: "n1"}, ids[:1]); err != nil {

@@ -35,7 +35,10 @@ type MemoryStore struct {
 	records map[string]memEntry            // by session id
 	nodes   map[string]map[string]struct{} // node -> session ids it owns
 	epochs  map[string]uint64              // node -> epoch (Fencer)
-	saves   int                            // since the last sweep
+	leases  map[string]memLease            // Leaser
+	// volatile: node -> unpersisted session -> type (Volatile)
+	volatile map[string]map[string]string
+	saves    int // since the last sweep
 }
 
 type memEntry struct {

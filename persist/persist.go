@@ -28,6 +28,11 @@
 // Record.Due) are written in one atomic step too, so that a session is
 // listed by exactly the node whose record owns it: a Save by another node
 // moves the entry, a Delete removes it.
+//
+// Beyond Store, both stores implement Expirer (record time to live),
+// Fencer (node epochs), Scheduler (due times in the index), Loader (many
+// records per round trip), Leaser (leases for automatic failover) and
+// Volatile (the registry of sessions a node runs unpersisted).
 package persist
 
 import (
@@ -214,7 +219,9 @@ type DueSession struct {
 type Scheduler interface {
 	// DueBefore returns node's sessions whose next delayed send falls
 	// due before t, in due-time order (then by id). Sessions without a
-	// delayed send are not returned.
+	// delayed send are not returned. A session whose record expired may
+	// be returned until ListNode (or a sweep) drops its entry: loading it
+	// finds nothing.
 	DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error)
 }
 

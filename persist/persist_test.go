@@ -303,6 +303,94 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("lease", func(t *testing.T) {
+		h := newStore(t)
+		l, ok := h.store.(Leaser)
+		if !ok {
+			t.Fatalf("%T does not implement Leaser", h.store)
+		}
+		const ttl = 200 * time.Millisecond
+		lease := func(holder string) (bool, string) {
+			t.Helper()
+			held, by, err := l.Lease(ctx, "pair", holder, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return held, by
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not take a free lease")
+		}
+		if held, by := lease("B"); held || by != "A" {
+			t.Fatalf("B took A's live lease: %v %q", held, by)
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not renew its lease")
+		}
+		if err := l.Release(ctx, "pair", "B"); err != nil {
+			t.Fatal(err)
+		}
+		if held, by := lease("B"); held || by != "A" {
+			t.Fatalf("B's release freed A's lease: %v %q", held, by)
+		}
+		h.sleep(ttl + ttl/2) // A does not renew: it lapses
+		if held, _ := lease("B"); !held {
+			t.Fatal("B could not take the lapsed lease")
+		}
+		if held, by := lease("A"); held || by != "B" {
+			t.Fatalf("A took B's lease back: %v %q", held, by)
+		}
+		if err := l.Release(ctx, "pair", "B"); err != nil {
+			t.Fatal(err)
+		}
+		if held, _ := lease("A"); !held {
+			t.Fatal("A could not take the released lease")
+		}
+		if _, _, err := l.Lease(ctx, "pair", "", ttl); err == nil {
+			t.Fatal("a lease without a holder accepted")
+		}
+	})
+
+	t.Run("volatile", func(t *testing.T) {
+		h := newStore(t)
+		v, ok := h.store.(Volatile)
+		if !ok {
+			t.Fatalf("%T does not implement Volatile", h.store)
+		}
+		for _, r := range [][3]string{{"A", "c1", "chat"}, {"A", "v1", "voice"}, {"A", "e1", "email"}, {"B", "c2", "chat"}} {
+			if err := v.Register(ctx, r[0], r[1], r[2]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := v.Unregister(ctx, "A", "e1"); err != nil {
+			t.Fatal(err)
+		}
+		list := func(node string, clear bool) string {
+			t.Helper()
+			vs, err := v.Volatile(ctx, node, clear)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range vs {
+				out = append(out, s.SessionID+":"+s.Type)
+			}
+			return strings.Join(out, ",")
+		}
+		if s := list("A", false); s != "c1:chat,v1:voice" {
+			t.Fatalf("Volatile(A) = %s", s)
+		}
+		if s := list("A", true); s != "c1:chat,v1:voice" {
+			t.Fatalf("Volatile(A, clear) = %s", s)
+		}
+		if s := list("A", false); s != "" {
+			t.Fatalf("Volatile(A) after clearing = %s", s)
+		}
+		if s := list("B", false); s != "c2:chat" {
+			t.Fatalf("Volatile(B) = %s", s)
+		}
+	})
+
 	t.Run("due", func(t *testing.T) {
 		h := newStore(t)
 		sc, ok := h.store.(Scheduler)
@@ -349,9 +437,13 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		if s := list(t, h.store, "A"); s != "d1,d2,d3,never" {
 			t.Fatalf("ListNode(A) = %s", s)
 		}
+		// An expired record may be listed until ListNode drops it.
 		h.expire(t, "d1")
+		if s := list(t, h.store, "A"); s != "d2,d3,never" {
+			t.Fatalf("ListNode(A) = %s", s)
+		}
 		if s := due("A", t0.Add(time.Hour)); s != "d3@10" {
-			t.Fatalf("DueBefore lists an expired record: %s", s)
+			t.Fatalf("DueBefore lists a record ListNode dropped: %s", s)
 		}
 	})
 

@@ -246,8 +246,9 @@ type RedisStore struct {
 	opts RedisOptions
 	// cluster: a cluster client; nshards: RedisOptions.Shards, or 1 on
 	// a standalone Redis.
-	cluster bool
-	nshards int
+	cluster   bool
+	nshards   int
+	shardList []shard // by number (makeShards)
 
 	// queue feeds the committers; mu guards sends against Close.
 	mu      sync.RWMutex
@@ -295,6 +296,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 	if cluster {
 		r.nshards = opts.Shards
 	}
+	r.makeShards()
 	if opts.SweepInterval > 0 {
 		r.wg.Add(1)
 		go r.sweeper()
@@ -323,41 +325,53 @@ func (r *RedisStore) EpochKey(node string) string {
 	return "ORS:" + r.opts.Cluster + ":node:{" + node + "}:epoch"
 }
 
-// shard is one of the store's shards: its number and the hash tag of
-// its keys, which all sit in one cluster slot.
+// shard is one of the store's shards: the names of its keys, which all
+// carry its hash tag {<t>} and so sit in one cluster slot. They are made
+// once, by NewRedis.
 type shard struct {
-	root string // ORS:<cluster>:
-	tag  string // {<t>}
+	root, tag                         string // ORS:<cluster>: and {<t>}
+	recPrefix, epochKey, nodesKey, ix string
 }
 
-func (s shard) record(id string) string  { return s.root + "session:" + s.tag + ":" + id }
-func (s shard) recordPrefix() string     { return s.root + "session:" + s.tag + ":" }
-func (s shard) epochs() string           { return s.root + "shard:" + s.tag + ":epochs" }
-func (s shard) nodes() string            { return s.root + "shard:" + s.tag + ":nodes" }
-func (s shard) indexPrefix() string      { return s.root + "shard:" + s.tag + ":node:" }
-func (s shard) index(node string) string { return s.indexPrefix() + node }
+func newShard(root, tag string) shard {
+	return shard{
+		root: root, tag: tag,
+		recPrefix: root + "session:" + tag + ":",
+		epochKey:  root + "shard:" + tag + ":epochs",
+		nodesKey:  root + "shard:" + tag + ":nodes",
+		ix:        root + "shard:" + tag + ":node:",
+	}
+}
+
+func (s shard) record(id string) string  { return s.recPrefix + id }
+func (s shard) recordPrefix() string     { return s.recPrefix }
+func (s shard) epochs() string           { return s.epochKey }
+func (s shard) nodes() string            { return s.nodesKey }
+func (s shard) indexPrefix() string      { return s.ix }
+func (s shard) index(node string) string { return s.ix + node }
 
 // shardOf returns the shard of a session: CRC16 of its id modulo the
 // number of shards.
 func (r *RedisStore) shardOf(sessionID string) shard {
-	return r.shardAt(int(crc16(sessionID)) % r.nshards)
+	return r.shardList[int(crc16(sessionID))%len(r.shardList)]
 }
 
-// shardAt returns shard number k, whose hash tag names a slot spread
+// shardAt returns shard number k.
+func (r *RedisStore) shardAt(k int) shard { return r.shardList[k] }
+
+// makeShards names the shards: shard k's hash tag names a slot spread
 // evenly over the slot space (Redis Cluster gives masters ranges of
 // slots, so the shards spread over the masters).
-func (r *RedisStore) shardAt(k int) shard {
-	return shard{root: "ORS:" + r.opts.Cluster + ":", tag: "{" + slotTag(k*numSlots/r.nshards) + "}"}
+func (r *RedisStore) makeShards() {
+	root := "ORS:" + r.opts.Cluster + ":"
+	r.shardList = make([]shard, r.nshards)
+	for k := range r.shardList {
+		r.shardList[k] = newShard(root, "{"+slotTag(k*numSlots/r.nshards)+"}")
+	}
 }
 
-// shards returns every shard.
-func (r *RedisStore) shards() []shard {
-	out := make([]shard, r.nshards)
-	for i := range out {
-		out[i] = r.shardAt(i)
-	}
-	return out
-}
+// shards returns every shard (the caller must not modify the slice).
+func (r *RedisStore) shards() []shard { return r.shardList }
 
 // IndexKey returns the key of node's index in the shard of sessionID.
 func (r *RedisStore) IndexKey(node, sessionID string) string {
@@ -413,10 +427,13 @@ if new ~= string.rep('\0', 8) then
   end
 end
 redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
+-- A session is in one node's index at most: when it is in the writer's
+-- already (the common case), no other index holds it.
+if redis.call('ZADD', KEYS[4], ARGV[8], ARGV[4]) == 1 then
 ` + unindexLua + `
-redis.call('ZADD', KEYS[4], ARGV[8], ARGV[4])
+  redis.call('SADD', KEYS[3], ARGV[1])
+end
 redis.call('PEXPIRE', KEYS[4], ARGV[6])
-redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return {0}
 `)
@@ -1092,24 +1109,8 @@ func (r *RedisStore) indexed(ctx context.Context, node, bound string) (live []Du
 			live = append(live, d)
 		}
 	}
-	if r.opts.KeyHash != nil && len(live) > 0 {
-		// The index holds members (HMACs): the ids are in the records.
-		members := make([]string, len(live))
-		for i, d := range live {
-			members[i] = d.SessionID
-		}
-		ids, err := r.idsOf(ctx, members)
-		if err != nil {
-			return nil, dropped, err
-		}
-		kept := live[:0]
-		for i, d := range live {
-			if ids[i] != "" { // gone since it was listed
-				d.SessionID = ids[i]
-				kept = append(kept, d)
-			}
-		}
-		live = kept
+	if live, err = r.resolveIDs(ctx, live); err != nil {
+		return nil, dropped, err
 	}
 	return live, dropped, nil
 }
@@ -1132,17 +1133,65 @@ func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error
 	return ids, nil
 }
 
-// DueBefore implements Scheduler: ListNode's scripts, bounded by t.
+// DueBefore implements Scheduler: ZRANGEBYSCORE of node's index in every
+// shard, in one pipeline. Unlike ListNode it does not check that each
+// record still exists (it is read on the path of a switchover, and
+// cheap): an entry whose record expired is returned until ListNode or
+// Sweep drops it, and loading it finds nothing.
 func (r *RedisStore) DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
 	}
-	live, _, err := r.indexed(ctx, node, "("+strconv.FormatInt(t.UnixMilli(), 10))
+	shards := r.shards()
+	cmds := make([]*redis.ZSliceCmd, len(shards))
+	pipe := r.c.Pipeline()
+	by := &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(t.UnixMilli(), 10)}
+	for i, sh := range shards {
+		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, sh.index(node), by)
+	}
+	_, _ = pipe.Exec(ctx)
+	var out []DueSession
+	for _, c := range cmds {
+		zs, err := c.Result()
+		if err != nil {
+			return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			out = append(out, DueSession{SessionID: id, Due: time.UnixMilli(int64(z.Score)).UTC()})
+		}
+	}
+	out, err := r.resolveIDs(ctx, out)
 	if err != nil {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
 	}
-	sortDue(live)
-	return live, nil
+	sortDue(out)
+	return out, nil
+}
+
+// resolveIDs replaces index members by session ids: with hashed key
+// names the index holds HMACs, and the ids are in the records (idsOf);
+// entries whose record is gone are left out.
+func (r *RedisStore) resolveIDs(ctx context.Context, ds []DueSession) ([]DueSession, error) {
+	if r.opts.KeyHash == nil || len(ds) == 0 {
+		return ds, nil
+	}
+	members := make([]string, len(ds))
+	for i, d := range ds {
+		members[i] = d.SessionID
+	}
+	ids, err := r.idsOf(ctx, members)
+	if err != nil {
+		return nil, err
+	}
+	kept := ds[:0]
+	for i, d := range ds {
+		if ids[i] != "" { // gone since it was listed
+			d.SessionID = ids[i]
+			kept = append(kept, d)
+		}
+	}
+	return kept, nil
 }
 
 // Nodes implements Store: SMEMBERS of every shard's node registry, in

@@ -298,7 +298,7 @@ func testGroupCommit(t *testing.T, newClient func() redis.UniversalClient) {
 func TestRedisAuth(t *testing.T) {
 	srv := redistest.Standalone(t, redistest.WithConfig(
 		"user default off",
-		"user ors on >s3cret ~ORS:* resetchannels -@all +@connection +get +set +getrange +del +exists +sadd +srem +smembers +pexpire +evalsha +eval +hget +hset +incr +zadd +zrem +zscore +zrange +zrangebyscore",
+		"user ors on >s3cret ~ORS:* resetchannels -@all +@connection +get +set +getrange +del +exists +sadd +srem +smembers +pexpire +evalsha +eval +hget +hset +incr +zadd +zrem +zscore +zrange +zrangebyscore +hgetall +hdel",
 	))
 	ctx := context.Background()
 	for _, tc := range []struct{ user, pass string }{{"ors", "wrong"}, {"", ""}, {"default", ""}} {

@@ -278,6 +278,14 @@ func TestLazySwitchover(t *testing.T) {
 			}
 			ids[i] = s.ID()
 		}
+		chat, err := a.Start(ctx, doc, engine.StartOptions{Type: engine.Chat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		optout, err := a.Start(ctx, parse(t, strings.Replace(greeting, `name="greeting"`, `name="optout" _persist="false"`, 1)), engine.StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		a.Close() // A fails
 
 		clock.Advance(5500 * time.Millisecond) // sends due in 1..5 s fall due meanwhile
@@ -314,6 +322,9 @@ func TestLazySwitchover(t *testing.T) {
 		rep, err := node.Switchover(ctx)
 		if err != nil || !rep.Lazy || rep.Epoch == 0 {
 			t.Fatalf("lazy switchover: %+v, %v", rep, err)
+		}
+		if len(rep.NotRecovered) != 2 || rep.NotRecovered[chat.ID()] != "chat" || rep.NotRecovered[optout.ID()] != "voice (_persist=false)" {
+			t.Fatalf("not recovered: %v, want the chat %s and the opted-out call %s", rep.NotRecovered, chat.ID(), optout.ID())
 		}
 		if err := b.Quiesce(ctx); err != nil {
 			t.Fatal(err)

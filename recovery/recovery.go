@@ -33,6 +33,7 @@
 package recovery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -142,6 +143,12 @@ type Report struct {
 	// Lazy says the sessions were adopted, not resumed: Listed, Resumed
 	// and the rest are zero, and each session is loaded on demand.
 	Lazy bool
+	// NotRecovered are the sessions the failed node ran without
+	// persisting them (digital sessions, documents with
+	// _persist="false"; persist.Volatile), by id, with their type: they
+	// are gone, and the platform should requeue their interactions. Each
+	// is reported once: the registry is cleared.
+	NotRecovered map[string]string
 	// Failed holds, by session id, why a session was not resumed. Their
 	// records are kept for another attempt. A session whose first
 	// checkpoint on this node failed (engine.ErrCheckpoint) is counted
@@ -193,6 +200,9 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
 	}
 	rep := &Report{Node: node, Listed: len(ids), Epoch: epoch, Failed: make(map[string]error)}
+	if rep.NotRecovered, err = notRecovered(ctx, e, node); err != nil {
+		return nil, err
+	}
 	var mu sync.Mutex
 	done := func(id string, ended, skipped bool, err error) {
 		mu.Lock()
@@ -403,15 +413,44 @@ func (n *Node) Switchover(ctx context.Context) (*Report, error) {
 		return Recover(ctx, n.e, n.peer, n.opts)
 	}
 	start := time.Now()
+	rep := &Report{Node: n.peer, Lazy: true, Failed: map[string]error{}}
+	// The unpersisted sessions are listed while the peer is fenced: two
+	// round trips to every shard, at once.
+	var nerr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		rep.NotRecovered, nerr = notRecovered(ctx, n.e, n.peer)
+	}()
 	epoch, err := n.e.Adopt(ctx, n.peer, engine.AdoptOptions{
 		Documents: n.opts.Documents.Document,
 		Horizon:   n.opts.Horizon,
 		OnSession: n.opts.OnSession,
 	})
-	if err != nil {
+	<-listed
+	if err = cmp.Or(err, nerr); err != nil {
 		return nil, fmt.Errorf("recovery: switchover of %s: %w", n.e.Node(), err)
 	}
-	return &Report{Node: n.peer, Epoch: epoch, Lazy: true, Failed: map[string]error{}, Elapsed: time.Since(start)}, nil
+	rep.Epoch, rep.Elapsed = epoch, time.Since(start)
+	return rep, nil
+}
+
+// notRecovered returns (and clears) node's registry of unpersisted
+// sessions, if e's store keeps one.
+func notRecovered(ctx context.Context, e *engine.Engine, node string) (map[string]string, error) {
+	v, ok := e.Store().(persist.Volatile)
+	if !ok || node == e.Node() {
+		return nil, nil
+	}
+	vs, err := v.Volatile(ctx, node, true)
+	if err != nil {
+		return nil, fmt.Errorf("recovery: node %s: %w", node, err)
+	}
+	out := make(map[string]string, len(vs))
+	for _, s := range vs {
+		out[s.SessionID] = s.Type
+	}
+	return out, nil
 }
 
 // Demote makes the node a backup again (its peer came back as primary,

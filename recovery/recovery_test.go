@@ -131,6 +131,15 @@ func scenario(t *testing.T, st persist.Store) {
 		t.Fatalf("report: listed %d resumed %d ended %d failed %d, want 35 30 0 5 (chats never listed)",
 			rep.Listed, rep.Resumed, rep.Ended, len(rep.Failed))
 	}
+	// The chats are reported by id, as not recovered.
+	if len(rep.NotRecovered) != len(chats) {
+		t.Fatalf("not recovered: %v, want the %d chats", rep.NotRecovered, len(chats))
+	}
+	for _, id := range chats {
+		if rep.NotRecovered[id] != "chat" {
+			t.Fatalf("chat %s not reported (%v)", id, rep.NotRecovered)
+		}
+	}
 	for _, id := range greeted {
 		if err := rep.Failed[id]; !errors.Is(err, recovery.ErrUnknownDocument) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "greeting") {
 			t.Fatalf("session %s of an unknown document: %v", id, err)
