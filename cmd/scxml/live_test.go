@@ -88,6 +88,12 @@ func (n *liveNode) start(t *testing.T, path string, events ...engine.Event) stri
 			t.Fatalf("send %s: %v", ev.Name, err)
 		}
 	}
+	// Events posted on the engine's goroutines (the queue extension's,
+	// an invoked child's) are processed, and checkpointed, before the
+	// test reads the store.
+	if err := n.eng.Quiesce(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return s.ID()
 }
 
