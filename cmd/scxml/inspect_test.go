@@ -281,7 +281,9 @@ func (f *inspectFixture) checkDelete(t *testing.T) {
 // hibernated; one written as recently but not touched does not.
 func TestInspectHibernated(t *testing.T) {
 	srv := redistest.Standalone(t)
-	const ttl = 10 * time.Second
+	// The margin for a slow machine between the refresh and inspect's
+	// reading is the sleep below minus inspect's slack (2 s + TTL/100).
+	const ttl = 20 * time.Second
 	cfg := writeConfigTTL(t, "hib", "n1", []string{srv.Addr}, ttl)
 	node := startNodeOpts(t, cfg, engine.Options{HibernateAfter: time.Second})
 	hib := node.start(t, routingDoc, frenchCall...)
@@ -289,7 +291,7 @@ func TestInspectHibernated(t *testing.T) {
 	awake := other.start(t, routingDoc, frenchCall...)
 	// Real time must pass between the write and the refresh: the record's
 	// remaining TTL is Redis's, its write time the engine's clock.
-	time.Sleep(3500 * time.Millisecond)
+	time.Sleep(7 * time.Second)
 	node.clock.Advance(ttl/2 + time.Second) // hibernates, then refreshes the record, written TTL/2 ago
 	s, err := node.eng.Session(hib)
 	if err != nil || !s.Hibernated() {
