@@ -12,14 +12,31 @@
 //	tls-cert, tls-key             client certificate and key (PEM files)
 //	tls-cacert, tls-cacertdir     CA certificates (PEM file, directory)
 //	tls-sni                       server name sent and verified
-//	redis-connect-timeout         milliseconds   } not in the supplement:
-//	redis-socket-timeout          milliseconds   } names and units are
-//	session-ttl                   seconds        } this package's choice
+//	tls-min-version               1.2 | 1.3      } not in the supplement:
+//	tls-key-password              key passphrase } names and units are
+//	redis-connect-timeout         milliseconds   } this package's choice
+//	redis-socket-timeout          milliseconds   }
+//	session-ttl                   seconds        }
+//	encryption-key                64 hex digits  } records sealed with
+//	encryption-old-keys           list of same   } AES-256-GCM (persist)
+//	encryption-accept-plaintext   true | false   }
+//	hash-session-keys             true | false   } HMAC-SHA-256 of the
+//	hash-key                      64 hex digits  } session id in keys
 //
 //	[orchestration]
 //	sessionid-with-nodeid         true | false   (named by the supplement)
 //	node-id                       this node's id } not in the supplement:
 //	cluster-name                  ORS cluster    } this package's choice
+//
+//	[scxml]
+//	fips-enabled                  true | false   (named by the supplement)
+//
+// Options holding a secret (password, tls-key-password, encryption-key,
+// encryption-old-keys, hash-key) may be given as a reference instead:
+// env:NAME reads environment variable NAME, file:PATH the file at PATH
+// (less a trailing newline). References are resolved when the option is
+// read (Parse, FromMap, Set); the values are kept as Secret, which never
+// prints, and no error quotes them.
 //
 // The supplement names sessionid-with-nodeid without its section; ORS keeps
 // its general options in [orchestration], so it lives there. Timeouts are
@@ -30,10 +47,13 @@
 // Validate; every problem is reported at once (errors.Join of *Error, each
 // naming the file, line, section and option), and each wraps ErrInvalid.
 // Option and section names are matched case-insensitively; sections other
-// than the two above are ignored (an ORS application has many: log, scxml,
-// ...), but an unknown option in one of them is an error, so that a typo
-// does not silently leave the default in force. An empty value means "not
-// set": the default applies.
+// than the ones above are ignored (an ORS application has many: log,
+// agent, ...), except one whose name is a typo of a known one
+// ([persistance]): that is an error with a suggestion. An unknown option
+// in [persistence] or [orchestration] is an error, so that a typo does not
+// silently leave the default in force; [scxml] holds many ORS options
+// this package does not read, so only a typo of fips-enabled is an error
+// there. An empty value means "not set": the default applies.
 //
 // The package does not import a Redis client: the engine maps Persistence
 // onto go-redis options itself, and TLSConfig builds the crypto/tls side.
@@ -42,6 +62,7 @@ package config
 import (
 	"bufio"
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +85,9 @@ var ErrInvalid = errors.New("config: invalid configuration")
 const (
 	SectionPersistence   = "persistence"
 	SectionOrchestration = "orchestration"
+	// SectionSCXML is ORS's [scxml] section, of which this package reads
+	// fips-enabled only.
+	SectionSCXML = "scxml"
 )
 
 // PersistenceType is the value of [persistence] type.
@@ -119,6 +143,16 @@ type Config struct {
 	// Persistence configures session persistence.
 	Persistence Persistence
 
+	// FIPS requires Go's FIPS 140-3 module to be active (GODEBUG=fips140=on,
+	// or a build with GOFIPS140): Validate fails otherwise. With it, TLS
+	// is limited to approved versions, cipher suites and curves, and a
+	// passphrase-protected tls-key (legacy PEM encryption, built on MD5)
+	// is refused; records are sealed with AES-256-GCM and key names hashed
+	// with HMAC-SHA-256 as always, both approved.
+	// option: [scxml] fips-enabled (as ORS names it)
+	// default: false
+	FIPS bool
+
 	// origin records where each option was set ("ors.ini:12"), so that
 	// Validate can point at the line.
 	origin map[optionKey]origin
@@ -139,10 +173,12 @@ type Persistence struct {
 	RedisNodes []string
 
 	// Username and Password authenticate to Redis (AUTH); a username needs
-	// a password.
+	// a password. Password may be a secret reference (env:NAME,
+	// file:PATH).
 	// option: [persistence] username, [persistence] password
 	// default: "" (no authentication)
-	Username, Password string
+	Username string
+	Password Secret
 
 	// TLS configures the connection to Redis.
 	TLS TLS
@@ -163,6 +199,51 @@ type Persistence struct {
 	// option: [persistence] session-ttl, in seconds
 	// default: DefaultSessionTTL (86400)
 	SessionTTL time.Duration
+
+	// Encryption seals records at rest.
+	Encryption Encryption
+
+	// HashSessionKeys replaces the session id in every Redis key (and in
+	// the node indexes) with its HMAC-SHA-256 under HashKey, so that
+	// session ids, which carry node ids and may carry caller data, cannot
+	// be read from Redis. Records written without it are not found with
+	// it, and the other way round: switch it on or off only with no
+	// session in flight.
+	// option: [persistence] hash-session-keys
+	// default: false
+	HashSessionKeys bool
+
+	// HashKey is the HMAC key of HashSessionKeys: 64 hex digits (32
+	// bytes), or a secret reference. Every node of the cluster must use
+	// the same one, and it cannot be rotated without rewriting every key.
+	// option: [persistence] hash-key
+	// default: "" (required when hash-session-keys is true)
+	HashKey Secret
+}
+
+// Encryption is the encryption-* part of the [persistence] section.
+type Encryption struct {
+	// Key is the current key: 64 hex digits (32 bytes, AES-256), or a
+	// secret reference to them. Every record is sealed with it.
+	// option: [persistence] encryption-key
+	// default: "" (records are stored in clear)
+	Key Secret
+
+	// OldKeys are keys that records may still be sealed with: they are
+	// opened with them and sealed again with Key at their next
+	// checkpoint (or by scxml rekey). Each 64 hex digits or a reference;
+	// separated by ";" or ",". With OldKeys and no Key, sealed records
+	// are read and written back in clear (the way out of encryption).
+	// option: [persistence] encryption-old-keys
+	// default: none
+	OldKeys []Secret
+
+	// AcceptPlaintext lets a store with Key read records stored in clear
+	// (written before encryption was turned on), during the migration;
+	// without it such a record is an error.
+	// option: [persistence] encryption-accept-plaintext
+	// default: false
+	AcceptPlaintext bool
 }
 
 // TLS is the tls-* part of the [persistence] section. The supplement notes
@@ -195,6 +276,21 @@ type TLS struct {
 	// option: [persistence] tls-sni
 	// default: "" (the host of the address dialled)
 	ServerName string
+
+	// MinVersion is the lowest TLS version accepted: tls.VersionTLS12 or
+	// tls.VersionTLS13 (written 1.2 or 1.3); 0 means TLS 1.2.
+	// option: [persistence] tls-min-version
+	// default: 1.2
+	MinVersion uint16
+
+	// KeyPassword decrypts KeyFile when it is encrypted with a
+	// passphrase in the legacy PEM format (Proc-Type: 4,ENCRYPTED, as
+	// openssl -traditional writes). Go cannot read PKCS #8 encrypted
+	// keys (BEGIN ENCRYPTED PRIVATE KEY); convert those. May be a secret
+	// reference.
+	// option: [persistence] tls-key-password
+	// default: "" (tls-key is not encrypted)
+	KeyPassword Secret
 }
 
 // Defaults returns the configuration every loader starts from.
@@ -314,10 +410,7 @@ var options = map[optionKey]setter{
 		c.Persistence.Username = v
 		return nil
 	},
-	{SectionPersistence, "password"}: func(c *Config, v string) error {
-		c.Persistence.Password = v
-		return nil
-	},
+	{SectionPersistence, "password"}:    secretSetter(func(c *Config) *Secret { return &c.Persistence.Password }),
 	{SectionPersistence, "tls-enabled"}: boolSetter(func(c *Config) *bool { return &c.Persistence.TLS.Enabled }),
 	{SectionPersistence, "tls-cert"}:    stringSetter(func(c *Config) *string { return &c.Persistence.TLS.CertFile }),
 	{SectionPersistence, "tls-key"}:     stringSetter(func(c *Config) *string { return &c.Persistence.TLS.KeyFile }),
@@ -326,6 +419,28 @@ var options = map[optionKey]setter{
 		return &c.Persistence.TLS.CACertDir
 	}),
 	{SectionPersistence, "tls-sni"}: stringSetter(func(c *Config) *string { return &c.Persistence.TLS.ServerName }),
+	{SectionPersistence, "tls-min-version"}: func(c *Config, v string) error {
+		switch v {
+		case "1.2":
+			c.Persistence.TLS.MinVersion = tls.VersionTLS12
+		case "1.3":
+			c.Persistence.TLS.MinVersion = tls.VersionTLS13
+		default:
+			return fmt.Errorf("%q is not 1.2 or 1.3", v)
+		}
+		return nil
+	},
+	{SectionPersistence, "tls-key-password"}: secretSetter(func(c *Config) *Secret { return &c.Persistence.TLS.KeyPassword }),
+	{SectionPersistence, "encryption-key"}:   secretSetter(func(c *Config) *Secret { return &c.Persistence.Encryption.Key }),
+	{SectionPersistence, "encryption-old-keys"}: secretListSetter(func(c *Config) *[]Secret {
+		return &c.Persistence.Encryption.OldKeys
+	}),
+	{SectionPersistence, "encryption-accept-plaintext"}: boolSetter(func(c *Config) *bool {
+		return &c.Persistence.Encryption.AcceptPlaintext
+	}),
+	{SectionPersistence, "hash-session-keys"}: boolSetter(func(c *Config) *bool { return &c.Persistence.HashSessionKeys }),
+	{SectionPersistence, "hash-key"}:          secretSetter(func(c *Config) *Secret { return &c.Persistence.HashKey }),
+	{SectionSCXML, "fips-enabled"}:            boolSetter(func(c *Config) *bool { return &c.FIPS }),
 	{SectionPersistence, "redis-connect-timeout"}: durationSetter(time.Millisecond, "milliseconds",
 		func(c *Config) *time.Duration { return &c.Persistence.ConnectTimeout }),
 	{SectionPersistence, "redis-socket-timeout"}: durationSetter(time.Millisecond, "milliseconds",
@@ -396,7 +511,31 @@ func splitList(v string) []string {
 
 // knownSection reports whether section holds options of this package.
 func knownSection(section string) bool {
-	return section == SectionPersistence || section == SectionOrchestration
+	return section == SectionPersistence || section == SectionOrchestration || section == SectionSCXML
+}
+
+// partialSection reports whether section is read for some options only,
+// the others being ORS's that this package ignores.
+func partialSection(section string) bool { return section == SectionSCXML }
+
+// suggestSection names the known section that an unknown section name is
+// probably a typo of, or returns "".
+func suggestSection(section string) string {
+	for _, k := range []string{SectionPersistence, SectionOrchestration, SectionSCXML} {
+		if closeTo(section, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// sectionTypo returns the error for an unknown section that looks like a
+// typo of a known one, or nil.
+func sectionTypo(o origin, section string) *Error {
+	if k := suggestSection(section); k != "" {
+		return &Error{Pos: o.pos, line: o.line, Section: section, Msg: fmt.Sprintf("unknown section (did you mean [%s]?)", k)}
+	}
+	return nil
 }
 
 // set applies one option, recording where it came from.
@@ -408,7 +547,11 @@ func (c *Config) set(l *errorList, o origin, section, option, value string) {
 	}
 	setOption, ok := options[key]
 	if !ok {
-		fail("unknown option"+suggest(section, option), nil)
+		hint := suggest(section, option)
+		if partialSection(section) && hint == "" {
+			return // one of ORS's options that this package does not read
+		}
+		fail("unknown option"+hint, nil)
 		return
 	}
 	if c.origin == nil {
@@ -496,6 +639,9 @@ func FromMap(sections map[string]map[string]string) (*Config, error) {
 	var l errorList
 	for _, section := range slices.Sorted(mapKeys(sections)) {
 		if !knownSection(strings.ToLower(section)) {
+			if e := sectionTypo(origin{}, section); e != nil {
+				l.add(e)
+			}
 			continue
 		}
 		opts := sections[section]
@@ -560,6 +706,9 @@ func Parse(r io.Reader, name string) (*Config, error) {
 			if section == "" {
 				syntax("empty section name")
 				section = "\x00"
+			} else if e := sectionTypo(o, section); e != nil && !knownSection(section) {
+				l.add(e)
+				section = "\x00" // its options are not checked against the wrong section
 			}
 		default:
 			option, value, ok := strings.Cut(line, "=")
@@ -656,6 +805,9 @@ func (c *Config) validate(l *errorList) {
 	}
 	if withNode {
 		cause[optionKey{O, "node-id"}] = optionKey{O, "sessionid-with-nodeid"}
+	}
+	if p.HashSessionKeys {
+		cause[optionKey{P, "hash-key"}] = optionKey{P, "hash-session-keys"}
 	}
 
 	check(O, "node-id", func() (string, error) {
@@ -789,6 +941,7 @@ func (c *Config) validate(l *errorList) {
 		}
 		return "", nil
 	})
+	c.validateSecurity(check)
 }
 
 // formatIn writes d in the option's unit, as the user would have typed it.

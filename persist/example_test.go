@@ -47,8 +47,9 @@ func ExampleMemoryStore() {
 }
 
 // A store on a Redis Cluster, authenticating as an ACL user. The user
-// needs the ORS keys and these commands: get set getrange del exists sadd
-// srem smembers pexpire evalsha eval, with @connection.
+// needs the ORS keys and the commands of the README's minimal ACL line:
+// ping info hello command cluster|slots get set getrange eval evalsha
+// exists del pexpire sadd srem smembers scard.
 func ExampleNewRedis() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:    []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},

@@ -85,6 +85,14 @@ type RedisOptions struct {
 	// and DueBefore cheaper (one script per shard). At most 16384.
 	// default: DefaultShards
 	Shards int
+	// Sealer encrypts records at rest (see NewSealer; persist.Open makes
+	// one from the encryption-* options).
+	// default: nil, records in clear
+	Sealer *Sealer
+	// KeyHash, when set (KeyLen bytes), hashes session ids in keys and
+	// node indexes: HMAC-SHA-256 under KeyHash (see keys.go).
+	// default: nil, session ids in clear
+	KeyHash []byte
 }
 
 // Defaults and special values of RedisOptions.
@@ -133,6 +141,8 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.Linger %v: negative", o.Linger)
 	case o.Committers < 0:
 		return o, fmt.Errorf("persist: RedisOptions.Committers %d: negative", o.Committers)
+	case o.KeyHash != nil && len(o.KeyHash) != KeyLen:
+		return o, fmt.Errorf("persist: RedisOptions.KeyHash: %d bytes, want %d", len(o.KeyHash), KeyLen)
 	case o.SweepInterval < 0 && o.SweepInterval != NoSweep:
 		return o, fmt.Errorf("persist: RedisOptions.SweepInterval %v: negative (NoSweep is %d)", o.SweepInterval, NoSweep)
 	case o.RetryFor < 0 && o.RetryFor != NoRetry:
@@ -300,10 +310,11 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 }
 
 // SessionKey returns the key of a session's record:
-// ORS:<cluster>:session:{<t>}:<id>, where {<t>} is the hash tag of the
-// session's shard (see RedisStore).
+// ORS:<cluster>:session:{<t>}:<member>, where {<t>} is the hash tag of
+// the session's shard (see RedisStore) and member the session id, or its
+// HMAC with RedisOptions.KeyHash (keys.go).
 func (r *RedisStore) SessionKey(sessionID string) string {
-	return r.shardOf(sessionID).record(sessionID)
+	return r.memberKey(r.member(sessionID))
 }
 
 // EpochKey returns the key counting node's promotions:
@@ -350,7 +361,7 @@ func (r *RedisStore) shards() []shard {
 
 // IndexKey returns the key of node's index in the shard of sessionID.
 func (r *RedisStore) IndexKey(node, sessionID string) string {
-	return r.shardOf(sessionID).index(node)
+	return r.shardOf(r.member(sessionID)).index(node)
 }
 
 // The scripts answer a table whose first element says what happened.
@@ -388,7 +399,7 @@ end
 // epoch, index prefix, session id, value, ttl (ms), Seq (8 bytes, big
 // endian, as in the envelope header; all zero disables the check), due
 // score. Comparing the Seq bytes, not numbers, keeps all 64 bits exact.
-var saveScript = redis.NewScript(fenceLua + `
+var saveScript = newScript(fenceLua + `
 local new = ARGV[7]
 if new ~= string.rep('\0', 8) then
   local h = redis.call('GETRANGE', KEYS[1], 0, 13)
@@ -412,7 +423,7 @@ return {0}
 
 // deleteScript: KEYS record, epochs, nodes; ARGV node, epoch, index
 // prefix, session id.
-var deleteScript = redis.NewScript(fenceLua + `
+var deleteScript = newScript(fenceLua + `
 redis.call('DEL', KEYS[1])
 ARGV[1] = ''
 ` + unindexLua + `
@@ -423,7 +434,7 @@ return {0}
 // node, epoch, index prefix, session id, ttl (ms). A record that lost its
 // index entry gets one due at once (its due time is not known: an
 // adopter wakes it early rather than never).
-var touchScript = redis.NewScript(fenceLua + `
+var touchScript = newScript(fenceLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {3} end
 if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
   for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
@@ -440,7 +451,7 @@ return {0}
 
 // promoteScript raises node ARGV[1]'s entry in the epochs hash KEYS[1] to
 // ARGV[2] unless it is higher.
-var promoteScript = redis.NewScript(`
+var promoteScript = newScript(`
 local e = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if e < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 0
@@ -451,7 +462,7 @@ return 0
 // each followed by its score, dropping the others (and the node from the registry KEYS[2] if that empties it).
 // ARGV[3], when not empty, bounds the scores returned ("(<ms>"): the
 // entries above it are neither returned nor checked.
-var listScript = redis.NewScript(`
+var listScript = newScript(`
 local m
 if ARGV[3] == '' then
   m = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -556,6 +567,7 @@ func (r *RedisStore) Save(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
+	b = r.opts.Sealer.seal(r.SessionKey(rec.SessionID), b)
 	q := &saveReq{ctx: ctx, id: rec.SessionID, node: rec.Node, epoch: rec.Epoch, seq: rec.Seq, due: rec.Due, value: b, done: make(chan error, 1)}
 	r.mu.RLock()
 	if r.closed {
@@ -724,10 +736,10 @@ func (r *RedisStore) writeOnce(ctx context.Context, reqs []*saveReq) (errs []err
 	mk := func(reqs []*saveReq) func(run scriptFn, i int) *redis.Cmd {
 		return func(run scriptFn, i int) *redis.Cmd {
 			q := reqs[i]
-			sh := r.shardOf(q.id)
-			key := sh.record(q.id)
-			return run(saveScript, []string{key, sh.epochs(), sh.nodes(), sh.index(q.node)},
-				q.node, epochArg(q.epoch), sh.indexPrefix(), q.id, q.value, ttlMs,
+			m := r.member(q.id)
+			sh := r.shardOf(m)
+			return run(saveScript, []string{sh.record(m), sh.epochs(), sh.nodes(), sh.index(q.node)},
+				q.node, epochArg(q.epoch), sh.indexPrefix(), m, q.value, ttlMs,
 				binary.BigEndian.AppendUint64(nil, q.seq), dueScore(q.due))
 		}
 	}
@@ -858,10 +870,10 @@ func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) e
 	}
 	ttlMs := r.opts.TTL.Milliseconds()
 	cmds, _ := pipelined(ctx, r.c, len(sessionIDs), func(run scriptFn, i int) *redis.Cmd {
-		sh := r.shardOf(sessionIDs[i])
-		key := sh.record(sessionIDs[i])
-		return run(touchScript, []string{key, sh.epochs(), sh.nodes(), sh.index(w.Node)},
-			w.Node, epochArg(w.Epoch), sh.indexPrefix(), sessionIDs[i], ttlMs)
+		m := r.member(sessionIDs[i])
+		sh := r.shardOf(m)
+		return run(touchScript, []string{sh.record(m), sh.epochs(), sh.nodes(), sh.index(w.Node)},
+			w.Node, epochArg(w.Epoch), sh.indexPrefix(), m, ttlMs)
 	}, nil)
 	var errs []error
 	for i, id := range sessionIDs {
@@ -901,7 +913,18 @@ func (r *RedisStore) Load(ctx context.Context, sessionID string) (*Record, error
 	if err != nil {
 		return nil, fmt.Errorf("persist: load session %s: %w", sessionID, err)
 	}
-	return decodeRecord(sessionID, b)
+	key := r.SessionKey(sessionID)
+	return r.open(key, sessionID, b)
+}
+
+// open opens (with the store's Sealer) and decodes the record b of
+// sessionID stored at key.
+func (r *RedisStore) open(key, sessionID string, b []byte) (*Record, error) {
+	clear, err := r.opts.Sealer.open(key, sessionID, b)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecord(sessionID, clear)
 }
 
 // loadChunk bounds the GETs of one LoadMany pipeline.
@@ -932,7 +955,7 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 			case err != nil:
 				errs[off+i] = fmt.Errorf("persist: load session %s: %w", id, err)
 			default:
-				recs[off+i], errs[off+i] = decodeRecord(id, b)
+				recs[off+i], errs[off+i] = r.open(r.SessionKey(id), id, b)
 			}
 		}
 	}
@@ -945,10 +968,10 @@ func (r *RedisStore) Delete(ctx context.Context, w Writer, sessionID string) err
 	if r.isClosed() {
 		return fmt.Errorf("persist: delete session %s: %w", sessionID, ErrClosed)
 	}
-	sh := r.shardOf(sessionID)
-	key := sh.record(sessionID)
+	m := r.member(sessionID)
+	sh := r.shardOf(m)
 	cmds, _ := pipelined(ctx, r.c, 1, func(run scriptFn, _ int) *redis.Cmd {
-		return run(deleteScript, []string{key, sh.epochs(), sh.nodes()}, w.Node, epochArg(w.Epoch), sh.indexPrefix(), sessionID)
+		return run(deleteScript, []string{sh.record(m), sh.epochs(), sh.nodes()}, w.Node, epochArg(w.Epoch), sh.indexPrefix(), m)
 	}, nil)
 	code, val, err := reply(cmds[0])
 	switch {
@@ -1068,6 +1091,25 @@ func (r *RedisStore) indexed(ctx context.Context, node, bound string) (live []Du
 			}
 			live = append(live, d)
 		}
+	}
+	if r.opts.KeyHash != nil && len(live) > 0 {
+		// The index holds members (HMACs): the ids are in the records.
+		members := make([]string, len(live))
+		for i, d := range live {
+			members[i] = d.SessionID
+		}
+		ids, err := r.idsOf(ctx, members)
+		if err != nil {
+			return nil, dropped, err
+		}
+		kept := live[:0]
+		for i, d := range live {
+			if ids[i] != "" { // gone since it was listed
+				d.SessionID = ids[i]
+				kept = append(kept, d)
+			}
+		}
+		live = kept
 	}
 	return live, dropped, nil
 }

@@ -5,6 +5,7 @@
 //	scxml run DOC [--event NAME[=JSON]]... [--config FILE]
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
 //	scxml dot DOC [--session ID --config FILE] [--svg]
 //	scxml inspect --config FILE [--node NODE | --session ID | --delete ID]
 package main
@@ -24,6 +25,8 @@ const usage = `usage:
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
+  scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
+                                             seal every Redis record with the current encryption-key
   scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]
                                              draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
   scxml inspect --config FILE [--json] [--doc PATH]... [--node NODE | --session ID | --delete ID [--yes]]
@@ -50,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "rekey":
+		return cmdRekey(rest, stdout, stderr)
 	case "dot":
 		return cmdDot(rest, stdout, stderr)
 	case "inspect":

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,7 @@ type RedisCluster struct {
 
 	masters []string
 	clients map[string]*redis.Client // of every node, made by Cluster
+	pki     *PKI                     // for a TLS cluster, or nil
 }
 
 // clusterTimeout bounds each wait for the cluster to converge; generous,
@@ -35,8 +37,9 @@ const clusterTimeout = 90 * time.Second
 // with redis-cli --cluster create, then waits until every node reports
 // cluster_state:ok with every slot assigned and every other node known,
 // and every replica is in sync with its master. Redis requires
-// masters >= 3.
-func Cluster(t testing.TB, masters, replicasPerMaster int) *RedisCluster {
+// masters >= 3. opts apply to every node: WithTLS makes a cluster that
+// speaks only TLS, to clients and on its bus (tls-cluster yes).
+func Cluster(t testing.TB, masters, replicasPerMaster int, opts ...Option) *RedisCluster {
 	t.Helper()
 	bin := lookPath(t, "redis-server")
 	cli := lookPath(t, "redis-cli")
@@ -44,7 +47,12 @@ func Cluster(t testing.TB, masters, replicasPerMaster int) *RedisCluster {
 		t.Fatalf("redistest: Cluster(%d, %d): Redis Cluster needs at least 3 masters", masters, replicasPerMaster)
 	}
 	n := masters * (1 + replicasPerMaster)
-	c := &RedisCluster{clients: map[string]*redis.Client{}}
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := &RedisCluster{clients: map[string]*redis.Client{}, pki: cfg.pki}
+	tc := cfg.tlsConfig(t)
 	lines := []string{
 		"cluster-enabled yes",
 		"cluster-config-file nodes.conf",
@@ -56,10 +64,11 @@ func Cluster(t testing.TB, masters, replicasPerMaster int) *RedisCluster {
 		// for more replicas.
 		"repl-diskless-sync-delay 0",
 	}
+	lines = append(lines, cfg.lines...)
 	for attempt := 0; len(c.Nodes) < n; attempt++ {
 		ports := freePorts(t, n-len(c.Nodes), true)
 		for _, p := range ports {
-			s, err := start(t, bin, p, lines)
+			s, err := start(t, bin, p, lines, tc)
 			if err != nil {
 				if attempt >= 3 {
 					t.Fatalf("redistest: %v", err)
@@ -70,9 +79,10 @@ func Cluster(t testing.TB, masters, replicasPerMaster int) *RedisCluster {
 		}
 	}
 	for _, s := range c.Nodes {
-		c.clients[s.Addr] = client(t, s.Addr)
+		c.clients[s.Addr] = client(t, s.Addr, tc)
 	}
 	args := append(c.Addrs(), "--cluster-replicas", strconv.Itoa(replicasPerMaster), "--cluster-yes")
+	args = append(args, c.cliTLSArgs()...)
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*clusterTimeout)
 	defer cancel()
@@ -113,6 +123,23 @@ func Cluster(t testing.TB, masters, replicasPerMaster int) *RedisCluster {
 	c.masters = c.liveMasters(t)
 	t.Logf("redistest: cluster %v: created in %v, converged in %v more", c.Addrs(), created.Sub(began).Round(time.Millisecond), time.Since(created).Round(time.Millisecond))
 	return c
+}
+
+// cliTLSArgs are the TLS arguments of redis-cli and redis-benchmark.
+func (c *RedisCluster) cliTLSArgs() []string {
+	if c.pki == nil {
+		return nil
+	}
+	return []string{"--tls", "--cacert", c.pki.CACert, "--cert", c.pki.ClientCert, "--key", c.pki.ClientKey}
+}
+
+// TLS returns, for a cluster started WithTLS, the client configuration
+// that trusts its nodes and presents a client certificate; nil otherwise.
+func (c *RedisCluster) TLS() *tls.Config {
+	if len(c.Nodes) == 0 {
+		return nil
+	}
+	return c.Nodes[0].TLS
 }
 
 // Addrs returns the addresses of all nodes, masters and replicas.
@@ -408,8 +435,9 @@ func (c *RedisCluster) SetThroughput(size int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	out, err := exec.Command("redis-benchmark", "--cluster", "-h", host, "-p", port,
-		"-t", "set", "-d", strconv.Itoa(size), "-n", "200000", "-r", "100000", "--csv").Output()
+	args := append([]string{"--cluster", "-h", host, "-p", port,
+		"-t", "set", "-d", strconv.Itoa(size), "-n", "200000", "-r", "100000", "--csv"}, c.cliTLSArgs()...)
+	out, err := exec.Command("redis-benchmark", args...).Output()
 	if err != nil {
 		return 0, fmt.Errorf("redis-benchmark: %w", err)
 	}

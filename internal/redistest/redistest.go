@@ -18,6 +18,7 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -60,6 +61,9 @@ type Server struct {
 	Port int
 	// Dir is the server's working directory (config, log, nodes.conf).
 	Dir string
+	// TLS is, for a server started WithTLS, the client configuration that
+	// trusts it and presents a client certificate; nil otherwise.
+	TLS *tls.Config
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process has been reaped
@@ -73,6 +77,15 @@ type config struct {
 	lines []string
 	user  string
 	pass  string
+	pki   *PKI
+}
+
+// tlsConfig returns the helpers' client TLS configuration, or nil.
+func (c *config) tlsConfig(t testing.TB) *tls.Config {
+	if c.pki == nil {
+		return nil
+	}
+	return c.pki.ClientTLS(t)
 }
 
 // WithPassword sets requirepass: clients authenticate with AUTH pw as the
@@ -112,7 +125,7 @@ func Standalone(t testing.TB, opts ...Option) *Server {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port := freePorts(t, 1, false)[0]
-		s, err := start(t, bin, port, cfg.lines)
+		s, err := start(t, bin, port, cfg.lines, cfg.tlsConfig(t))
 		if err == nil {
 			return s
 		}
@@ -150,21 +163,25 @@ func (s *Server) Running() bool {
 }
 
 // start writes a config into a fresh directory, starts redis-server on
-// port and waits until it answers. An error means the server did not
-// come up (it is stopped then); the caller may retry on another port.
-func start(t testing.TB, bin string, port int, lines []string) (*Server, error) {
+// port (its tls-port, with port 0, when tc is not nil) and waits until it
+// answers. An error means the server did not come up (it is stopped
+// then); the caller may retry on another port.
+func start(t testing.TB, bin string, port int, lines []string, tc *tls.Config) (*Server, error) {
 	t.Helper()
 	dir := t.TempDir()
-	conf := []string{
-		"port " + strconv.Itoa(port),
+	portLines := []string{"port " + strconv.Itoa(port)}
+	if tc != nil {
+		portLines = []string{"port 0", "tls-port " + strconv.Itoa(port)}
+	}
+	conf := append(portLines,
 		"bind 127.0.0.1",
 		"protected-mode no",
 		"daemonize no",
 		`save ""`,
 		"appendonly no",
-		"dir " + dir,
-		"logfile " + filepath.Join(dir, "redis.log"),
-	}
+		"dir "+dir,
+		"logfile "+filepath.Join(dir, "redis.log"),
+	)
 	conf = append(conf, lines...)
 	path := filepath.Join(dir, "redis.conf")
 	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
@@ -176,7 +193,7 @@ func start(t testing.TB, bin string, port int, lines []string) (*Server, error) 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("redistest: start %s: %v", bin, err)
 	}
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, Dir: dir, cmd: cmd, exited: make(chan struct{})}
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, Dir: dir, TLS: tc, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(s.exited)
@@ -184,7 +201,7 @@ func start(t testing.TB, bin string, port int, lines []string) (*Server, error) 
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if ping(s.Addr) == nil {
+		if ping(s.Addr, tc) == nil {
 			return s, nil
 		}
 		select {
@@ -199,14 +216,26 @@ func start(t testing.TB, bin string, port int, lines []string) (*Server, error) 
 	}
 }
 
-// ping sends PING on a fresh connection: any reply, even NOAUTH, means
-// the server serves.
-func ping(addr string) error {
+// ping sends PING on a fresh connection (TLS with tc): any reply, even
+// NOAUTH, means the server serves.
+func ping(addr string, tc *tls.Config) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if tc != nil {
+		tc = tc.Clone()
+		// Only whether it serves: a test may give it a certificate that
+		// does not verify, on purpose.
+		tc.InsecureSkipVerify = true
+		tlsConn := tls.Client(c, tc)
+		_ = tlsConn.SetDeadline(time.Now().Add(2 * time.Second))
+		if err := tlsConn.Handshake(); err != nil {
+			return err
+		}
+		c = tlsConn
+	}
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return err
@@ -275,9 +304,10 @@ func freePorts(t testing.TB, n int, bus bool) []int {
 	return ports
 }
 
-// client returns a go-redis client of one server, closed at cleanup.
-func client(t testing.TB, addr string) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second})
+// client returns a go-redis client of one server (over TLS with tc),
+// closed at cleanup.
+func client(t testing.TB, addr string, tc *tls.Config) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: tc, MaxRetries: -1, DialTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -160,3 +160,49 @@ func TestCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestTLS(t *testing.T) {
+	ctx := context.Background()
+	pki := NewPKI(t)
+	t.Run("standalone", func(t *testing.T) {
+		s := Standalone(t, WithTLS(pki))
+		if s.TLS == nil {
+			t.Fatal("Server.TLS not set")
+		}
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, TLSConfig: s.TLS, MaxRetries: -1})
+		defer c.Close()
+		if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		// Only TLS is served: a plain client gets no answer.
+		plain := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: time.Second})
+		defer plain.Close()
+		if err := plain.Ping(ctx).Err(); err == nil {
+			t.Fatal("plain PING answered by a TLS-only server")
+		}
+		// Mutual TLS: a client without a certificate is refused.
+		noCert := s.TLS.Clone()
+		noCert.Certificates = nil
+		anon := redis.NewClient(&redis.Options{Addr: s.Addr, TLSConfig: noCert, MaxRetries: -1})
+		defer anon.Close()
+		if err := anon.Ping(ctx).Err(); err == nil {
+			t.Fatal("client without a certificate accepted")
+		}
+	})
+	t.Run("cluster", func(t *testing.T) {
+		rc := Cluster(t, 3, 1, WithTLS(pki))
+		if rc.TLS() == nil {
+			t.Fatal("RedisCluster.TLS not set")
+		}
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs()[:1], TLSConfig: rc.TLS()})
+		defer c.Close()
+		for i := range 20 { // keys in several slots, through redirections
+			if err := c.Set(ctx, fmt.Sprintf("k%d", i), i, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := rc.Do(t, rc.MasterAddrs()[0], "config", "get", "tls-cluster").(map[any]any); got["tls-cluster"] != "yes" {
+			t.Fatalf("tls-cluster = %v", got)
+		}
+	})
+}
