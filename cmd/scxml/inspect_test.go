@@ -308,6 +308,38 @@ func TestInspectHibernated(t *testing.T) {
 	}
 }
 
+// On a store that seals its records (AES-256-GCM) and hashes session ids
+// in key names, inspect and dot read through the same configuration:
+// ids, documents, states and data come back from the records.
+func TestInspectSealedHashed(t *testing.T) {
+	srv := redistest.Standalone(t)
+	secure := []string{
+		"encryption-key = " + strings.Repeat("1f", 32),
+		"hash-session-keys = true",
+		"hash-key = " + strings.Repeat("2e", 32),
+	}
+	cfg := writeConfigTTL(t, "sealed", "n1", []string{srv.Addr}, time.Hour, secure...)
+	id := startNode(t, cfg).start(t, routingDoc, frenchCall...)
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	keys, err := raw.Keys(context.Background(), "*").Result()
+	if err != nil || len(keys) == 0 || strings.Contains(strings.Join(keys, " "), id) {
+		t.Fatalf("keys %v (%v): the session id must not be in them", keys, err)
+	}
+	if out := inspectOK(t, "--config", cfg, "--node", "n1"); !strings.Contains(out, id) || !strings.Contains(out, "voice_routing") {
+		t.Errorf("node n1:\n%s", out)
+	}
+	out := inspectOK(t, "--config", cfg, "--session", id, "--doc", routingDoc)
+	for _, want := range []string{"configuration: in_call routing french", `group = "French_Agents"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("session: no %q in\n%s", want, out)
+		}
+	}
+	if code, dotOut, errOut := runCmd("dot", routingDoc, "--session", id, "--config", cfg); code != 0 || !strings.Contains(dotOut, "#ffd966") {
+		t.Errorf("dot --session on a sealed store: exit %d, %s", code, errOut)
+	}
+}
+
 func TestInspectUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"inspect"},
