@@ -16,7 +16,12 @@ import (
 // IndexMembers returns the sessions in node's index (in every shard)
 // that have a record, sorted by id, each with the due time its entry
 // holds (zero: none), and the ids of those whose record is gone (expired
-// or deleted, not yet dropped by ListNode or Sweep). It writes nothing.
+// or deleted, not yet dropped by ListNode or Sweep). With hashed key
+// names (RedisOptions.KeyHash) the ids are read from the records, as
+// ListNode does: an unreadable record gives UnreadablePrefix+member
+// (which Load reads again, returning its error), and a gone entry its
+// member, the hash, since nothing tells its id any more. It writes
+// nothing.
 func (r *RedisStore) IndexMembers(ctx context.Context, node string) (live []DueSession, gone []string, err error) {
 	if r.isClosed() {
 		return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, ErrClosed)
@@ -59,6 +64,24 @@ func (r *RedisStore) IndexMembers(ctx context.Context, node string) (live []DueS
 		} else {
 			gone = append(gone, d.SessionID)
 		}
+	}
+	if r.opts.KeyHash != nil && len(live) > 0 {
+		members := make([]string, len(live))
+		for i, d := range live {
+			members[i] = d.SessionID
+		}
+		ids, err := r.idsOf(ctx, members)
+		if err != nil {
+			return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, err)
+		}
+		kept := live[:0]
+		for i, d := range live {
+			if ids[i] != "" { // gone since it was listed
+				d.SessionID = ids[i]
+				kept = append(kept, d)
+			}
+		}
+		live = kept
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].SessionID < live[j].SessionID })
 	sort.Strings(gone)

@@ -54,3 +54,39 @@ func TestRedisInspectViews(t *testing.T) {
 		t.Errorf("RecordTTLs after Close: %v", err)
 	}
 }
+
+// With hashed key names, IndexMembers gives the ids back from the
+// records, and a damaged record as UnreadablePrefix+member, which Load
+// reads again.
+func TestRedisInspectViewsHashed(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	_, st, raw := redisHarness(t, standaloneClient(srv.Addr), RedisOptions{TTL: time.Hour, KeyHash: testKey(7)})
+	for _, id := range []string{"n1-a", "n1-b"} {
+		if err := st.Save(ctx, &Record{SessionID: id, Node: "n1", Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Set(ctx, st.SessionKey("n1-b"), "garbage", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	live, gone, err := st.IndexMembers(ctx, "n1")
+	if err != nil || len(live) != 2 || len(gone) != 0 {
+		t.Fatalf("IndexMembers: %v %v %v", live, gone, err)
+	}
+	ids := []string{live[0].SessionID, live[1].SessionID}
+	if !slices.Contains(ids, "n1-a") || slices.Contains(ids, "n1-b") {
+		t.Errorf("ids %v: want n1-a, and n1-b's record as unreadable", ids)
+	}
+	for _, id := range ids {
+		if id == "n1-a" {
+			continue
+		}
+		if _, err := st.Load(ctx, id); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Load(%s): %v, want ErrCorrupt", id, err)
+		}
+	}
+	if ttls, err := st.RecordTTLs(ctx, ids); err != nil || ttls[0] <= 0 || ttls[1] <= 0 {
+		t.Errorf("RecordTTLs(%v): %v %v", ids, ttls, err)
+	}
+}

@@ -53,7 +53,7 @@ Looks at the sessions persisted in the Redis (standalone or Redis Cluster)
 that FILE's [persistence] section names, under ORS:<cluster-name>:
   (no selector)     the nodes with sessions, and how many each holds
   --node NODE       the sessions in NODE's index: document, type, age, TTL,
-                    seq, owner, hibernated
+                    next timer, seq, owner, hibernated
   --session ID      one session: its record, configuration, datamodel,
                     pending delayed sends with due times, queued events,
                     invoked children

@@ -31,11 +31,11 @@ func writeConfig(t *testing.T, cluster, node string, addrs []string) string {
 }
 
 // writeConfigTTL is writeConfig with the given session-ttl.
-func writeConfigTTL(t *testing.T, cluster, node string, addrs []string, ttl time.Duration) string {
+func writeConfigTTL(t *testing.T, cluster, node string, addrs []string, ttl time.Duration, persistence ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ors.ini")
 	ini := fmt.Sprintf("[persistence]\ntype = redis\nredis-nodes = %s\nsession-ttl = %d\n[orchestration]\ncluster-name = %s\nsessionid-with-nodeid = true\nnode-id = %s\n",
-		strings.Join(addrs, ";"), int(ttl.Seconds()), cluster, node)
+		strings.Join(addrs, ";")+"\n"+strings.Join(persistence, "\n"), int(ttl.Seconds()), cluster, node)
 	if err := os.WriteFile(path, []byte(ini), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,12 @@ func (n *liveNode) start(t *testing.T, path string, events ...engine.Event) stri
 		if err := s.Send(ctx, ev); err != nil {
 			t.Fatalf("send %s: %v", ev.Name, err)
 		}
+	}
+	// Events posted on the engine's goroutines (the queue extension's,
+	// an invoked child's) are processed, and checkpointed, before the
+	// test reads the store.
+	if err := n.eng.Quiesce(ctx); err != nil {
+		t.Fatal(err)
 	}
 	return s.ID()
 }
