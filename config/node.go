@@ -168,11 +168,43 @@ func suggestNode(option string) string {
 	return ""
 }
 
+// Override sets one [node] option from the command line (--listen ...):
+// as Set, but errors found later by Validate name the flag, not the
+// file's line.
+func (n *Node) Override(option, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return nil
+	}
+	if err := n.Set(option, value); err != nil {
+		return err
+	}
+	if n.origin == nil {
+		n.origin = map[string]string{}
+	}
+	n.origin[strings.ToLower(option)] = "--" + strings.ToLower(option)
+	return nil
+}
+
 // ParseNode reads the [node] section of an INI-style file (the same file
 // Parse reads: Parse skips [node], ParseNode skips every other section),
 // starting from NodeDefaults and ending with Validate. name is used in
 // error positions. Syntax errors outside [node] are Parse's to report.
 func ParseNode(r io.Reader, name string) (*Node, error) {
+	return readNode(r, name, true)
+}
+
+// ReadNodeFile is ParseNodeFile without Validate, for a caller that
+// overrides options first (Override) and validates after.
+func ReadNodeFile(path string) (*Node, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readNode(f, path, false)
+}
+
+func readNode(r io.Reader, name string, validate bool) (*Node, error) {
 	n := NodeDefaults()
 	n.origin = map[string]string{}
 	var errs []error
@@ -223,9 +255,11 @@ func ParseNode(r io.Reader, name string) (*Node, error) {
 			bad[ce.Option] = true
 		}
 	}
-	for _, err := range n.validate() {
-		if !bad[err.Option] {
-			errs = append(errs, err)
+	if validate {
+		for _, err := range n.validate() {
+			if !bad[err.Option] {
+				errs = append(errs, err)
+			}
 		}
 	}
 	slices.SortStableFunc(errs, func(a, b error) int {

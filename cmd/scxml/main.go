@@ -5,6 +5,7 @@
 //	scxml run DOC [--event NAME[=JSON]]...
 //	scxml replay [--json] PATH...
 //	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml serve [--config FILE] [--listen ADDR] [--documents DIR] [--role primary|backup] [--node-id ID]
 package main
 
 import (
@@ -20,6 +21,8 @@ const usage = `usage:
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
               [--store memory|redis] [--config FILE] [--json]
                                              measure macrosteps/s, Send latency, allocations, heap per session
+  scxml serve [--config FILE] [--listen ADDR] [--documents DIR[,DIR]] [--role primary|backup] [--node-id ID]
+                                             run a node: the session HTTP API (/scxml/session/...), /admin/...
 `
 
 func main() {
@@ -42,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "serve":
+		return cmdServe(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
