@@ -35,10 +35,30 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /admin/health", s.handleHealth)
 	m.HandleFunc("POST /admin/promote", s.handlePromote)
 	m.HandleFunc("GET /admin/sessions", s.handleSessions)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, fmt.Errorf("%s %s: no such resource (see /scxml/session/..., /admin/...)", r.Method, r.URL.Path))
-	})
 	return m
+}
+
+// ServeHTTP answers with the API, with JSON errors for unknown resources
+// (404) and methods a resource does not take (405).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := s.mux.Handler(r2); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		fail(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
+	fail(w, http.StatusNotFound, fmt.Errorf("%s %s: no such resource (see /scxml/session/..., /admin/...)", r.Method, r.URL.Path))
 }
 
 // apiError is an error with its HTTP status and, when known, the node

@@ -28,7 +28,7 @@ import (
 // later macrostep can answer a request it kept the id of. Or with
 // standard SCXML, a send to the request's origin:
 //
-//	<send targetexpr="_event.origin" typeexpr="_event.origintype" namelist="balance"/>
+//	<send event="answer" targetexpr="_event.origin" typeexpr="_event.origintype" namelist="balance"/>
 //
 // whose data is the answer. An answer to a request nobody waits for any
 // more (timed out, or lost with its node) is dropped. Requests are not

@@ -189,7 +189,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) Engine() *engine.Engine { return s.e }
 
 // Handler returns the HTTP API.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s }
 
 // State returns the node's state.
 func (s *Server) State() State {
@@ -412,7 +412,7 @@ var ErrNotServing = errors.New("server: node not serving")
 // session's checkpoint again and closes the engine, all within [node]
 // drain-timeout. It returns nil after a clean drain.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
