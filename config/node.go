@@ -27,6 +27,8 @@ import (
 //	promote-timeout   milliseconds a promotion may take (default 10000)
 //	drain-timeout     milliseconds SIGTERM may take to drain (default 30000)
 //	adopt-horizon     milliseconds of the due-time index armed ahead (default 60000)
+//	wait-replicas     replicas that must have each checkpoint before it is acknowledged (default 0)
+//	wait-timeout      milliseconds each WAIT for them may take (default 1000)
 //
 // The node's id is [orchestration] node-id: a primary and its backup
 // share it, the backup taking it over (with a higher epoch, fencing the
@@ -55,6 +57,7 @@ const (
 	DefaultPromoteTimeout = 10 * time.Second
 	DefaultDrainTimeout   = 30 * time.Second
 	DefaultAdoptHorizon   = time.Minute
+	DefaultWaitTimeout    = time.Second
 )
 
 // Node is the [node] section.
@@ -96,6 +99,18 @@ type Node struct {
 	// option: [node] adopt-horizon, in milliseconds
 	// default: DefaultAdoptHorizon (60000)
 	AdoptHorizon time.Duration
+	// WaitReplicas, when positive, makes every checkpoint wait (Redis
+	// WAIT) until that many replicas of its master have it before the
+	// request it belongs to is answered (persist.RedisOptions.WaitReplicas):
+	// an acknowledged event then survives the failure of its master.
+	// option: [node] wait-replicas
+	// default: 0, acknowledged once the master has it
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT of WaitReplicas; a checkpoint fewer
+	// replicas acknowledged in time fails (503: resend).
+	// option: [node] wait-timeout, in milliseconds
+	// default: DefaultWaitTimeout (1000)
+	WaitTimeout time.Duration
 
 	origin map[string]string // option → "file:line"
 }
@@ -110,6 +125,7 @@ func NodeDefaults() *Node {
 		PromoteTimeout: DefaultPromoteTimeout,
 		DrainTimeout:   DefaultDrainTimeout,
 		AdoptHorizon:   DefaultAdoptHorizon,
+		WaitTimeout:    DefaultWaitTimeout,
 	}
 }
 
@@ -129,6 +145,15 @@ var nodeOptions = map[string]func(n *Node, v string) error{
 	"promote-timeout": nodeDuration(func(n *Node) *time.Duration { return &n.PromoteTimeout }),
 	"drain-timeout":   nodeDuration(func(n *Node) *time.Duration { return &n.DrainTimeout }),
 	"adopt-horizon":   nodeDuration(func(n *Node) *time.Duration { return &n.AdoptHorizon }),
+	"wait-timeout":    nodeDuration(func(n *Node) *time.Duration { return &n.WaitTimeout }),
+	"wait-replicas": func(n *Node, v string) error {
+		x, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of replicas", v)
+		}
+		n.WaitReplicas = x
+		return nil
+	},
 }
 
 func nodeDuration(field func(*Node) *time.Duration) func(*Node, string) error {
@@ -321,6 +346,9 @@ func (n *Node) validate() []*Error {
 	default:
 		fail("role", "%q is not one of primary, backup", n.Role)
 	}
+	if n.WaitReplicas < 0 {
+		fail("wait-replicas", "%d is negative (0 does not wait)", n.WaitReplicas)
+	}
 	if n.MaxBody <= 0 {
 		fail("max-body", "%d bytes must be greater than 0", n.MaxBody)
 	}
@@ -332,6 +360,7 @@ func (n *Node) validate() []*Error {
 		{"promote-timeout", n.PromoteTimeout},
 		{"drain-timeout", n.DrainTimeout},
 		{"adopt-horizon", n.AdoptHorizon},
+		{"wait-timeout", n.WaitTimeout},
 	} {
 		if d.v <= 0 {
 			fail(d.option, "%d milliseconds must be greater than 0", d.v/time.Millisecond)

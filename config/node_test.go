@@ -16,6 +16,7 @@ documents = docs; more/call.scxml
 role = BACKUP
 max-body = 2048
 request-timeout = 1500
+wait-replicas = 1
 [other]
 listen = ignored
 `
@@ -28,6 +29,9 @@ listen = ignored
 	}
 	if len(n.Documents) != 2 || n.Documents[1] != "more/call.scxml" {
 		t.Fatalf("documents %q", n.Documents)
+	}
+	if n.WaitReplicas != 1 || n.WaitTimeout != DefaultWaitTimeout {
+		t.Fatalf("wait: %+v", n)
 	}
 	if n.PromoteTimeout != DefaultPromoteTimeout || n.DrainTimeout != DefaultDrainTimeout || n.AdoptHorizon != DefaultAdoptHorizon {
 		t.Fatalf("defaults not kept: %+v", n)
@@ -46,6 +50,7 @@ max-body = -1
 request-timeout = soon
 drain-timeout = 0
 lisen = x
+wait-replicas = -2
 `
 	_, err := ParseNode(strings.NewReader(src), "ors.ini")
 	if err == nil {
@@ -60,6 +65,7 @@ lisen = x
 		`ors.ini:4: [node] max-body: -1 bytes must be greater than 0`,
 		`ors.ini:5: [node] request-timeout: "soon" is not a duration in milliseconds`,
 		`ors.ini:7: [node] lisen: unknown option (did you mean listen?)`,
+		`ors.ini:8: [node] wait-replicas: -2 is negative`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -53,6 +53,7 @@ import (
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/config"
+	"github.com/orsgo/engine/ids"
 	"github.com/orsgo/engine/persist"
 	"github.com/orsgo/engine/recovery"
 	"github.com/orsgo/engine/scxml"
@@ -127,6 +128,7 @@ type Server struct {
 	stopWatch chan struct{}
 	watchDone chan struct{}
 	closeOnce sync.Once
+	ownStore  persist.Store // opened by New: Close closes it
 }
 
 // New opens the node's store and engine, loads and compiles its
@@ -156,17 +158,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			userStoreErr(id, err)
 		}
 	}
-	var e *engine.Engine
-	var err error
-	if opts.Store != nil {
-		eo.Store = opts.Store
-		if eo.Node == "" {
-			eo.Node = string(opts.Config.Node)
-		}
-		e, err = engine.New(eo)
-	} else {
-		e, err = engine.Open(ctx, opts.Config, eo)
-	}
+	e, err := s.openEngine(ctx, eo)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -183,6 +175,46 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// openEngine opens the store ([persistence], with [node] wait-replicas)
+// unless Options.Store gives one, and the engine on it, as engine.Open
+// would.
+func (s *Server) openEngine(ctx context.Context, eo engine.Options) (*engine.Engine, error) {
+	cfg := s.opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if eo.Store != nil {
+		return nil, errors.New("option Engine.Store is set, but [persistence] (or Options.Store) chooses the store")
+	}
+	if cfg.Node != "" {
+		if eo.Node != "" && eo.Node != string(cfg.Node) {
+			return nil, fmt.Errorf("option Engine.Node %q differs from [orchestration] node-id %q", eo.Node, cfg.Node)
+		}
+		eo.Node = string(cfg.Node)
+	}
+	if !cfg.SessionIDWithNodeID && eo.NewID == nil {
+		eo.NewID = func() string { return ids.New("").String() }
+	}
+	st := s.opts.Store
+	if st == nil {
+		var err error
+		st, err = persist.OpenWith(ctx, cfg, persist.OpenOptions{Redis: persist.RedisOptions{
+			WaitReplicas: s.opts.Node.WaitReplicas,
+			WaitTimeout:  s.opts.Node.WaitTimeout,
+		}})
+		if err != nil {
+			return nil, err
+		}
+		s.ownStore = st
+	}
+	eo.Store = st
+	e, err := engine.New(eo)
+	if err != nil && s.ownStore != nil {
+		s.ownStore.Close()
+	}
+	return e, err
 }
 
 // Engine returns the node's engine.
@@ -460,6 +492,9 @@ func (s *Server) Close() error {
 		s.state = StateClosed
 		s.mu.Unlock()
 		err = s.e.Close()
+		if s.ownStore != nil {
+			err = errors.Join(err, s.ownStore.Close())
+		}
 	})
 	return err
 }

@@ -32,6 +32,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	docs := fs.String("documents", "", "directories or .scxml files served, ';' or ',' separated; overrides [node] documents")
 	role := fs.String("role", "", "primary or backup; overrides [node] role (default primary)")
 	nodeID := fs.String("node-id", "", "the node id, overrides [orchestration] node-id")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "usage: scxml serve [--config FILE] [--listen ADDR] [--documents DIR[,DIR]] [--role primary|backup] [--node-id ID]")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
