@@ -329,7 +329,28 @@ func cluster(t *testing.T) *redistest.RedisCluster {
 	return redistest.Cluster(t, 3, 1)
 }
 
-// TestCrashAnywhere: a primary serving voice sessions of a routing
+// TestFailover runs the process tests on one Redis Cluster, in
+// parallel (each under a cluster-name of its own): CrashAnywhere,
+// ZombiePrimary, TimersAcrossFailover. Select one with
+// -run 'TestFailover/Zombie'.
+func TestFailover(t *testing.T) {
+	rc := cluster(t)
+	for _, c := range []struct {
+		name string
+		f    func(*testing.T, *redistest.RedisCluster)
+	}{
+		{"CrashAnywhere", testCrashAnywhere},
+		{"ZombiePrimary", testZombiePrimary},
+		{"TimersAcrossFailover", testTimersAcrossFailover},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.f(t, rc)
+		})
+	}
+}
+
+// testCrashAnywhere: a primary serving voice sessions of a routing
 // document, driven over HTTP by seeded clients, is SIGKILLed at a seeded
 // point; the backup is promoted over /admin/promote; the clients carry
 // on against it, resending only what was not acknowledged. Every
@@ -339,8 +360,7 @@ func cluster(t *testing.T) *redistest.RedisCluster {
 // dups, which only a step whose answer was lost may cause).
 // SCXML_CRASH_RUNS=N runs N seeded rounds of 300 sessions instead of one
 // round of 120.
-func TestCrashAnywhere(t *testing.T) {
-	rc := cluster(t)
+func testCrashAnywhere(t *testing.T, rc *redistest.RedisCluster) {
 	runs, sessions := 1, 120
 	if v := os.Getenv("SCXML_CRASH_RUNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -517,13 +537,12 @@ func contains(l []int, x int) bool {
 	return false
 }
 
-// TestZombiePrimary: the primary is paused (SIGSTOP), the backup
+// testZombiePrimary: the primary is paused (SIGSTOP), the backup
 // promoted and the sessions driven on; the old primary, continued
 // (SIGCONT) with requests queued and timers due, has every write
 // refused: its queued requests are answered 503, its health says
 // fenced, and no record it could have written changed.
-func TestZombiePrimary(t *testing.T) {
-	rc := cluster(t)
+func testZombiePrimary(t *testing.T, rc *redistest.RedisCluster) {
 	name := fmt.Sprintf("zombie%d", time.Now().UnixNano()%1_000_000)
 	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary))
 	backup := startProc(t, "backup", nodeConfig(t, rc, name, config.RoleBackup))
@@ -645,11 +664,10 @@ func records(t *testing.T, st persist.Store, ids []string) map[string]string {
 	return out
 }
 
-// TestTimersAcrossFailover: delayed sends that fall due while no primary
+// testTimersAcrossFailover: delayed sends that fall due while no primary
 // runs fire after the takeover, in order, without any request to their
 // sessions; a <cancel> after the takeover cancels a send scheduled before.
-func TestTimersAcrossFailover(t *testing.T) {
-	rc := cluster(t)
+func testTimersAcrossFailover(t *testing.T, rc *redistest.RedisCluster) {
 	name := fmt.Sprintf("timers%d", time.Now().UnixNano()%1_000_000)
 	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary))
 	backup := startProc(t, "backup", nodeConfig(t, rc, name, config.RoleBackup))
