@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 // scxmlBinary builds cmd/scxml once per test run.
-func scxmlBinary(t *testing.T) string {
+func scxmlBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "scxml-serve-test")
@@ -70,7 +70,7 @@ func scxmlBinary(t *testing.T) string {
 
 // proc is one `scxml serve` process.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	cmd    *exec.Cmd
 	url    string
@@ -96,7 +96,7 @@ func (s *syncBuffer) String() string {
 }
 
 // nodeConfig writes an ORS configuration for node n1 of cluster on rc.
-func nodeConfig(t *testing.T, rc *redistest.RedisCluster, cluster string, role config.Role) string {
+func nodeConfig(t testing.TB, rc *redistest.RedisCluster, cluster string, role config.Role) string {
 	t.Helper()
 	docs, err := filepath.Abs("testdata")
 	if err != nil {
@@ -125,7 +125,7 @@ adopt-horizon = 2000
 }
 
 // startProc starts `scxml serve --config cfg` and waits for its address.
-func startProc(t *testing.T, name, cfg string, args ...string) *proc {
+func startProc(t testing.TB, name, cfg string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(scxmlBinary(t), append([]string{"serve", "--config", cfg}, args...)...)
 	p := &proc{t: t, name: name, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
