@@ -722,3 +722,85 @@ func testTimersAcrossFailover(t *testing.T, rc *redistest.RedisCluster) {
 		}
 	}
 }
+
+// TestRedisMasterKilled: a Redis master is killed (SIGKILL, as SHUTDOWN
+// NOSAVE) while clients drive sessions on a primary; the cluster
+// promotes its replica, the node carries on (checkpoints to the dead
+// master's slots fail with 503 until the client's retries land), and
+// every event acknowledged is in the records: after a node failover the
+// backup resumes every session complete.
+func TestRedisMasterKilled(t *testing.T) {
+	rc := cluster(t)
+	name := fmt.Sprintf("master%d", time.Now().UnixNano()%1_000_000)
+	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary))
+	backup := startProc(t, "backup", nodeConfig(t, rc, name, config.RoleBackup))
+	const sessions, steps = 40, 12
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = mustDo(t, "POST", primary.url+"/scxml/session/start", fmt.Sprintf(`{"src": "routing", "caller": "m%d"}`, i), 200)["sessionid"].(string)
+	}
+	var acked, unavailable atomic.Int64
+	killAt := int64(sessions * steps / 3)
+	killed := make(chan time.Time, 1)
+	var once sync.Once
+	kill := func() {
+		addr := rc.MasterAddrs()[0]
+		for _, s := range rc.Nodes {
+			if s.Addr == addr {
+				syscall.Kill(s.Pid(), syscall.SIGKILL)
+				killed <- time.Now()
+				return
+			}
+		}
+	}
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; n <= steps; n++ {
+				for i := c; i < sessions; i += 4 {
+					deadline := time.Now().Add(60 * time.Second)
+					for {
+						st, m, err := do("POST", primary.url+"/scxml/session/"+ids[i]+"/event/step", fmt.Sprintf(`{"n": %d}`, n))
+						if err == nil && st == 200 {
+							if acked.Add(1) == killAt {
+								once.Do(kill)
+							}
+							break
+						}
+						if err != nil || st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+							errs <- fmt.Errorf("session %s step %d: %d %v %v", ids[i], n, st, m, err)
+							return
+						}
+						unavailable.Add(1)
+						time.Sleep(50 * time.Millisecond)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	at := <-killed
+	t.Logf("master killed after %d acknowledged events; %d answers 503 while its replica took over; all %d acknowledged %v after the kill",
+		killAt, unavailable.Load(), acked.Load(), time.Since(at).Round(time.Millisecond))
+	if m := mustDo(t, "GET", primary.url+"/admin/health", "", 200); m["ready"] != true {
+		t.Fatalf("primary health after the Redis failover: %v", m)
+	}
+	primary.signal(syscall.SIGKILL)
+	began := time.Now()
+	mustDo(t, "POST", backup.url+"/admin/promote", "", 200)
+	t.Logf("backup promoted in %v", time.Since(began).Round(time.Millisecond))
+	for _, id := range ids {
+		m := mustDo(t, "GET", backup.url+"/scxml/session/"+id+"/query", "", 200)
+		dm := m["datamodel"].(map[string]any)
+		if dm["applied"] != float64(steps) || dm["gaps"] != 0.0 || dm["dups"] != 0.0 {
+			t.Errorf("session %s after the node failover: %v", id, dm)
+		}
+	}
+}

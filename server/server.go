@@ -368,9 +368,20 @@ func (s *Server) takeOver(ctx context.Context) error {
 	if _, ok := s.e.Store().(persist.Fencer); !ok {
 		return nil
 	}
-	epoch, err := s.e.Promote(ctx)
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
+	// A promotion that fails part way (a Redis master failing over) is
+	// tried again: the next epoch covers every shard (persist.Fencer).
+	var epoch uint64
+	var err error
+	for {
+		if epoch, err = s.e.Promote(ctx); err == nil {
+			break
+		}
+		s.opts.Logf("node %s: promote: %v (retrying)", s.e.Node(), err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("server: %w (%w)", err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	s.epoch.Store(epoch)
 	_, err = s.e.Adopt(ctx, s.e.Node(), engine.AdoptOptions{
