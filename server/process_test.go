@@ -334,6 +334,7 @@ func cluster(t *testing.T) *redistest.RedisCluster {
 // ZombiePrimary, TimersAcrossFailover. Select one with
 // -run 'TestFailover/Zombie'.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	rc := cluster(t)
 	for _, c := range []struct {
 		name string
@@ -730,6 +731,7 @@ func testTimersAcrossFailover(t *testing.T, rc *redistest.RedisCluster) {
 // every event acknowledged is in the records: after a node failover the
 // backup resumes every session complete.
 func TestRedisMasterKilled(t *testing.T) {
+	t.Parallel() // beside TestFailover, on a cluster of its own
 	rc := cluster(t)
 	name := fmt.Sprintf("master%d", time.Now().UnixNano()%1_000_000)
 	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary))
