@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -563,5 +564,6 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []*entry{}
 	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	writeJSON(w, http.StatusOK, map[string]any{"node": node, "sessions": list})
 }

@@ -438,3 +438,63 @@ func TestServeDrains(t *testing.T) {
 		t.Fatal("a drained node still accepts connections")
 	}
 }
+
+// slowPromote is a MemoryStore whose Promote waits for release: the
+// node stays in StatePromoting meanwhile.
+type slowPromote struct {
+	*persist.MemoryStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowPromote) Promote(ctx context.Context, node string) (uint64, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.MemoryStore.Promote(ctx, node)
+}
+
+// TestPromotingAnswers503: while a promotion is under way the node
+// answers 503 (with Retry-After) and its health says promoting; a
+// second promote waits for the first; then it serves.
+func TestPromotingAnswers503(t *testing.T) {
+	st := &slowPromote{MemoryStore: persist.NewMemory(persist.MemoryOptions{}), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b, bh := node(t, "n1", config.RoleBackup, st)
+	first := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", bh.URL+"/admin/promote", nil)
+		resp, err := bh.Client().Do(req)
+		if err != nil {
+			first <- answer{}
+			return
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		first <- answer{status: resp.StatusCode, raw: string(raw)}
+	}()
+	<-st.entered
+	if b.State() != StatePromoting {
+		t.Fatalf("state %s", b.State())
+	}
+	req, _ := http.NewRequest("POST", bh.URL+"/scxml/session/start", strings.NewReader("src=routing"))
+	req.Header.Set("Content-Type", form)
+	resp, err := bh.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(raw), "promotion under way") {
+		t.Fatalf("start while promoting: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), raw)
+	}
+	if a := call(t, bh, "GET", "/admin/health", "", ""); a.status != 503 || a.body["state"] != "promoting" {
+		t.Fatalf("health while promoting: %d %s", a.status, a.raw)
+	}
+	close(st.release)
+	if a := <-first; a.status != 200 {
+		t.Fatalf("promote: %d %s", a.status, a.raw)
+	}
+	if a := call(t, bh, "POST", "/admin/promote", "", ""); a.status != 200 || a.body["state"] != "serving" {
+		t.Fatalf("second promote: %d %s", a.status, a.raw)
+	}
+	start(t, bh, `{"src": "routing"}`)
+}

@@ -33,6 +33,11 @@ import (
 // whose data is the answer. An answer to a request nobody waits for any
 // more (timed out, or lost with its node) is dropped. Requests are not
 // recovered: a client whose node failed over asks again.
+//
+// The request's own event is checkpointed before the answer is sent,
+// like any event's; an answer given by a later macrostep (a timer, an
+// event from elsewhere) is sent as that macrostep runs, before its
+// checkpoint is written.
 
 // Namespace is the XML namespace of the engine's own elements
 // (<response>).

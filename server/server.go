@@ -24,7 +24,10 @@
 // accepting connections, lets requests in flight finish (their
 // macrosteps and checkpoints), writes every persisted session's
 // checkpoint again (engine.CheckpointAll) and closes the engine, within
-// [node] drain-timeout.
+// [node] drain-timeout. (A timer's macrostep that runs while the engine
+// closes is not waited for: engine.Close takes no deadline yet. Its
+// session's last checkpoint is the one CheckpointAll wrote, or the one
+// before: a backup resumes it there and the timer fires again.)
 //
 // # Durability of answers
 //
