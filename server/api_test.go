@@ -172,6 +172,16 @@ func TestQueryDelayedSends(t *testing.T) {
 	}
 }
 
+func TestQueryChildren(t *testing.T) {
+	_, hs := node(t, "n1", config.RolePrimary, persist.NewMemory(persist.MemoryOptions{}))
+	id := start(t, hs, `{"src": "parent"}`)
+	q := call(t, hs, "GET", "/scxml/session/"+id+"/query", "", "")
+	kids, _ := q.body["children"].([]any)
+	if q.status != 200 || len(kids) != 1 || !strings.HasPrefix(kids[0].(string), id) {
+		t.Fatalf("children: %s", q.raw)
+	}
+}
+
 func TestRequestResponse(t *testing.T) {
 	_, hs := node(t, "n1", config.RolePrimary, persist.NewMemory(persist.MemoryOptions{}))
 	id := start(t, hs, `{"src": "routing", "caller": "bob"}`)
@@ -237,7 +247,7 @@ func TestBadRequests(t *testing.T) {
 		msg                             string
 	}{
 		{"start without src", "POST", "/scxml/session/start", form, "caller=x", 400, "src (the document to run) is required"},
-		{"start unknown document", "POST", "/scxml/session/start", form, "src=nosuch.scxml", 400, `src "nosuch.scxml": not a document this node serves (it serves chat.scxml, routing.scxml, timers.scxml)`},
+		{"start unknown document", "POST", "/scxml/session/start", form, "src=nosuch.scxml", 400, `src "nosuch.scxml": not a document this node serves (it serves chat.scxml, parent.scxml, routing.scxml, timers.scxml)`},
 		{"start malformed JSON", "POST", "/scxml/session/start", js, `{"src": "routing",`, 400, "malformed JSON body"},
 		{"start JSON not an object", "POST", "/scxml/session/start", js, `["routing"]`, 400, "must be an object of parameters"},
 		{"start two JSON values", "POST", "/scxml/session/start", js, `{"src": "routing"} {}`, 400, "more than one value"},
