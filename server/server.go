@@ -172,7 +172,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.mux = s.routes()
 	if opts.Node.Role == config.RolePrimary {
-		if err := s.promote(ctx); err != nil {
+		if err := s.Promote(ctx); err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -346,11 +346,16 @@ func (s *Server) promote(ctx context.Context) error {
 		break
 	}
 	err := s.takeOver(ctx)
+	_, fencer := s.e.Store().(persist.Fencer)
 	s.mu.Lock()
 	if err != nil {
 		s.state = StateBackup
 	} else if s.state == StatePromoting {
 		s.state = StateServing
+		if fencer {
+			s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
+			go s.watchEpoch(s.stopWatch, s.watchDone)
+		}
 	}
 	close(s.promoted)
 	s.mu.Unlock()
@@ -358,10 +363,6 @@ func (s *Server) promote(ctx context.Context) error {
 		return err
 	}
 	s.opts.Logf("node %s: serving at epoch %d", s.e.Node(), s.epoch.Load())
-	if _, ok := s.e.Store().(persist.Fencer); ok {
-		s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
-		go s.watchEpoch()
-	}
 	return nil
 }
 
@@ -404,14 +405,14 @@ func (s *Server) takeOver(ctx context.Context) error {
 
 // watchEpoch reads the node id's epoch every FenceCheck: a higher one
 // than this process holds means another process took the id over.
-func (s *Server) watchEpoch() {
-	defer close(s.watchDone)
+func (s *Server) watchEpoch(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	f := s.e.Store().(persist.Fencer)
 	t := time.NewTicker(FenceCheck)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopWatch:
+		case <-stop:
 			return
 		case <-t.C:
 		}
@@ -498,13 +499,14 @@ func (s *Server) drain(hs *http.Server) error {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		if s.stopWatch != nil {
-			close(s.stopWatch)
-			<-s.watchDone
-		}
 		s.mu.Lock()
 		s.state = StateClosed
+		stop, done := s.stopWatch, s.watchDone
 		s.mu.Unlock()
+		if stop != nil {
+			close(stop)
+			<-done
+		}
 		err = s.e.Close()
 		if s.ownStore != nil {
 			err = errors.Join(err, s.ownStore.Close())
