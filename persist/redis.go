@@ -1013,6 +1013,9 @@ func (r *RedisStore) Promote(ctx context.Context, node string) (uint64, error) {
 	}
 	e, err := r.c.Incr(ctx, r.EpochKey(node)).Uint64()
 	if err != nil {
+		if retryable(err) {
+			r.reload(ctx) // as below
+		}
 		return 0, fmt.Errorf("persist: promote node %s: %w", node, err)
 	}
 	shards := r.shards()
@@ -1021,6 +1024,12 @@ func (r *RedisStore) Promote(ctx context.Context, node string) (uint64, error) {
 	}, nil)
 	for i, c := range cmds {
 		if err := c.Err(); err != nil {
+			if retryable(err) {
+				// A master failing over: the caller's next Promote
+				// must find its successor (go-redis does not reload
+				// the slot map on a pipeline's connection errors).
+				r.reload(ctx)
+			}
 			return 0, fmt.Errorf("persist: promote node %s to epoch %d: fence of %s: %w", node, e, shards[i].epochs(), err)
 		}
 	}

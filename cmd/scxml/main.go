@@ -8,6 +8,7 @@
 //	scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
 //	scxml dot DOC [--session ID --config FILE] [--svg]
 //	scxml inspect --config FILE [--node NODE | --session ID | --delete ID]
+//	scxml serve [--config FILE] [--listen ADDR] [--documents DIR] [--role primary|backup] [--node-id ID]
 package main
 
 import (
@@ -32,6 +33,8 @@ const usage = `usage:
                                              draw DOC as Graphviz DOT (or SVG), a persisted session's states highlighted
   scxml inspect --config FILE [--json] [--doc PATH]... [--node NODE | --session ID | --delete ID [--yes]]
                                              look at the sessions persisted in Redis (read-only but --delete)
+  scxml serve [--config FILE] [--listen ADDR] [--documents DIR[,DIR]] [--role primary|backup] [--node-id ID]
+                                             run a node: the session HTTP API (/scxml/session/...), /admin/...
 where EXT is [--ext NAME]... [--queue GROUP=AGENT[,AGENT...]]... [--ignore-unknown-actions]
 (built-in extensions: queue). "scxml COMMAND --help" describes every flag of COMMAND.
 `
@@ -62,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDot(rest, stdout, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "serve":
+		return cmdServe(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
