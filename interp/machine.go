@@ -2,6 +2,8 @@ package interp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -51,7 +53,11 @@ func Compile(doc *scxml.Document, dms Datamodels) (*Machine, error) {
 	}
 	compile := dms[name]
 	if compile == nil {
-		return nil, fmt.Errorf("interp: compile %s: datamodel %q: %w", doc.File, name, ErrUnsupportedDatamodel)
+		file := doc.File
+		if file == "" {
+			file = "<input>"
+		}
+		return nil, fmt.Errorf("interp: compile %s:%s: <scxml datamodel=%q>: %w (have: %s)", file, doc.Root.Pos, name, ErrUnsupportedDatamodel, strings.Join(slices.Sorted(maps.Keys(dms)), ", "))
 	}
 	dm, err := compile(doc)
 	if err != nil {

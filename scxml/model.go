@@ -52,7 +52,9 @@ type Document struct {
 	// Name is the <scxml name> attribute; empty when absent.
 	Name string
 	// Datamodel is the datamodel attribute, normalised to lower case:
-	// DatamodelECMAScript (the default here) or DatamodelNull.
+	// DatamodelECMAScript (the default here), DatamodelNull or any other
+	// name, which the embedder's datamodels must know (interp.Compile
+	// refuses a document naming one they do not).
 	Datamodel string
 	// Binding is the binding attribute.
 	Binding Binding

@@ -251,12 +251,13 @@ func (b *builder) build(root *node) {
 	if v, ok := root.attr("version"); ok && v != "1.0" {
 		b.errorf(root.pos, "<scxml>: version %q is not supported (want \"1.0\")", v)
 	}
+	// Any name is accepted: which datamodels exist is the embedder's
+	// choice (interp.Datamodels), and interp.Compile refuses the others.
 	if v, ok := root.attr("datamodel"); ok {
-		switch dm := strings.ToLower(strings.TrimSpace(v)); dm {
-		case DatamodelECMAScript, DatamodelNull:
+		if dm := strings.ToLower(strings.TrimSpace(v)); dm != "" {
 			doc.Datamodel = dm
-		default:
-			b.errorf(root.pos, "<scxml>: unknown datamodel %q (supported: \"ecmascript\", \"null\")", v)
+		} else {
+			b.errorf(root.pos, "<scxml>: empty datamodel attribute")
 		}
 	}
 	if v, ok := root.attr("binding"); ok {
