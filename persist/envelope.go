@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/orsgo/engine/internal/msgpool"
 )
 
 // The envelope every stored value is wrapped in, big-endian:
@@ -55,21 +57,21 @@ func crc32Sum(head, body []byte) uint32 {
 }
 
 // encodeRecord wraps rec in the envelope. The header and the payload are
-// written into one pooled buffer (see snapshotEncoder) and copied out
+// written into one pooled buffer (package msgpool) and copied out
 // once.
 func encodeRecord(rec *Record) ([]byte, error) {
-	e := getEncoder()
-	defer putEncoder(e)
+	e := msgpool.Get()
+	defer msgpool.Put(e)
 	var head [headerLen]byte
-	e.buf.Write(head[:]) // filled in below, once the payload's length is known
-	err := e.enc.Encode(&payload{
+	e.Buf.Write(head[:]) // filled in below, once the payload's length is known
+	err := e.Enc.Encode(&payload{
 		SessionID: rec.SessionID, Node: rec.Node, Type: rec.Type, Data: rec.Data,
 		Doc: rec.Doc, DocHash: rec.DocHash[:], Created: unixMilli(rec.Created), Updated: unixMilli(rec.Updated),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("persist: encode session %s: %w", rec.SessionID, err)
 	}
-	b := e.buf.Bytes()
+	b := e.Buf.Bytes()
 	body := b[headerLen:]
 	copy(b, magic)
 	b[4] = formatVersion

@@ -19,10 +19,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/orsgo/engine/internal/msgpool"
 	"github.com/orsgo/engine/interp"
 )
 
@@ -34,42 +34,14 @@ var (
 	ErrVersion = errors.New("snapshot: unknown version")
 )
 
-// encoder is a msgpack encoder with its buffer, pooled: growing a fresh
-// buffer to a snapshot's size was a quarter of the bytes a checkpoint
-// allocated. Encoders use compact integers.
-type encoder struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-}
-
-var encoders = sync.Pool{New: func() any {
-	e := &encoder{}
-	e.enc = msgpack.NewEncoder(&e.buf)
-	return e
-}}
-
-func getEncoder() *encoder {
-	e := encoders.Get().(*encoder)
-	e.buf.Reset()
-	e.enc.Reset(&e.buf)
-	e.enc.UseCompactInts(true)
-	return e
-}
-
-func putEncoder(e *encoder) {
-	if e.buf.Cap() <= 64<<10 { // not a rare huge snapshot's buffer
-		encoders.Put(e)
-	}
-}
-
 // Encode encodes snap.
 func Encode(snap *interp.Snapshot) ([]byte, error) {
-	e := getEncoder()
-	defer putEncoder(e)
-	if err := encodeSnapshot(e.enc, snap); err != nil {
+	e := msgpool.Get()
+	defer msgpool.Put(e)
+	if err := encodeSnapshot(e.Enc, snap); err != nil {
 		return nil, fmt.Errorf("snapshot: encode session %s: %w", snap.SessionID, err)
 	}
-	return bytes.Clone(e.buf.Bytes()), nil
+	return bytes.Clone(e.Buf.Bytes()), nil
 }
 
 // Decode decodes what Encode wrote for the session sessionID. Event data
@@ -97,12 +69,12 @@ func Decode(sessionID string, b []byte) (*interp.Snapshot, error) {
 // that a datamodel can keep the bytes of a variable that did not change
 // and hand them back as Var.Encoded.
 func EncodeVar(v *interp.Var) ([]byte, error) {
-	e := getEncoder()
-	defer putEncoder(e)
-	if err := encodeVarFields(e.enc, v); err != nil {
+	e := msgpool.Get()
+	defer msgpool.Put(e)
+	if err := encodeVarFields(e.Enc, v); err != nil {
 		return nil, fmt.Errorf("snapshot: encode variable %s: %w", v.Name, err)
 	}
-	return bytes.Clone(e.buf.Bytes()), nil // kept by a cache: no spare capacity
+	return bytes.Clone(e.Buf.Bytes()), nil // kept by a cache: no spare capacity
 }
 
 // VarValue returns v.Value, decoding v.Encoded when that is all v holds.
