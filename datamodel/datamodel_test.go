@@ -88,41 +88,16 @@ func (c countingCompiled) NewDatamodel(sys interp.SystemInfo) (interp.Datamodel,
 	return counting{dm, c.conds}, err
 }
 
-// TestThirdDatamodel: the registry decides which datamodel runs a
-// document; interp has none of its own.
-func TestThirdDatamodel(t *testing.T) {
+// runCounting registers the counting datamodel under name beside the
+// standard ones, runs doc with it and checks that it evaluated the
+// document's condition.
+func runCounting(t *testing.T, name string, doc *scxml.Document) {
+	t.Helper()
 	var conds []string
 	dms := datamodel.Standard()
-	dms[scxml.DatamodelNull] = func(doc *scxml.Document) (interp.CompiledDatamodel, error) {
+	dms[name] = func(doc *scxml.Document) (interp.CompiledDatamodel, error) {
 		inner, err := null.Compile(doc)
 		return countingCompiled{inner, &conds}, err
-	}
-	m, err := interp.Compile(parse(t, scxml.DatamodelNull), dms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := run(t, m).Final(); got != "b" {
-		t.Errorf("ended in %q, want b", got)
-	}
-	if !slices.Equal(conds, []string{"In('a')"}) {
-		t.Errorf("conditions evaluated by the plugged-in datamodel: %q, want [In('a')]", conds)
-	}
-}
-
-// TestNamedThirdDatamodel: a datamodel under a name of its own
-// ("counting", unknown to the parser) is accepted at parse time and runs
-// the document when the registry has it; without it, Compile refuses the
-// document naming the file, the <scxml> element's line:col and the name.
-func TestNamedThirdDatamodel(t *testing.T) {
-	var conds []string
-	dms := datamodel.Standard()
-	dms["counting"] = func(doc *scxml.Document) (interp.CompiledDatamodel, error) {
-		inner, err := null.Compile(doc)
-		return countingCompiled{inner, &conds}, err
-	}
-	doc := parse(t, "Counting")
-	if doc.Datamodel != "counting" {
-		t.Fatalf("datamodel %q", doc.Datamodel)
 	}
 	m, err := interp.Compile(doc, dms)
 	if err != nil {
@@ -134,7 +109,25 @@ func TestNamedThirdDatamodel(t *testing.T) {
 	if !slices.Equal(conds, []string{"In('a')"}) {
 		t.Errorf("conditions evaluated by the plugged-in datamodel: %q, want [In('a')]", conds)
 	}
-	_, err = interp.Compile(doc, datamodel.Standard())
+}
+
+// TestThirdDatamodel: the registry decides which datamodel runs a
+// document; interp has none of its own.
+func TestThirdDatamodel(t *testing.T) {
+	runCounting(t, scxml.DatamodelNull, parse(t, scxml.DatamodelNull))
+}
+
+// TestNamedThirdDatamodel: a datamodel under a name of its own
+// ("counting", unknown to the parser) is accepted at parse time and runs
+// the document when the registry has it; without it, Compile refuses the
+// document naming the file, the <scxml> element's line:col and the name.
+func TestNamedThirdDatamodel(t *testing.T) {
+	doc := parse(t, "Counting")
+	if doc.Datamodel != "counting" {
+		t.Fatalf("datamodel %q", doc.Datamodel)
+	}
+	runCounting(t, "counting", doc)
+	_, err := interp.Compile(doc, datamodel.Standard())
 	want := `interp: compile TestNamedThirdDatamodel.scxml:1:1: <scxml datamodel="counting">: ` + interp.ErrUnsupportedDatamodel.Error() + ` (have: ecmascript, null)`
 	if !errors.Is(err, interp.ErrUnsupportedDatamodel) || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
