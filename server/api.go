@@ -36,6 +36,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /admin/health", s.handleHealth)
 	m.HandleFunc("POST /admin/promote", s.handlePromote)
 	m.HandleFunc("GET /admin/sessions", s.handleSessions)
+	m.HandleFunc("GET /admin/metrics", s.handleMetrics)
 	return m
 }
 
@@ -566,4 +567,10 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	writeJSON(w, http.StatusOK, map[string]any{"node": node, "sessions": list})
+}
+
+// handleMetrics answers the node's counters and histograms
+// (metrics.Snapshot) as JSON.
+func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.metrics.Snapshot())
 }

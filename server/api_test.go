@@ -132,6 +132,13 @@ func TestStartEventQuery(t *testing.T) {
 	if q.body["persisted"] != true || q.body["owner"] != "n1" || q.body["seq"] != 4.0 || q.body["epoch"] != 1.0 {
 		t.Fatalf("query %s", q.raw)
 	}
+	// The node's figures count what it did: one start and three events,
+	// each checkpointed.
+	m := call(t, hs, "GET", "/admin/metrics", "", "")
+	if m.status != 200 || m.body["sessions_live"] != 1.0 || m.body["sessions_started"] != 1.0 ||
+		m.body["events"].(float64) < 3 || m.body["checkpoints"].(float64) < 4 || m.body["checkpoint_failures"] != 0.0 {
+		t.Fatalf("metrics: %d %s", m.status, m.raw)
+	}
 	// A digital session is not persisted.
 	chat := start(t, hs, `{"src": "chat.scxml", "session-type": "chat", "topic": "billing"}`)
 	q = call(t, hs, "GET", "/scxml/session/"+chat+"/query", "", "")

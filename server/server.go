@@ -43,6 +43,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/orsgo/engine/metrics"
 	"net"
 	"net/http"
 	"os"
@@ -132,6 +133,8 @@ type Server struct {
 	watchDone chan struct{}
 	closeOnce sync.Once
 	ownStore  persist.Store // opened by New: Close closes it
+
+	metrics *metrics.Metrics // the node's figures (GET /admin/metrics)
 }
 
 // New opens the node's store and engine, loads and compiles its
@@ -149,7 +152,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup}
 	s.reqs.waiting = map[string]chan any{}
+	s.metrics = metrics.New()
 	eo := opts.Engine
+	eo.Observer = engine.JoinObservers(s.metrics.Observer(), eo.Observer)
 	eo.Extensions = append(slices.Clone(eo.Extensions), s.extension())
 	eo.IOProcessors = append(slices.Clone(eo.IOProcessors), requestProcessor{s})
 	userStoreErr := eo.OnStoreError
@@ -166,6 +171,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.e = e
+	s.metrics.Track(e)
 	if err := s.loadDocuments(); err != nil {
 		e.Close()
 		return nil, err
@@ -219,6 +225,11 @@ func (s *Server) openEngine(ctx context.Context, eo engine.Options) (*engine.Eng
 	}
 	return e, err
 }
+
+// Metrics returns the node's figures: what GET /admin/metrics answers.
+// Publish them through expvar (Metrics.Publish) to have them at
+// /debug/vars of a process that serves expvar's handler.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Engine returns the node's engine.
 func (s *Server) Engine() *engine.Engine { return s.e }
