@@ -54,3 +54,38 @@ func TestMaxRecordSize(t *testing.T) {
 		t.Fatalf("New(MaxRecordSize: -5) = %v", err)
 	}
 }
+
+// An event's data is stored once in a checkpoint (as the event _event is
+// bound to), not again as a variable of the datamodel: 1 MiB of event
+// data makes a record of a little over 1 MiB.
+func TestEventStoredOnce(t *testing.T) {
+	doc := mustParse(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="s">
+  <datamodel><data id="n" expr="0"/></datamodel>
+  <state id="s"><transition event="keep"><assign location="n" expr="_event.data.length"/></transition></state>
+</scxml>`)
+	ctx := context.Background()
+	store := persist.NewMemory(persist.MemoryOptions{})
+	e, err := engine.New(engine.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, err := e.Start(ctx, doc, engine.StartOptions{ID: "once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 1 << 20
+	if err := s.Send(ctx, engine.Event{Name: "keep", Data: strings.Repeat("x", size)}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := store.Load(ctx, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Data) < size || len(rec.Data) > size+size/10 {
+		t.Fatalf("record of %d bytes for %d bytes of event data", len(rec.Data), size)
+	}
+	if v, _ := s.Value("n"); v != int64(size) {
+		t.Fatalf("n = %v", v)
+	}
+}
