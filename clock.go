@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"sort"
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -39,7 +39,7 @@ type ManualClock struct {
 	mu     sync.Mutex
 	now    time.Time
 	seq    uint64
-	timers []*manualTimer
+	timers timerHeap
 }
 
 type manualTimer struct {
@@ -47,6 +47,34 @@ type manualTimer struct {
 	due time.Time
 	seq uint64
 	f   func()
+	idx int // in c.timers; -1 once fired or stopped
+}
+
+// timerHeap orders timers by due time, then creation: a heap, so that a
+// bench's clock holding a timer per session (a million) arms and stops
+// them in O(log n).
+type timerHeap []*manualTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	return h[i].due.Before(h[j].due) || (h[i].due.Equal(h[j].due) && h[i].seq < h[j].seq)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*manualTimer)
+	t.idx = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.idx = -1
+	return t
 }
 
 // NewManualClock returns a ManualClock that reads start.
@@ -65,13 +93,7 @@ func (c *ManualClock) AfterFunc(d time.Duration, f func()) Timer {
 	defer c.mu.Unlock()
 	c.seq++
 	t := &manualTimer{c: c, due: c.now.Add(d), seq: c.seq, f: f}
-	i := sort.Search(len(c.timers), func(i int) bool {
-		x := c.timers[i]
-		return x.due.After(t.due) || (x.due.Equal(t.due) && x.seq > t.seq)
-	})
-	c.timers = append(c.timers, nil)
-	copy(c.timers[i+1:], c.timers[i:])
-	c.timers[i] = t
+	heap.Push(&c.timers, t)
 	return t
 }
 
@@ -80,13 +102,11 @@ func (t *manualTimer) Stop() bool {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, x := range c.timers {
-		if x == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
+	if t.idx < 0 {
+		return false
 	}
-	return false
+	heap.Remove(&c.timers, t.idx)
+	return true
 }
 
 // Advance moves the clock forward by d, firing every timer that falls due,
@@ -109,8 +129,7 @@ func (c *ManualClock) AdvanceTo(t time.Time) {
 			c.mu.Unlock()
 			return
 		}
-		x := c.timers[0]
-		c.timers = c.timers[1:]
+		x := heap.Pop(&c.timers).(*manualTimer)
 		if x.due.After(c.now) {
 			c.now = x.due
 		}
