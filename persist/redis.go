@@ -236,8 +236,9 @@ type RedisStore struct {
 	opts RedisOptions
 	// cluster: a cluster client; nshards: RedisOptions.Shards, or 1 on
 	// a standalone Redis.
-	cluster bool
-	nshards int
+	cluster  bool
+	nshards  int
+	shardTab []*shard // by number
 
 	// queue feeds the committers; mu guards sends against Close.
 	mu      sync.RWMutex
@@ -285,6 +286,10 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*RedisStore, err
 	if cluster {
 		r.nshards = opts.Shards
 	}
+	r.shardTab = make([]*shard, r.nshards)
+	for k := range r.shardTab {
+		r.shardTab[k] = newShard("ORS:"+opts.Cluster+":", "{"+slotTag(k*numSlots/r.nshards)+"}")
+	}
 	if opts.SweepInterval > 0 {
 		r.wg.Add(1)
 		go r.sweeper()
@@ -312,36 +317,48 @@ func (r *RedisStore) EpochKey(node string) string {
 	return "ORS:" + r.opts.Cluster + ":node:{" + node + "}:epoch"
 }
 
-// shard is one of the store's shards: its number and the hash tag of
-// its keys, which all sit in one cluster slot.
+// shard is one of the store's shards: the hash tag of its keys, which
+// all sit in one cluster slot, and the names made of it, made once (a
+// Save names four keys of its shard).
 type shard struct {
 	root string // ORS:<cluster>:
 	tag  string // {<t>}
+
+	recPfx, epochsKey, nodesKey, idxPfx string
 }
 
-func (s shard) record(id string) string  { return s.root + "session:" + s.tag + ":" + id }
-func (s shard) recordPrefix() string     { return s.root + "session:" + s.tag + ":" }
-func (s shard) epochs() string           { return s.root + "shard:" + s.tag + ":epochs" }
-func (s shard) nodes() string            { return s.root + "shard:" + s.tag + ":nodes" }
-func (s shard) indexPrefix() string      { return s.root + "shard:" + s.tag + ":node:" }
-func (s shard) index(node string) string { return s.indexPrefix() + node }
+func newShard(root, tag string) *shard {
+	return &shard{root: root, tag: tag,
+		recPfx:    root + "session:" + tag + ":",
+		epochsKey: root + "shard:" + tag + ":epochs",
+		nodesKey:  root + "shard:" + tag + ":nodes",
+		idxPfx:    root + "shard:" + tag + ":node:",
+	}
+}
+
+func (s *shard) record(id string) string  { return s.recPfx + id }
+func (s *shard) recordPrefix() string     { return s.recPfx }
+func (s *shard) epochs() string           { return s.epochsKey }
+func (s *shard) nodes() string            { return s.nodesKey }
+func (s *shard) indexPrefix() string      { return s.idxPfx }
+func (s *shard) index(node string) string { return s.idxPfx + node }
 
 // shardOf returns the shard of a session: CRC16 of its id modulo the
 // number of shards.
-func (r *RedisStore) shardOf(sessionID string) shard {
+func (r *RedisStore) shardOf(sessionID string) *shard {
 	return r.shardAt(int(crc16(sessionID)) % r.nshards)
 }
 
 // shardAt returns shard number k, whose hash tag names a slot spread
 // evenly over the slot space (Redis Cluster gives masters ranges of
 // slots, so the shards spread over the masters).
-func (r *RedisStore) shardAt(k int) shard {
-	return shard{root: "ORS:" + r.opts.Cluster + ":", tag: "{" + slotTag(k*numSlots/r.nshards) + "}"}
+func (r *RedisStore) shardAt(k int) *shard {
+	return r.shardTab[k]
 }
 
 // shards returns every shard.
-func (r *RedisStore) shards() []shard {
-	out := make([]shard, r.nshards)
+func (r *RedisStore) shards() []*shard {
+	out := make([]*shard, r.nshards)
 	for i := range out {
 		out[i] = r.shardAt(i)
 	}
