@@ -4,7 +4,7 @@
 //	scxml validate DOC...
 //	scxml run DOC [--event NAME[=JSON]]...
 //	scxml replay [--json] PATH...
-//	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--concurrency N] [--hibernate-after D [--wave N]] [--json]
 package main
 
 import (
@@ -18,8 +18,9 @@ const usage = `usage:
   scxml run DOC [--event NAME[=JSON]]...     run DOC, print the configuration after each macrostep
   scxml replay [--json] PATH...              replay fixtures and W3C tests (files or directories)
   scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
-              [--store memory|redis] [--config FILE] [--json]
-                                             measure macrosteps/s, Send latency, allocations, heap per session
+              [--store memory|redis] [--config FILE] [--concurrency N] [--hibernate-after D [--wave N]] [--json]
+                                             measure a node: macrosteps/s, Send and checkpoint latency, CPU
+                                             (this process's and Redis's), allocations, heap per session
 `
 
 func main() {
