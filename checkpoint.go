@@ -34,11 +34,11 @@ var ErrCheckpoint = errors.New("engine: checkpoint not written")
 // checkpoints is the state of a session's record.
 type checkpoints struct {
 	seq uint64 // checkpoints written
-	// saved says that its last checkpoint was written.
-	saved bool
 	// fresh is when its record was last known written or refreshed
 	// (engine clock, Unix ns), for refreshing it while hibernated.
 	fresh atomic.Int64
+	// saved says that its last checkpoint was written.
+	saved bool
 	// fenced says the session ended here because this node lost it
 	// (fence.go); undeleted that it ended and its record's deletion
 	// failed, and is retried; volatile that it is registered as running
@@ -98,7 +98,7 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	w := e.writer()
 	rec := &persist.Record{
 		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
-		Doc: doc.Name, DocHash: doc.Hash, Created: s.created, Updated: e.clock.Now(), Due: due,
+		Doc: doc.Name, DocHash: doc.Hash, Created: fromUnixNano(s.created), Updated: e.clock.Now(), Due: due,
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
 		s.cp.saved = false // never hibernated on an older record
@@ -269,7 +269,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	if err != nil {
 		return nil, fmt.Errorf("engine: resume: %w", err)
 	}
-	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, created: rec.Created}
+	s := &Session{e: e, id: sessionID, typ: SessionType(rec.Type), m: m, sess: is, created: unixNano(rec.Created)}
 	s.cp.seq = rec.Seq
 	e.mu.Lock()
 	if e.closed.Load() {

@@ -337,8 +337,8 @@ func (e *Engine) hibernateIdle(s *Session, now time.Time) (at time.Time, ok bool
 		return time.Time{}, true // hibernated meanwhile, or lost
 	case !s.sess.Running():
 		return now.Add(after), false // starting, or ending
-	case now.Before(s.last.Add(after)):
-		return s.last.Add(after), false
+	case now.Before(time.Unix(0, s.last).Add(after)):
+		return time.Unix(0, s.last).Add(after), false
 	case !s.cp.saved || s.sess.Pending() || s.busy():
 		// Its record is older than its state, or an event waits:
 		// hibernating it would lose state.
@@ -360,8 +360,8 @@ func (s *Session) busy() bool {
 func (e *Engine) hibernate(s *Session) {
 	s.hibCfg = s.sess.Configuration()
 	s.sess = nil
-	s.rt.kidBuf = nil
-	s.in.spare = nil
+	e.unwatch(s)
+	s.scratch = nil
 	s.in.mu.Lock()
 	if len(s.in.events) == 0 {
 		s.in.events = nil // and its buffer
@@ -421,7 +421,7 @@ func (e *Engine) wake(s *Session) error {
 	s.hib.Store(false)
 	e.hib.n.Add(-1)
 	e.observeSession(s, SessionWoken, nil)
-	s.last = e.clock.Now()
+	s.last = e.clock.Now().UnixNano()
 	e.noteChildren(s)
 	e.mu.Lock()
 	e.armSweep(s)

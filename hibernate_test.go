@@ -766,8 +766,11 @@ func TestHibernateHeap(t *testing.T) {
 	per := float64(int64(hibernated)-int64(base)) / n
 	t.Logf("heap per session: %.0f bytes awake, %.0f bytes hibernated (routing document, queue timeout pending)",
 		float64(int64(awake)-int64(base))/n, per)
-	if per > 1024 {
-		t.Fatalf("a hibernated session holds %.0f bytes, want under 1 KB", per)
+	// 559 bytes here on amd64, the ManualClock timer of its queue
+	// timeout (~130 bytes) included; 668 before the handle shrank
+	// (issue 15). A bound below that keeps the shrink from being undone.
+	if per > 620 {
+		t.Fatalf("a hibernated session holds %.0f bytes, want at most 620", per)
 	}
 }
 

@@ -342,8 +342,11 @@ func (s *Session) setChildren(kids []*interp.Session) {
 // s.mu held. For a session that has and had no children it is inlined
 // and allocates nothing.
 func (e *Engine) noteChildren(s *Session) {
-	s.rt.kidBuf = s.sess.AppendChildren(s.rt.kidBuf[:0])
-	if len(s.rt.kidBuf) == 0 && s.rt.children.Load() == nil {
+	if s.scratch == nil {
+		s.scratch = &scratch{}
+	}
+	s.scratch.kids = s.sess.AppendChildren(s.scratch.kids[:0])
+	if len(s.scratch.kids) == 0 && s.rt.children.Load() == nil {
 		return
 	}
 	s.syncChildren()
@@ -351,14 +354,14 @@ func (e *Engine) noteChildren(s *Session) {
 
 func (s *Session) syncChildren() {
 	d := s.rt.children.Load()
-	same := d != nil && len(d.kids) == len(s.rt.kidBuf)
+	same := d != nil && len(d.kids) == len(s.scratch.kids)
 	for i := 0; same && i < len(d.kids); i++ {
-		same = d.kids[i].is == s.rt.kidBuf[i]
+		same = d.kids[i].is == s.scratch.kids[i]
 	}
 	if !same {
-		s.setChildren(s.rt.kidBuf)
+		s.setChildren(s.scratch.kids)
 	}
-	clear(s.rt.kidBuf) // hold no ended session
+	clear(s.scratch.kids) // hold no ended session
 }
 
 // route finds the engine session an event for sessionID goes to: the
@@ -440,9 +443,6 @@ type inbox struct {
 	events []Event
 	kids   []childEvent // events for its invoked children
 	queued bool         // in Engine.rt.runnable
-	// spare is the inbox process emptied last, reused as the next one;
-	// Session.mu.
-	spare []Event
 }
 
 // sessionDir is what routing knows of one top-level session without its
@@ -451,7 +451,6 @@ type sessionDir struct {
 	// subs mirrors the interpreter session's subscriptions, for Publish.
 	subs subsPtr
 	// children is the directory of its running invoked children, for
-	// addressing them by id; kidBuf is noteChildren's scratch (Session.mu).
+	// addressing them by id.
 	children childrenPtr
-	kidBuf   []*interp.Session
 }

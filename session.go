@@ -53,12 +53,19 @@ type StartOptions struct {
 // Session is a handle on a session of the engine. It stays valid after the
 // session ended, to read how it ended, and while the session is
 // hibernated (see Hibernated).
+//
+// Its fields are what a hibernated session costs the heap (a node may
+// hold a million): times that only the engine reads are Unix
+// nanoseconds, and what only an awake session needs hangs off pointers
+// that hibernation drops (wd, scratch).
 type Session struct {
-	e       *Engine
-	id      string
-	typ     SessionType
-	m       *interp.Machine // its document's, shared; kept while hibernated
-	created time.Time       // when the session started (kept across resumes)
+	e   *Engine
+	id  string
+	typ SessionType
+	m   *interp.Machine // its document's, shared; kept while hibernated
+	// created is when the session started (kept across resumes), Unix
+	// ns (0: unknown).
+	created int64
 
 	mu sync.Mutex // serialises processing of the interpreter session
 	// sess is the interpreter session; nil while hibernated (hib), or
@@ -67,23 +74,26 @@ type Session struct {
 	timer Timer
 	due   time.Time // of its next delayed send, zero if none (or of a wake retry)
 	err   error     // first engine-level failure (livelock, ...)
-	// last is when its last macrostep ran (the engine's clock), for the
-	// hibernation sweep.
-	last time.Time
+	// last is when its last macrostep ran (the engine's clock, Unix
+	// ns), for the hibernation sweep.
+	last int64
 
 	// ended says the session ended (written under in.mu); done, made by
 	// the first call to Done (most handles are never waited on: a channel
 	// costs 96 bytes), is closed then (in.mu).
 	ended atomic.Bool
+	hib   atomic.Bool // hibernated (hibernate.go); written under mu
 	done  chan struct{}
 
-	in  inbox       // events waiting for the session (routing.go)
-	rt  sessionDir  // its subscriptions and children (routing.go)
-	cp  checkpoints // its record's state (checkpoint.go)
-	hib atomic.Bool // hibernated (hibernate.go); written under mu
+	in inbox       // events waiting for the session (routing.go)
+	rt sessionDir  // its subscriptions and children (routing.go)
+	cp checkpoints // its record's state (checkpoint.go)
+	// scratch holds buffers reused from one macrostep to the next; nil
+	// while hibernated. Session.mu.
+	scratch *scratch
 	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
 	hibCfg []string
-	wd     watch  // its entry in the watchdog's set (watchdog.go)
+	wd     *watch // its entry in the watchdog's set (watchdog.go), or nil
 	obs    runObs // its runs observed (observe.go)
 }
 
@@ -116,7 +126,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: e.clock.Now()}
+	s := &Session{e: e, id: opts.ID, typ: opts.Type, m: m, created: unixNano(e.clock.Now())}
 	data, err := startData(doc, opts.Data)
 	if err != nil {
 		return nil, err
@@ -146,9 +156,10 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	e.observeSession(s, SessionStarted, nil)
 	t0 := e.beginRun(s)
 	e.enter(s)
-	s.last = e.clock.Now()
+	now := e.clock.Now()
+	s.last = now.UnixNano()
 	err = guard("macrostep", func() error {
-		if err := is.Start(s.last); err != nil {
+		if err := is.Start(now); err != nil {
 			return err
 		}
 		// Events the initial macrostep sent to the session itself are
@@ -323,9 +334,12 @@ func (e *Engine) process(ctx context.Context, s *Session) error {
 	}
 	// Two inboxes take turns: posts go to one while the other, taken
 	// here, is emptied into the session's queue.
+	if s.scratch == nil {
+		s.scratch = &scratch{}
+	}
 	s.in.mu.Lock()
 	inbox := s.in.events
-	s.in.events = s.in.spare
+	s.in.events = s.scratch.spare
 	kids := s.in.kids
 	s.in.kids = nil
 	s.in.mu.Unlock()
@@ -340,15 +354,16 @@ func (e *Engine) process(ctx context.Context, s *Session) error {
 	// Keep no event data alive, nor a burst's large buffer.
 	clear(inbox)
 	if cap(inbox) <= 16 {
-		s.in.spare = inbox[:0]
+		s.scratch.spare = inbox[:0]
 	} else {
-		s.in.spare = nil
+		s.scratch.spare = nil
 	}
 	t0 := e.beginRun(s)
 	e.enter(s)
-	s.last = e.clock.Now()
+	now := e.clock.Now()
+	s.last = now.UnixNano()
 	err := guard("macrostep", func() error {
-		s.sess.Advance(s.last)
+		s.sess.Advance(now)
 		return s.sess.Run()
 	})
 	e.leave(s)
@@ -371,7 +386,7 @@ func (e *Engine) afterMacrostep(ctx context.Context, s *Session, err error) erro
 			return err // ended here: fenced
 		}
 	} else if s.cp.saved {
-		s.noteFresh(s.last) // written after s.last: its TTL runs from later
+		s.noteFresh(time.Unix(0, s.last)) // written after s.last: its TTL runs from later
 	}
 	e.noteChildren(s)
 	if !s.sess.Running() {
@@ -444,4 +459,29 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
 		e.drain()
 	})
+}
+
+// scratch holds what an awake session reuses from one macrostep to the
+// next.
+type scratch struct {
+	// spare is the inbox process emptied last, reused as the next one.
+	spare []Event
+	// kids is noteChildren's buffer.
+	kids []*interp.Session
+}
+
+// unixNano is t in Unix ns, 0 for the zero time; fromUnixNano the
+// reverse.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

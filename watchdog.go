@@ -13,21 +13,22 @@ import (
 type watchdog struct {
 	stop, done chan struct{}
 	mu         sync.Mutex
-	// watched are the sessions the watchdog scans (see watch); mu.
-	watched []*Session
+	// watched are the watches of the sessions the watchdog scans (see
+	// watch); mu.
+	watched []*watch
 }
 
 // watch is what the watchdog knows of one session. A session joins the
-// watchdog's set on its first macrostep and leaves it when it ends, so
-// that a macrostep costs two atomic stores and no allocation.
+// watchdog's set on its first macrostep and leaves it when it ends or is
+// hibernated, so that a macrostep costs two atomic stores and no
+// allocation, and a hibernated session neither holds a watch nor costs
+// the watchdog's ticks anything (Session.wd is nil then).
 type watch struct {
 	// cur is the interpreter session while it runs a macrostep, nil
 	// between macrosteps. The watchdog reads it instead of Session.sess,
 	// which RestoreEveryStep replaces under Session.mu.
 	cur atomic.Pointer[interp.Session]
 
-	// on says the session is in the watchdog's set; Session.mu.
-	on bool
 	// idx is the session's index in Engine.wd.watched; Engine.wd.mu.
 	idx int
 
@@ -43,12 +44,13 @@ func (e *Engine) enter(s *Session) {
 	if e.wd.stop == nil {
 		return
 	}
-	if !s.wd.on {
-		s.wd.on = true
+	if s.wd == nil {
+		w := &watch{}
 		e.wd.mu.Lock()
-		s.wd.idx = len(e.wd.watched)
-		e.wd.watched = append(e.wd.watched, s)
+		w.idx = len(e.wd.watched)
+		e.wd.watched = append(e.wd.watched, w)
 		e.wd.mu.Unlock()
+		s.wd = w
 	}
 	s.wd.cur.Store(s.sess)
 }
@@ -66,22 +68,25 @@ func (e *Engine) watchRead(s *Session, is *interp.Session) {
 
 // leave marks s as between macrosteps. s.mu is held.
 func (e *Engine) leave(s *Session) {
-	if e.wd.stop != nil {
+	if s.wd != nil {
 		s.wd.cur.Store(nil)
 	}
 }
 
-// unwatch drops an ended session from the watchdog's set. s.mu is held.
+// unwatch drops an ended or hibernated session from the watchdog's set,
+// and its watch with it (the watchdog may still be looking at that watch
+// in its current tick: it is not reused). s.mu is held.
 func (e *Engine) unwatch(s *Session) {
-	if !s.wd.on {
+	w := s.wd
+	if w == nil {
 		return
 	}
-	s.wd.on = false
+	s.wd = nil
 	e.wd.mu.Lock()
 	last := len(e.wd.watched) - 1
 	moved := e.wd.watched[last]
-	e.wd.watched[s.wd.idx] = moved
-	moved.wd.idx = s.wd.idx
+	e.wd.watched[w.idx] = moved
+	moved.idx = w.idx
 	e.wd.watched[last] = nil
 	e.wd.watched = e.wd.watched[:last]
 	e.wd.mu.Unlock()
@@ -92,8 +97,8 @@ func (e *Engine) unwatch(s *Session) {
 func (e *Engine) interruptAll() {
 	e.wd.mu.Lock()
 	defer e.wd.mu.Unlock()
-	for _, s := range e.wd.watched {
-		if is := s.wd.cur.Load(); is != nil {
+	for _, w := range e.wd.watched {
+		if is := w.cur.Load(); is != nil {
 			if gen := is.Busy(); gen&1 == 1 {
 				is.Interrupt(gen)
 			}
@@ -110,7 +115,7 @@ func (e *Engine) watchdog() {
 	budget := e.opts.ScriptBudget
 	tick := time.NewTicker(budget / 4)
 	defer tick.Stop()
-	var scan []*Session
+	var scan []*watch
 	for {
 		select {
 		case <-e.wd.stop:
@@ -119,8 +124,7 @@ func (e *Engine) watchdog() {
 			e.wd.mu.Lock()
 			scan = append(scan[:0], e.wd.watched...)
 			e.wd.mu.Unlock()
-			for _, s := range scan {
-				w := &s.wd
+			for _, w := range scan {
 				is := w.cur.Load()
 				if is == nil {
 					w.last, w.gen = nil, 0

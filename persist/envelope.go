@@ -1,15 +1,13 @@
 package persist
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/orsgo/engine/internal/msgpool"
 )
 
 // The envelope every stored value is wrapped in, big-endian:
@@ -56,29 +54,126 @@ func crc32Sum(head, body []byte) uint32 {
 	return crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, body)
 }
 
-// encodeRecord wraps rec in the envelope. The header and the payload are
-// written into one pooled buffer (package msgpool) and copied out
-// once.
+// encodeRecord wraps rec in the envelope, in one allocation of the exact
+// size: the payload is written by hand (appendStr, appendBin, appendInt),
+// not by msgpack's reflective encoder, and the snapshot is copied once,
+// from rec.Data into the record. decodeRecord reads it with msgpack.
 func encodeRecord(rec *Record) ([]byte, error) {
-	e := msgpool.Get()
-	defer msgpool.Put(e)
-	var head [headerLen]byte
-	e.Buf.Write(head[:]) // filled in below, once the payload's length is known
-	err := e.Enc.Encode(&payload{
-		SessionID: rec.SessionID, Node: rec.Node, Type: rec.Type, Data: rec.Data,
-		Doc: rec.Doc, DocHash: rec.DocHash[:], Created: unixMilli(rec.Created), Updated: unixMilli(rec.Updated),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("persist: encode session %s: %w", rec.SessionID, err)
-	}
-	b := e.Buf.Bytes()
+	created, updated := unixMilli(rec.Created), unixMilli(rec.Updated)
+	n := headerLen + 1 + strLen(rec.SessionID) + strLen(rec.Node) + strLen(rec.Type) +
+		binLen(rec.Data) + strLen(rec.Doc) + binLen(rec.DocHash[:]) + intLen(created) + intLen(updated)
+	b := make([]byte, headerLen, n)
+	b = append(b, 0x98) // fixarray of the 8 payload fields
+	b = appendStr(b, rec.SessionID)
+	b = appendStr(b, rec.Node)
+	b = appendStr(b, rec.Type)
+	b = appendBin(b, rec.Data)
+	b = appendStr(b, rec.Doc)
+	b = appendBin(b, rec.DocHash[:])
+	b = appendInt(b, created)
+	b = appendInt(b, updated)
 	body := b[headerLen:]
 	copy(b, magic)
 	b[4] = formatVersion
 	binary.BigEndian.PutUint64(b[offSeq:], rec.Seq)
 	binary.BigEndian.PutUint32(b[offLen:], uint32(len(body)))
 	binary.BigEndian.PutUint32(b[offCRC:], crc32Sum(b[:offCRC], body))
-	return bytes.Clone(b), nil
+	return b, nil
+}
+
+// msgpack encodings of the payload's fields (its str, bin and int
+// formats, the smallest that fits, as msgpack's compact encoder writes).
+
+func strLen(s string) int {
+	switch n := len(s); {
+	case n < 32:
+		return 1 + n
+	case n <= math.MaxUint8:
+		return 2 + n
+	case n <= math.MaxUint16:
+		return 3 + n
+	default:
+		return 5 + n
+	}
+}
+
+func appendStr(b []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		b = append(b, 0xa0|byte(n))
+	case n <= math.MaxUint8:
+		b = append(b, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
+	}
+	return append(b, s...)
+}
+
+func binLen(p []byte) int {
+	switch n := len(p); {
+	case p == nil:
+		return 1
+	case n <= math.MaxUint8:
+		return 2 + n
+	case n <= math.MaxUint16:
+		return 3 + n
+	default:
+		return 5 + n
+	}
+}
+
+func appendBin(b, p []byte) []byte {
+	switch n := len(p); {
+	case p == nil:
+		return append(b, 0xc0) // nil, as msgpack writes a nil slice
+	case n <= math.MaxUint8:
+		b = append(b, 0xc4, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, 0xc5), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, 0xc6), uint32(n))
+	}
+	return append(b, p...)
+}
+
+func intLen(v int64) int {
+	switch {
+	case v >= -32 && v <= math.MaxInt8:
+		return 1
+	case v >= 0 && v <= math.MaxUint8, v >= math.MinInt8 && v < 0:
+		return 2
+	case v >= 0 && v <= math.MaxUint16, v >= math.MinInt16 && v < 0:
+		return 3
+	case v >= 0 && v <= math.MaxUint32, v >= math.MinInt32 && v < 0:
+		return 5
+	default:
+		return 9
+	}
+}
+
+func appendInt(b []byte, v int64) []byte {
+	switch {
+	case v >= -32 && v <= math.MaxInt8:
+		return append(b, byte(v)) // positive or negative fixint
+	case v >= 0 && v <= math.MaxUint8:
+		return append(b, 0xcc, byte(v))
+	case v >= 0 && v <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(v))
+	case v >= 0 && v <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(v))
+	case v >= 0:
+		return binary.BigEndian.AppendUint64(append(b, 0xcf), uint64(v))
+	case v >= math.MinInt8:
+		return append(b, 0xd0, byte(v))
+	case v >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(v))
+	case v >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(v))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
+	}
 }
 
 // recordSeq returns the Seq of an encoded record of the current format,

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orsgo/engine/internal/redistest"
 	"github.com/redis/go-redis/v9"
@@ -34,6 +36,8 @@ var benchFields = []string{
 	"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep",
 	"bytes_per_macrostep", "heap_bytes_per_session", "checkpoints_per_s",
 	"checkpoint_bytes", "hibernated_heap_bytes_per_session", "sessions", "events", "elapsed_s",
+	"hibernated_total_heap_bytes", "wake_p50_us", "wake_p99_us", "cpu_us_per_macrostep",
+	"redis_cpu_us_per_macrostep", "checkpoint_p50_us", "checkpoint_p99_us", "concurrency",
 }
 
 func runBenchCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -76,7 +80,7 @@ func benchJSON(t *testing.T, args ...string) map[string]float64 {
 
 func checkSane(t *testing.T, r map[string]float64, sessions, events int) {
 	t.Helper()
-	positive := []string{"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep", "bytes_per_macrostep", "heap_bytes_per_session", "elapsed_s"}
+	positive := []string{"macrosteps_per_s", "send_p50_us", "send_p99_us", "allocs_per_macrostep", "bytes_per_macrostep", "heap_bytes_per_session", "elapsed_s", "cpu_us_per_macrostep"}
 	for _, k := range positive {
 		if !(r[k] > 0) {
 			t.Errorf("%s = %v, want > 0", k, r[k])
@@ -87,6 +91,17 @@ func checkSane(t *testing.T, r map[string]float64, sessions, events int) {
 	}
 	if r["sessions"] != float64(sessions) || r["events"] != float64(events) {
 		t.Errorf("sessions, events = %v, %v; want %d, %d", r["sessions"], r["events"], sessions, events)
+	}
+	// The process's CPU per macrostep cannot exceed what the elapsed
+	// time on every CPU allows (a little slack: getrusage ticks).
+	if max := r["elapsed_s"] * 1e6 * float64(runtime.NumCPU()) / float64(sessions*events); r["cpu_us_per_macrostep"] > max*1.2+50 {
+		t.Errorf("cpu_us_per_macrostep = %v, more than %d CPUs allow over elapsed_s (%v µs)", r["cpu_us_per_macrostep"], runtime.NumCPU(), max)
+	}
+	if r["concurrency"] < 1 || r["concurrency"] > float64(sessions) {
+		t.Errorf("concurrency = %v, want 1..%d", r["concurrency"], sessions)
+	}
+	if r["checkpoint_p99_us"] < r["checkpoint_p50_us"] || r["wake_p99_us"] < r["wake_p50_us"] {
+		t.Errorf("checkpoint p50/p99 %v/%v, wake p50/p99 %v/%v: a p99 below its p50", r["checkpoint_p50_us"], r["checkpoint_p99_us"], r["wake_p50_us"], r["wake_p99_us"])
 	}
 	// macrosteps_per_s is sessions*events over the elapsed time.
 	if want := float64(sessions*events) / r["elapsed_s"]; r["macrosteps_per_s"] < want*0.99 || r["macrosteps_per_s"] > want*1.01 {
@@ -104,6 +119,22 @@ func TestBenchRoutingMemoryStore(t *testing.T) {
 	if r["checkpoint_bytes"] < 100 || r["checkpoint_bytes"] > 1<<20 {
 		t.Errorf("checkpoint_bytes = %v, want a routing snapshot's size", r["checkpoint_bytes"])
 	}
+	// Every session has its own sender by default.
+	if r["concurrency"] != 16 {
+		t.Errorf("concurrency = %v, want 16 (one sender per session)", r["concurrency"])
+	}
+	// A checkpoint is part of its Send.
+	if !(r["checkpoint_p50_us"] > 0) || r["checkpoint_p50_us"] > r["send_p99_us"] {
+		t.Errorf("checkpoint_p50_us = %v, want > 0 and within a Send (p99 %v)", r["checkpoint_p50_us"], r["send_p99_us"])
+	}
+	if r["redis_cpu_us_per_macrostep"] != 0 || r["wake_p50_us"] != 0 {
+		t.Errorf("memory store, no hibernation: redis_cpu_us_per_macrostep %v, wake_p50_us %v; want 0", r["redis_cpu_us_per_macrostep"], r["wake_p50_us"])
+	}
+	r = benchJSON(t, append([]string{routingDoc, "--sessions", "16", "--events", "20", "--store", "memory", "--concurrency", "3"}, routingArgs...)...)
+	checkSane(t, r, 16, 20)
+	if r["concurrency"] != 3 {
+		t.Errorf("--concurrency 3: concurrency = %v", r["concurrency"])
+	}
 }
 
 // With --hibernate-after the sessions idle after the send phase until
@@ -117,6 +148,24 @@ func TestBenchHibernate(t *testing.T) {
 		t.Errorf("hibernated_heap_bytes_per_session = %v, want > 0, at most 2 KB and a quarter of heap_bytes_per_session (%v)", hib, r["heap_bytes_per_session"])
 	}
 	t.Logf("heap per session: %.0f bytes live, %.0f bytes hibernated", r["heap_bytes_per_session"], hib)
+	// The whole heap holds every hibernated session; a wake restores a
+	// session from its record, which a checkpoint alone does not.
+	if r["hibernated_total_heap_bytes"] < 200*hib {
+		t.Errorf("hibernated_total_heap_bytes = %v, less than 200 hibernated sessions of %v bytes", r["hibernated_total_heap_bytes"], hib)
+	}
+	if !(r["wake_p50_us"] > 0) || r["wake_p99_us"] < r["wake_p50_us"] {
+		t.Errorf("wake p50 %v µs, p99 %v µs; want > 0, p99 >= p50", r["wake_p50_us"], r["wake_p99_us"])
+	}
+	// In waves of 50, each hibernated before the next starts: the same
+	// figures, with at most a wave awake at once.
+	r = benchJSON(t, append([]string{routingDoc, "--sessions", "200", "--events", "3", "--store", "memory", "--hibernate-after", "10s", "--wave", "50"}, routingArgs...)...)
+	checkSane(t, r, 200, 3)
+	if r["concurrency"] != 50 {
+		t.Errorf("--wave 50: concurrency = %v, want 50 (a sender per session of a wave)", r["concurrency"])
+	}
+	if w := r["hibernated_heap_bytes_per_session"]; !(w > 0) || w > 2048 || !(r["wake_p50_us"] > 0) {
+		t.Errorf("--wave 50: hibernated_heap_bytes_per_session %v, wake_p50_us %v", w, r["wake_p50_us"])
+	}
 	code, out, errOut := runBenchCmd(t, "--sessions", "4", "--events", "5", "--store", "memory", "--hibernate-after", "1m", flatDoc, "--event", "t")
 	if code != 0 || !strings.Contains(out, "heap bytes/hibernated") || errOut != "" {
 		t.Errorf("human output: exit %d, output:\n%s%s", code, out, errOut)
@@ -207,6 +256,8 @@ func TestBenchErrors(t *testing.T) {
 		{"hibernate without store", []string{flatDoc, "--event", "t", "--hibernate-after", "10s"}, 2, "--hibernate-after needs --store"},
 		{"negative hibernate", []string{flatDoc, "--event", "t", "--store", "memory", "--hibernate-after", "-1s"}, 2, "--hibernate-after -1s"},
 		{"bad hibernate", []string{flatDoc, "--event", "t", "--hibernate-after", "soon"}, 2, "-hibernate-after"},
+		{"negative concurrency", []string{flatDoc, "--event", "t", "--concurrency", "-2"}, 2, "--concurrency -2"},
+		{"zero wave", []string{flatDoc, "--event", "t", "--wave", "0"}, 2, "--wave 0"},
 		{"missing document", []string{filepath.Join(dir, "none.scxml"), "--event", "t"}, 1, "none.scxml"},
 		{"unparseable document", []string{badDoc, "--event", "t"}, 1, badDoc + ":3:5:"},
 		{"bad config", []string{flatDoc, "--event", "t", "--config", badConfig}, 1, badConfig + ":2: [persistence] type:"},
@@ -242,9 +293,32 @@ func TestBenchRedis(t *testing.T) {
 	if !(r["checkpoints_per_s"] > 0) || !(r["checkpoint_bytes"] > 0) {
 		t.Errorf("checkpoints_per_s %v, checkpoint_bytes %v; want > 0", r["checkpoints_per_s"], r["checkpoint_bytes"])
 	}
+	// The server runs on loopback: its CPU is measured (80 checkpoints
+	// cost it some), and a checkpoint is a round trip to it.
+	if !(r["redis_cpu_us_per_macrostep"] > 0) || !(r["checkpoint_p50_us"] > 0) {
+		t.Errorf("redis_cpu_us_per_macrostep %v, checkpoint_p50_us %v; want > 0", r["redis_cpu_us_per_macrostep"], r["checkpoint_p50_us"])
+	}
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer c.Close()
 	if keys, err := c.Keys(context.Background(), "*").Result(); err != nil || len(keys) != 0 {
 		t.Errorf("after the bench, redis holds %v (%v), want no keys", keys, err)
+	}
+}
+
+func TestInfoCPU(t *testing.T) {
+	d, err := infoCPU("# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:0.500000\r\nused_cpu_sys_children:9.000000\r\n")
+	if err != nil || d != 1750*time.Millisecond {
+		t.Errorf("infoCPU = %v, %v; want 1.75s (children not counted)", d, err)
+	}
+	if _, err := infoCPU("# CPU\r\nused_cpu_sys:x\r\nused_cpu_user:0.5\r\n"); err == nil || !strings.Contains(err.Error(), "used_cpu_sys") {
+		t.Errorf("bad number: err = %v", err)
+	}
+	if _, err := infoCPU("# Server\r\n"); err == nil {
+		t.Error("no cpu fields: no error")
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:6379": true, "[::1]:7000": true, "localhost:1": true, "10.0.0.2:6379": false, "redis-1:6379": false} {
+		if loopback(addr) != want {
+			t.Errorf("loopback(%q) = %v", addr, !want)
+		}
 	}
 }

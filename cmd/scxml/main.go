@@ -4,7 +4,7 @@
 //	scxml validate DOC...
 //	scxml run DOC [--event NAME[=JSON]]... [--config FILE]
 //	scxml replay [--json] PATH...
-//	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--json]
+//	scxml bench DOC --event NAME [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--concurrency N] [--hibernate-after D [--wave N]] [--json]
 //	scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
 //	scxml dot DOC [--session ID --config FILE] [--svg]
 //	scxml inspect --config FILE [--node NODE | --session ID | --delete ID]
@@ -25,8 +25,9 @@ const usage = `usage:
   scxml replay [--json] [--timeout D] [--restore-every-step] [--expect FILE] [--parallel N] PATH...
                                              replay fixtures and W3C tests (files or directories)
   scxml bench [EXT] DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M]
-              [--store memory|redis] [--config FILE] [--hibernate-after D] [--json]
-                                             measure macrosteps/s, Send latency, allocations, heap per session
+              [--store memory|redis] [--config FILE] [--concurrency N] [--hibernate-after D [--wave N]] [--json]
+                                             measure a node: macrosteps/s, Send and checkpoint latency, CPU
+                                             (this process's and Redis's), allocations, heap per session
   scxml rekey --config FILE [--dry-run] [--check-retired KEY]...
                                              seal every Redis record with the current encryption-key
   scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]

@@ -94,7 +94,7 @@ func TestBenchProgress(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "macrosteps/s") {
 		t.Fatalf("bench: exit %d, %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "\rbench: sending  ") || !strings.Contains(errOut, "ETA") || !strings.HasSuffix(errOut, "\r\x1b[K") {
+	if !strings.Contains(errOut, "\rbench  ") || !strings.Contains(errOut, "ETA") || !strings.HasSuffix(errOut, "\r\x1b[K") {
 		t.Errorf("bench on a terminal: progress %q", errOut)
 	}
 	if code, _, errOut := runCmd(append(args, "--json")...); code != 0 || errOut != "" {
