@@ -87,14 +87,17 @@ func BenchmarkParseCompileRouting(b *testing.B) {
 // setup, then sends the events of cycle round robin, one Send (one
 // macrostep) per iteration. The clock never moves: no timer fires.
 func benchMacrosteps(b *testing.B, path string, store persist.Store, setup, cycle []engine.Event) {
+	benchMacrostepsWith(b, path, store, engine.Options{}, setup, cycle)
+}
+
+// benchMacrostepsWith is benchMacrosteps with further engine options
+// (an Observer, a Logger).
+func benchMacrostepsWith(b *testing.B, path string, store persist.Store, opts engine.Options, setup, cycle []engine.Event) {
 	doc := parseBenchDoc(b, path)
-	eng, err := engine.New(engine.Options{
-		Clock: engine.NewManualClock(benchStart),
-		Store: store,
-		OnStoreError: func(id string, err error) {
-			b.Errorf("checkpoint of %s: %v", id, err)
-		},
-	})
+	opts.Clock = engine.NewManualClock(benchStart)
+	opts.Store = store
+	opts.OnStoreError = func(id string, err error) { b.Errorf("checkpoint of %s: %v", id, err) }
+	eng, err := engine.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -367,36 +367,10 @@ func TestJoinObservers(t *testing.T) {
 	}
 }
 
-// benchObserved is benchMacrosteps with Options opts.
+// benchObserved is benchMacrosteps on the routing chart with Options
+// opts.
 func benchObserved(b *testing.B, store persist.Store, opts engine.Options) {
-	doc := parseBenchDoc(b, benchRoutingDoc)
-	opts.Clock = engine.NewManualClock(benchStart)
-	opts.Store = store
-	opts.OnStoreError = func(id string, err error) { b.Errorf("checkpoint of %s: %v", id, err) }
-	eng, err := engine.New(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
-	ctx := context.Background()
-	s, err := eng.Start(ctx, doc, engine.StartOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, ev := range routingSetup {
-		if err := s.Send(ctx, ev); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if err := s.Send(ctx, routingCycle[i%len(routingCycle)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "macrosteps/s")
+	benchMacrostepsWith(b, benchRoutingDoc, store, opts, routingSetup, routingCycle)
 }
 
 // observedOptions turn on everything issue 13 adds: the metrics
