@@ -306,6 +306,8 @@ func (s *Session) Start(now time.Time) error {
 	s.started = true
 	s.now = now
 	s.interpret()
+	// Bound now, and in the datamodel from here on: hold no copy.
+	s.params, s.opts.Data = nil, nil
 	return s.completeMacrostep()
 }
 
