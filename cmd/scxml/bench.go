@@ -146,25 +146,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	var x extFlags
 	x.register(fs)
-	// Flags may follow the document.
-	var docPath string
-	for len(args) > 0 {
-		if status, done := parseFlags(fs, args, stdout, benchUsage); done {
-			return status
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if docPath != "" {
-			fmt.Fprintf(stderr, "scxml bench: one document only (got %q and %q)\n", docPath, fs.Arg(0))
-			return 2
-		}
-		docPath, args = fs.Arg(0), fs.Args()[1:]
+	docPath, status, done := parseDocFlags(fs, args, stdout, benchUsage)
+	if done {
+		return status
 	}
 	switch {
-	case docPath == "":
-		fmt.Fprintln(stderr, "scxml bench: no document given")
-		return 2
 	case len(events) == 0:
 		fmt.Fprintln(stderr, "scxml bench: no --event given")
 		return 2

@@ -23,6 +23,8 @@ const graphvizHint = "install Graphviz (Debian/Ubuntu: apt-get install graphviz;
 // lookDot finds Graphviz's dot; a variable so that tests can hide it.
 var lookDot = func() (string, error) { return exec.LookPath("dot") }
 
+const dotUsage = "scxml dot DOC [--session ID --config FILE] [--svg] [--lr] [-o FILE]"
+
 func cmdDot(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,23 +33,9 @@ func cmdDot(args []string, stdout, stderr io.Writer) int {
 	svg := fs.Bool("svg", false, "render SVG with Graphviz's dot instead of printing DOT")
 	lr := fs.Bool("lr", false, "lay the chart out left to right")
 	out := fs.String("o", "", "write to `FILE` instead of standard output")
-	var doc string
-	for len(args) > 0 { // flags may follow the document
-		if err := fs.Parse(args); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if doc != "" {
-			fmt.Fprintf(stderr, "scxml dot: one document only (got %q and %q)\n", doc, fs.Arg(0))
-			return 2
-		}
-		doc, args = fs.Arg(0), fs.Args()[1:]
-	}
-	if doc == "" {
-		fmt.Fprintln(stderr, "scxml dot: no document given")
-		return 2
+	doc, status, done := parseDocFlags(fs, args, stdout, dotUsage)
+	if done {
+		return status
 	}
 	if (*session == "") != (*cfgPath == "") {
 		fmt.Fprintln(stderr, "scxml dot: --session and --config go together (the session's record is read from the store --config names)")

@@ -135,3 +135,28 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, usage string)
 	}
 	return 0, false
 }
+
+// parseDocFlags parses the arguments of a command that takes one document
+// and flags before or after it. It returns the document's path, or done
+// with the exit status: 0 after --help, 2 after a usage error (reported on
+// fs's output) or when there is no document, or more than one.
+func parseDocFlags(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) (doc string, status int, done bool) {
+	for len(args) > 0 {
+		if status, done := parseFlags(fs, args, stdout, usage); done {
+			return "", status, true
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if doc != "" {
+			fmt.Fprintf(fs.Output(), "scxml %s: one document only (got %q and %q)\n", fs.Name(), doc, fs.Arg(0))
+			return "", 2, true
+		}
+		doc, args = fs.Arg(0), fs.Args()[1:]
+	}
+	if doc == "" {
+		fmt.Fprintf(fs.Output(), "scxml %s: no document given\n", fs.Name())
+		return "", 2, true
+	}
+	return doc, 0, false
+}

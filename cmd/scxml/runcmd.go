@@ -44,24 +44,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "checkpoint into the store `FILE`'s [persistence] names; a session still running at exit keeps its record there (scxml inspect, scxml dot --session)")
 	var x extFlags
 	x.register(fs)
-	// Flags may follow the document.
-	var doc string
-	for len(args) > 0 {
-		if status, done := parseFlags(fs, args, stdout, runUsage); done {
-			return status
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if doc != "" {
-			fmt.Fprintf(stderr, "scxml run: one document only (got %q and %q)\n", doc, fs.Arg(0))
-			return 2
-		}
-		doc, args = fs.Arg(0), fs.Args()[1:]
-	}
-	if doc == "" {
-		fmt.Fprintln(stderr, "scxml run: no document given")
-		return 2
+	doc, status, done := parseDocFlags(fs, args, stdout, runUsage)
+	if done {
+		return status
 	}
 	d, err := x.parse(doc)
 	if err != nil {
