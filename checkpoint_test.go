@@ -246,3 +246,31 @@ func TestOpenConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// OpenWith passes the store's tuning to persist.OpenWith: a bad value is
+// refused naming its option, and the store the engine gets uses the
+// values given (here its shard count, which the record keys show).
+func TestOpenWithStoreOptions(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	cfg, err := config.FromMap(map[string]map[string]string{
+		"orchestration": {"node-id": "A", "cluster-name": "openwith", "sessionid-with-nodeid": "true"},
+		"persistence":   {"type": "redis", "redis-nodes": srv.Addr},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = engine.OpenWith(ctx, cfg, engine.Options{}, persist.OpenOptions{Redis: persist.RedisOptions{Shards: -1}})
+	if err == nil || !strings.Contains(err.Error(), "Shards") {
+		t.Fatalf("Shards -1: %v", err)
+	}
+	e, err := engine.OpenWith(ctx, cfg, engine.Options{}, persist.OpenOptions{Redis: persist.RedisOptions{Shards: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rs := e.Store().(*persist.RedisStore)
+	if a, b := rs.IndexKey("A", "one"), rs.IndexKey("A", "another"); a != b {
+		t.Fatalf("with one shard, index keys %s and %s differ", a, b)
+	}
+}

@@ -17,6 +17,14 @@ import (
 // that cfg sets must be left zero in opts (an error names the one that is
 // not), so that a value is never silently overridden.
 func Open(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error) {
+	return OpenWith(ctx, cfg, opts, persist.OpenOptions{})
+}
+
+// OpenWith is Open with the store's tuning beside the configuration: the
+// go-redis client's pool, retries and timeouts, and the Redis store's
+// batching, retries, WAIT and shards (persist.OpenOptions, given to
+// persist.OpenWith).
+func OpenWith(ctx context.Context, cfg *config.Config, opts Options, store persist.OpenOptions) (*Engine, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("engine: open: nil configuration")
 	}
@@ -37,7 +45,7 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error
 		// sessions cannot be attributed to a node after a failure.
 		opts.NewID = func() string { return ids.New("").String() }
 	}
-	st, err := persist.Open(ctx, cfg)
+	st, err := persist.OpenWith(ctx, cfg, store)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open: %w", err)
 	}
