@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func pretendTerminal(t *testing.T) {
 }
 
 func TestReplayProgress(t *testing.T) {
-	dir := "../../fixtures/testdata/routing"
+	dir := "../fixtures/testdata/routing"
 	// Not a terminal: the output is the results, line by line, and
 	// stderr stays empty.
 	code, out, errOut := runCmd("replay", "--parallel", "1", dir)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/queue"
@@ -15,11 +16,43 @@ import (
 )
 
 // Extensions the command line can load into its engine (run, validate,
-// bench): by name, a constructor given the --queue groups. A program
-// built from this command adds its own to builtins in an init function
-// of a file beside this one.
-var builtins = map[string]func(x *extFlags) *engine.Extension{
-	queue.Name: func(x *extFlags) *engine.Extension { return queue.New(x.groups).Extension() },
+// bench): by name, a constructor given the --queue groups. A program that
+// embeds the command line adds its own with RegisterExtension.
+var (
+	builtinsMu sync.Mutex
+	builtins   = map[string]func(x *extFlags) *engine.Extension{
+		queue.Name: func(x *extFlags) *engine.Extension { return queue.New(x.groups).Extension() },
+	}
+)
+
+// ErrExtensionName is wrapped by RegisterExtension's error for a name that
+// is empty or already registered.
+var ErrExtensionName = errors.New("cli: extension name empty or already registered")
+
+// RegisterExtension makes the extension that build returns loadable by
+// run, validate and bench as --ext name. build is called once per command
+// that loads it. Register before Main; a name already taken (queue is
+// built in) is refused.
+func RegisterExtension(name string, build func() *engine.Extension) error {
+	builtinsMu.Lock()
+	defer builtinsMu.Unlock()
+	if name == "" || build == nil || builtins[name] != nil {
+		return fmt.Errorf("cli: register extension %q: %w", name, ErrExtensionName)
+	}
+	builtins[name] = func(*extFlags) *engine.Extension { return build() }
+	return nil
+}
+
+func builtin(name string) func(x *extFlags) *engine.Extension {
+	builtinsMu.Lock()
+	defer builtinsMu.Unlock()
+	return builtins[name]
+}
+
+func builtinNames() []string {
+	builtinsMu.Lock()
+	defer builtinsMu.Unlock()
+	return slices.Sorted(maps.Keys(builtins))
 }
 
 // extFlags are the flags that shape the engine of run, validate and
@@ -62,7 +95,7 @@ func (g groupFlag) Set(v string) error {
 }
 
 func (x *extFlags) register(fs *flag.FlagSet) {
-	fs.Var(&x.names, "ext", fmt.Sprintf("load the built-in extension `NAME` (repeatable or comma-separated; built in: %s)", strings.Join(slices.Sorted(maps.Keys(builtins)), ", ")))
+	fs.Var(&x.names, "ext", fmt.Sprintf("load the built-in extension `NAME` (repeatable or comma-separated; built in: %s)", strings.Join(builtinNames(), ", ")))
 	fs.Var(groupFlag{x}, "queue", "give the queue extension an agent group, `GROUP=AGENT[,AGENT...]`, all ready (repeatable; loads the queue extension)")
 	fs.BoolVar(&x.ignoreUnknown, "ignore-unknown-actions", false, "let documents hold custom elements no loaded extension runs: they do nothing (engine.Options.IgnoreUnknownActions)")
 }
@@ -76,9 +109,9 @@ func (x *extFlags) apply(opts *engine.Options) error {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	for _, n := range names {
-		mk := builtins[n]
+		mk := builtin(n)
 		if mk == nil {
-			return fmt.Errorf("--ext %q: no such extension (built in: %s)", n, strings.Join(slices.Sorted(maps.Keys(builtins)), ", "))
+			return fmt.Errorf("--ext %q: no such extension (built in: %s)", n, strings.Join(builtinNames(), ", "))
 		}
 		opts.Extensions = append(opts.Extensions, mk(x))
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const queueChildDoc = "../../fixtures/testdata/routing/queue_child_wait.scxml"
+const queueChildDoc = "../fixtures/testdata/routing/queue_child_wait.scxml"
 
 // inspectFixture is a Redis holding what two real engines wrote, plus a
 // damaged record and a stale index entry, as an operator would find it.
@@ -209,7 +209,7 @@ func (f *inspectFixture) checkNode(t *testing.T) {
 }
 
 func (f *inspectFixture) checkSession(t *testing.T) {
-	out := inspectOK(t, "--config", f.cfg, "--session", f.french, "--doc", "../../fixtures/testdata/routing")
+	out := inspectOK(t, "--config", f.cfg, "--session", f.french, "--doc", "../fixtures/testdata/routing")
 	for _, want := range []string{
 		"session " + f.french, "document    voice_routing (sha256", "/voice_routing", "owner       n1", "indexed by  n1", "seq         3",
 		"configuration: in_call routing french",

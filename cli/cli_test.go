@@ -1,11 +1,14 @@
-package main
+package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	engine "github.com/orsgo/engine"
 )
 
 func runCLI(t *testing.T, args ...string) (status int, stdout, stderr string) {
@@ -84,5 +87,41 @@ func TestExtensionsOnTheCommandLine(t *testing.T) {
 	}
 	if status, out, errOut := runCLI(t, "bench", q, "--queue", "VIP=a1,a2", "--event", "x", "--sessions", "2", "--events", "1", "--json"); status != 0 {
 		t.Errorf("bench --queue: status %d\n%s%s", status, out, errOut)
+	}
+}
+
+// A program that embeds the command line registers its own extension,
+// which run and validate then load with --ext like the built-in queue.
+func TestRegisterExtension(t *testing.T) {
+	build := func() *engine.Extension {
+		return &engine.Extension{
+			Name:      "acdtest",
+			Namespace: "urn:example:acdtest",
+			Actions: map[string]engine.Action{
+				"route": func(c *engine.ActionContext) error { return c.Assign("target", "agent-7") },
+			},
+		}
+	}
+	if err := RegisterExtension("acdtest", build); err != nil {
+		t.Fatal(err)
+	}
+	if err := RegisterExtension("acdtest", build); !errors.Is(err, ErrExtensionName) {
+		t.Fatalf("registering a name twice: %v", err)
+	}
+	if err := RegisterExtension("queue", build); !errors.Is(err, ErrExtensionName) {
+		t.Fatalf("registering over the built-in queue: %v", err)
+	}
+	doc := writeDoc(t, "acd.scxml", `<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:acd="urn:example:acdtest" datamodel="ecmascript" initial="s">
+  <datamodel><data id="target"/></datamodel>
+  <state id="s"><onentry><acd:route/><log label="target" expr="target"/></onentry></state>
+</scxml>`)
+	if status, out, _ := runCLI(t, "validate", doc); status != 1 || !strings.Contains(out, "acd.scxml:3:26: unknown executable content <route>") {
+		t.Errorf("validate without --ext: status %d\n%s", status, out)
+	}
+	if status, out, errOut := runCLI(t, "run", "--ext", "acdtest", doc); status != 0 || !strings.Contains(out, "log target: agent-7") {
+		t.Errorf("run --ext acdtest: status %d\n%s%s", status, out, errOut)
+	}
+	if status, out, _ := runCLI(t, "run", "--help"); status != 0 || !strings.Contains(out, "acdtest") {
+		t.Errorf("--help: %d\n%s", status, out)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func TestDotSession(t *testing.T) {
 			t.Errorf("general highlighted: %s", l)
 		}
 	}
-	if code, _, errOut := runCmd("dot", "../../fixtures/testdata/routing/queue_routing.scxml", "--session", id, "--config", cfg); code != 1 || !strings.Contains(errOut, "runs document") {
+	if code, _, errOut := runCmd("dot", "../fixtures/testdata/routing/queue_routing.scxml", "--session", id, "--config", cfg); code != 1 || !strings.Contains(errOut, "runs document") {
 		t.Errorf("other document: exit %d, %q", code, errOut)
 	}
 	if code, _, errOut := runCmd("dot", routingDoc, "--session", "n1-nope", "--config", cfg); code != 1 || !strings.Contains(errOut, "not found") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--config", filepath.Join(dir, "missing.ini")}, 1, "missing.ini"},
 		// The flag overrides the file's listen; the file's error names its line.
 		{[]string{"--config", ini, "--documents", "x"}, 1, ini + `:3: [node] listen: "nowhere" is not host:port`},
-		{[]string{"--config", ini, "--documents", "../../server/testdata", "--listen", "bad"}, 1, `--listen: [node] listen: "bad"`},
+		{[]string{"--config", ini, "--documents", "../server/testdata", "--listen", "bad"}, 1, `--listen: [node] listen: "bad"`},
 		{[]string{"--node-id", "bad id!", "--documents", "x"}, 1, `[orchestration] node-id: "bad id!"`},
 		{[]string{"extra"}, 2, "unexpected argument"},
 	} {
@@ -64,7 +64,7 @@ func TestServeRunsAndDrains(t *testing.T) {
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--documents", "../../server/testdata", "--node-id", "web1"}, &out, &errb)
+		done <- serve(ctx, []string{"--listen", "127.0.0.1:0", "--documents", "../server/testdata", "--node-id", "web1"}, &out, &errb)
 	}()
 	var addr string
 	for deadline := time.Now().Add(30 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

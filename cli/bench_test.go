@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	routingDoc = "../../fixtures/testdata/routing/voice_routing.scxml"
-	flatDoc    = "../../testdata/bench/flat.scxml"
+	routingDoc = "../fixtures/testdata/routing/voice_routing.scxml"
+	flatDoc    = "../testdata/bench/flat.scxml"
 )
 
 // routingArgs put each session in routing, then cycle it between
