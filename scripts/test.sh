@@ -30,6 +30,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -count=1 "$@" ./...
+# Integrations with big dependency trees are modules of their own
+# (OpenTelemetry), tested against this checkout of the engine.
+(cd otelscxml && go vet ./... && go test -count=1 "$@" ./...)
 # Benchmarks in a short mode: they must keep compiling and running, not
 # measure (the figures come from full runs, see the README).
 go test -count=1 -run '^$' -bench . -benchtime=20x ./... >/dev/null
