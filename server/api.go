@@ -362,15 +362,26 @@ func (s *Server) eventFor(w http.ResponseWriter, r *http.Request) (engine.Event,
 	return ev, nil
 }
 
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+// eventTo reads the event of an event or request call and finds its
+// session; it answers the error itself and returns ok false when either
+// fails.
+func (s *Server) eventTo(w http.ResponseWriter, r *http.Request) (engine.Event, *engine.Session, bool) {
 	ev, ae := s.eventFor(w, r)
 	if ae != nil {
 		fail(w, 0, ae)
-		return
+		return engine.Event{}, nil, false
 	}
 	sess, ae := s.session(r.Context(), r.PathValue("id"))
 	if ae != nil {
 		fail(w, 0, ae)
+		return engine.Event{}, nil, false
+	}
+	return ev, sess, true
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+	ev, sess, ok := s.eventTo(w, r)
+	if !ok {
 		return
 	}
 	if err := sess.Send(r.Context(), ev); err != nil {
@@ -397,14 +408,8 @@ func nonNil(l []string) []string {
 }
 
 func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
-	ev, ae := s.eventFor(w, r)
-	if ae != nil {
-		fail(w, 0, ae)
-		return
-	}
-	sess, ae := s.session(r.Context(), r.PathValue("id"))
-	if ae != nil {
-		fail(w, 0, ae)
+	ev, sess, ok := s.eventTo(w, r)
+	if !ok {
 		return
 	}
 	reqID, answer := s.reqs.open()
