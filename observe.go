@@ -225,20 +225,8 @@ func JoinObservers(obs ...*Observer) *Observer {
 			break
 		}
 	}
-	if len(ms) > 0 {
-		j.Macrostep = func(i MacrostepInfo) {
-			for _, f := range ms {
-				f(i)
-			}
-		}
-	}
-	if len(trs) > 0 {
-		j.Transition = func(i TransitionInfo) {
-			for _, f := range trs {
-				f(i)
-			}
-		}
-	}
+	j.Macrostep = fanout(ms)
+	j.Transition = fanout(trs)
 	if len(evs) > 0 {
 		j.Event = func(id, child string, ev *Event) {
 			for _, f := range evs {
@@ -253,21 +241,22 @@ func JoinObservers(obs ...*Observer) *Observer {
 			}
 		}
 	}
-	if len(cps) > 0 {
-		j.Checkpoint = func(i CheckpointInfo) {
-			for _, f := range cps {
-				f(i)
-			}
-		}
-	}
-	if len(ses) > 0 {
-		j.Session = func(i SessionEvent) {
-			for _, f := range ses {
-				f(i)
-			}
-		}
-	}
+	j.Checkpoint = fanout(cps)
+	j.Session = fanout(ses)
 	return j
+}
+
+// fanout returns a func calling each of fs in turn, or nil when fs is
+// empty (so that an unset hook stays nil and costs nothing).
+func fanout[T any](fs []func(T)) func(T) {
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(v T) {
+		for _, f := range fs {
+			f(v)
+		}
+	}
 }
 
 // The engine's side: one nil check when nothing observes or logs.
