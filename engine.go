@@ -185,7 +185,8 @@ type Engine struct {
 	wd  watchdog    // the script watchdog (watchdog.go)
 	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
 
-	log *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
+	log       *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
+	persisted atomic.Int64 // running persisted sessions: Persisted (observe.go)
 }
 
 // New creates an engine.

@@ -305,6 +305,7 @@ const DefaultHorizon = time.Minute
 // node id, after Promote, to take over what a previous holder of the id
 // left. It returns the epoch node was raised to.
 func (e *Engine) Adopt(ctx context.Context, node string, opts AdoptOptions) (uint64, error) {
+	start := time.Now() // for Observer.Recovery
 	if opts.Documents == nil {
 		return 0, errors.New("engine: adopt: option Documents: required")
 	}
@@ -335,6 +336,7 @@ func (e *Engine) Adopt(ctx context.Context, node string, opts AdoptOptions) (uin
 	e.fc.adopted[node] = a
 	e.fc.mu.Unlock()
 	e.goAsync(func(context.Context) { e.poll(a) })
+	e.ObserveRecovery(RecoveryInfo{Node: node, Epoch: epoch, Lazy: true, Elapsed: time.Since(start)})
 	return epoch, nil
 }
 
@@ -447,6 +449,7 @@ func (e *Engine) loadAdopted(id string) (*Session, error) {
 	}
 	// The engine's context: callers giving up must not leave it half
 	// resumed, and other callers wait on it.
+	t0 := time.Now() // for Observer.Recovery
 	rec, err := e.opts.Store.Load(e.ctx, id)
 	if errors.Is(err, persist.ErrNotFound) {
 		return nil, fmt.Errorf("engine: session %s: %w", id, ErrNoSession)
@@ -463,6 +466,7 @@ func (e *Engine) loadAdopted(id string) (*Session, error) {
 	doc, err := a.opts.Documents(e.ctx, rec.Doc, rec.DocHash)
 	if err != nil {
 		err = fmt.Errorf("engine: load adopted session %s: %w", id, err)
+		e.observeAdopted(a, id, nil, err, t0)
 		if a.opts.OnSession != nil {
 			a.opts.OnSession(id, err)
 		}
@@ -472,6 +476,7 @@ func (e *Engine) loadAdopted(id string) (*Session, error) {
 	if errors.Is(err, ErrSessionExists) {
 		return e.Session(id)
 	}
+	e.observeAdopted(a, id, s, err, t0)
 	if a.opts.OnSession != nil {
 		a.opts.OnSession(id, err)
 	}

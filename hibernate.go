@@ -289,7 +289,9 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // refreshError reports a failed refresh of the record of s to
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
-	e.onStoreError(s.id, fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause))
+	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause)
+	e.observeRefresh(s, err)
+	e.onStoreError(s.id, err)
 }
 
 // loseRecord ends s, a hibernated session whose record Touch found gone,
@@ -318,6 +320,7 @@ func (e *Engine) loseFenced(s *Session, fresh int64, cause error) {
 		return
 	}
 	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrFenced, cause)
+	e.observeRefresh(s, err)
 	if e.opts.OnStoreError != nil {
 		e.opts.OnStoreError(s.id, err)
 	}

@@ -44,6 +44,12 @@ type Observer struct {
 	// session whose record is gone or was taken over) or fenced (this
 	// node lost it to another: ErrFenced).
 	Session func(SessionEvent)
+	// Recovery is told of each recovery of a node's sessions on this
+	// engine when it ends: recovery.Recover and an eager
+	// recovery.Node.Switchover (with their Report's figures), Adopt and a
+	// lazy Switchover (once the node is adopted, Lazy set), and each
+	// session of an adopted node loaded on demand (SessionID set).
+	Recovery func(RecoveryInfo)
 	// TimingSample times one run (and its checkpoint) in TimingSample of
 	// each session; the others are reported with Timed false and no
 	// Duration. Reading the wall clock costs more than the rest of
@@ -105,12 +111,19 @@ const (
 	CheckpointSave CheckpointOp = iota
 	// CheckpointDelete deleted the record of a session that ended.
 	CheckpointDelete
+	// CheckpointRefresh failed to refresh the time to live of a
+	// hibernated session's record (persist.Expirer.Touch). Only failures
+	// are reported: a sweep refreshes many records in one round trip.
+	CheckpointRefresh
 )
 
-// String returns "save" or "delete".
+// String returns "save", "delete" or "refresh".
 func (op CheckpointOp) String() string {
-	if op == CheckpointDelete {
+	switch op {
+	case CheckpointDelete:
 		return "delete"
+	case CheckpointRefresh:
+		return "refresh"
 	}
 	return "save"
 }
@@ -130,7 +143,10 @@ type CheckpointInfo struct {
 	// Duration is the wall time of encoding and the store's Save, or of
 	// its Delete.
 	Duration time.Duration
-	// Err is nil when the store took it; it wraps ErrCheckpoint otherwise.
+	// Err is nil when the store took it; otherwise it wraps
+	// ErrCheckpoint (a save), ErrFenced (a write the store refused
+	// because another node holds this node id: it also wraps
+	// persist.ErrFenced) or ErrRefresh (CheckpointRefresh).
 	Err error
 }
 
@@ -171,6 +187,82 @@ type SessionEvent struct {
 	Err error
 }
 
+// RecoveryInfo describes a recovery of a failed node's sessions on this
+// engine (see Observer.Recovery).
+type RecoveryInfo struct {
+	// Node is the node whose sessions were recovered.
+	Node string
+	// Epoch is the epoch Node was raised to (fenced at).
+	Epoch uint64
+	// Lazy says the node was adopted (Adopt, a lazy Switchover): its
+	// sessions are loaded on demand, each reported on its own with
+	// SessionID set.
+	Lazy bool
+	// SessionID is set for one session of an adopted node loaded on
+	// demand: Resumed or Failed is 1, Elapsed is the time its load took.
+	SessionID string
+	// Listed is how many sessions the node's index held (eager
+	// recovery).
+	Listed int
+	// Resumed is how many sessions now run here; Failed how many could
+	// not be resumed (their records are kept); NotRecovered how many the
+	// node ran without persisting them (gone).
+	Resumed, Failed, NotRecovered int
+	// Elapsed is the wall time the recovery took.
+	Elapsed time.Duration
+	// Err is the error the recovery returned, if any.
+	Err error
+}
+
+// ObserveRecovery tells the Observer (Observer.Recovery) and the Logger
+// of a recovery run on this engine by code outside it: package recovery
+// calls it at the end of Recover. The engine reports its own (Adopt and
+// the sessions it loads on demand) itself.
+func (e *Engine) ObserveRecovery(info RecoveryInfo) {
+	if o := e.opts.Observer; o != nil && o.Recovery != nil {
+		func() {
+			defer e.observerPanic(info.SessionID, "Recovery")
+			o.Recovery(info)
+		}()
+	}
+	if e.log == nil || info.SessionID != "" {
+		return // one line per recovery, not per session loaded
+	}
+	level := slog.LevelInfo
+	if info.Err != nil || info.Failed > 0 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{slog.String("from", info.Node), slog.Uint64("epoch", info.Epoch), slog.Bool("lazy", info.Lazy),
+		slog.Int("resumed", info.Resumed), slog.Int("failed", info.Failed), slog.Int("not_recovered", info.NotRecovered),
+		slog.Duration("elapsed", info.Elapsed)}
+	if info.Err != nil {
+		attrs = append(attrs, slog.Any("err", info.Err))
+	}
+	e.logAt(e.ctx, level, "recovery", attrs...)
+}
+
+// observeAdopted reports a session of adopted node a loaded on demand:
+// s is nil when it could not be resumed.
+func (e *Engine) observeAdopted(a *adoption, id string, s *Session, err error, t0 time.Time) {
+	if o := e.opts.Observer; o == nil || o.Recovery == nil {
+		return
+	}
+	info := RecoveryInfo{Node: a.node, Lazy: true, SessionID: id, Elapsed: time.Since(t0), Err: err}
+	if s != nil {
+		info.Resumed = 1
+	}
+	if err != nil {
+		info.Failed = 1
+	}
+	e.ObserveRecovery(info)
+}
+
+// Persisted returns the number of running sessions, hibernated ones
+// included, that are checkpointed (a voice session of a document
+// without _persist="false", on an engine with a Store), as
+// SessionInfo.Persisted says of each. It reads one counter.
+func (e *Engine) Persisted() int { return int(e.persisted.Load()) }
+
 // JoinObservers returns an Observer that calls each of obs in turn (nil
 // ones and nil fields skipped), or nil when none has anything to call.
 func JoinObservers(obs ...*Observer) *Observer {
@@ -194,6 +286,7 @@ func JoinObservers(obs ...*Observer) *Observer {
 		ers []func(string, *Event, error)
 		cps []func(CheckpointInfo)
 		ses []func(SessionEvent)
+		rcs []func(RecoveryInfo)
 	)
 	for _, o := range live {
 		if o.Macrostep != nil {
@@ -213,6 +306,9 @@ func JoinObservers(obs ...*Observer) *Observer {
 		}
 		if o.Session != nil {
 			ses = append(ses, o.Session)
+		}
+		if o.Recovery != nil {
+			rcs = append(rcs, o.Recovery)
 		}
 	}
 	j.TimingSample = 0
@@ -243,6 +339,7 @@ func JoinObservers(obs ...*Observer) *Observer {
 	}
 	j.Checkpoint = fanout(cps)
 	j.Session = fanout(ses)
+	j.Recovery = fanout(rcs)
 	return j
 }
 
@@ -356,8 +453,28 @@ func (e *Engine) observeCheckpoint(s *Session, op CheckpointOp, t0 int64, bytes 
 	o.Checkpoint(info)
 }
 
-// observeSession reports a session event, and logs it.
+// observeRefresh reports a failed refresh of the record of s, a
+// hibernated session (CheckpointRefresh). s.mu need not be held.
+func (e *Engine) observeRefresh(s *Session, err error) {
+	if o := e.opts.Observer; o != nil && o.Checkpoint != nil {
+		defer e.observerPanic(s.id, "Checkpoint")
+		o.Checkpoint(CheckpointInfo{SessionID: s.id, Op: CheckpointRefresh, Err: err})
+	}
+}
+
+// observeSession reports a session event, and logs it. It also keeps the
+// count of Persisted: a session enters e.sessions just before its
+// SessionStarted or SessionResumed, and leaves it just before its one
+// SessionEnded (retire), whatever ended it.
 func (e *Engine) observeSession(s *Session, kind SessionEventKind, err error) {
+	if e.opts.Store != nil && s.persisted() {
+		switch kind {
+		case SessionStarted, SessionResumed:
+			e.persisted.Add(1)
+		case SessionEnded:
+			e.persisted.Add(-1)
+		}
+	}
 	if o := e.opts.Observer; o != nil && o.Session != nil {
 		e.observeSessionCall(o, SessionEvent{SessionID: s.id, Kind: kind, Type: s.typ, Doc: s.m.Document().Name, Err: err})
 	}

@@ -52,6 +52,9 @@ func (r *recorder) observer() *engine.Observer {
 			r.mu.Unlock()
 		},
 		Session: func(i engine.SessionEvent) { r.add("session %s %s %s", i.Kind, i.Doc, i.Type) },
+		Recovery: func(i engine.RecoveryInfo) {
+			r.add("recovery %s session=%q lazy=%v resumed=%d failed=%d", i.Node, i.SessionID, i.Lazy, i.Resumed, i.Failed)
+		},
 	}
 }
 
@@ -353,8 +356,9 @@ func TestJoinObservers(t *testing.T) {
 	j.ErrorEvent("s", &engine.Event{Name: "error.execution"}, errors.New("x"))
 	j.Checkpoint(engine.CheckpointInfo{Op: engine.CheckpointDelete})
 	j.Macrostep(engine.MacrostepInfo{})
+	j.Recovery(engine.RecoveryInfo{Node: "n"})
 	for _, r := range []*recorder{a, b} {
-		if got := r.take(); len(got) != 5 || got[0] != "session lost d voice" {
+		if got := r.take(); len(got) != 6 || got[0] != "session lost d voice" {
 			t.Errorf("joined observer: %q", got)
 		}
 	}
@@ -522,5 +526,60 @@ func TestObserverPanics(t *testing.T) {
 		if !slices.Contains(heard, want) {
 			t.Errorf("no panic of %s reported (heard %v)", want, heard)
 		}
+	}
+}
+
+// An adoption, and each adopted session loaded on demand, reach
+// Observer.Recovery; the adoption is logged at Info, once.
+func TestObserverRecovery(t *testing.T) {
+	ctx := context.Background()
+	clock := engine.NewManualClock(benchStart)
+	store := persist.NewMemory(persist.MemoryOptions{Now: clock.Now})
+	doc := routingDoc(t)
+	first, err := engine.New(engine.Options{Node: "a", Clock: clock, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := first.Start(ctx, doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	rec := &recorder{}
+	var logs bytes.Buffer
+	second, err := engine.New(engine.Options{Node: "b", Clock: clock, Store: store, Observer: rec.observer(),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if _, err := second.Adopt(ctx, "a", engine.AdoptOptions{Documents: func(context.Context, string, [32]byte) (*scxml.Document, error) { return doc, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Send(ctx, s.ID(), engine.Event{Name: "call.arrived", Data: map[string]any{"ani": "1", "dnis": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range rec.take() {
+		if strings.HasPrefix(l, "recovery ") {
+			got = append(got, l)
+		}
+	}
+	want := []string{`recovery a session="" lazy=true resumed=0 failed=0`, fmt.Sprintf(`recovery a session=%q lazy=true resumed=1 failed=0`, s.ID())}
+	if !slices.Equal(got, want) {
+		t.Errorf("recoveries observed:\n%q\nwant\n%q", got, want)
+	}
+	recs := logRecords(t, &logs)
+	n := 0
+	for _, r := range recs {
+		if r["msg"] == "recovery" {
+			n++
+			if r["level"] != "INFO" || r["from"] != "a" || r["lazy"] != true {
+				t.Errorf("recovery logged as %v", r)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d recovery log records, want 1", n)
 	}
 }

@@ -5,8 +5,12 @@
 //
 //	m := metrics.New()
 //	eng, err := engine.New(engine.Options{Observer: m.Observer(), ...})
-//	m.Track(eng)               // live and hibernated sessions
+//	m.Track(eng)               // live, persisted and hibernated sessions
 //	m.Publish("orsgo")         // expvar: /debug/vars has "orsgo": {...}
+//
+// Recoveries (recovery.Recover, a Switchover, engine.Engine.Adopt and
+// each adopted session loaded) reach the Observer on their own
+// (engine.Observer.Recovery): nothing to pass on by hand.
 //
 // Counting is lock-free (atomic counters, fixed power-of-two histogram
 // buckets) and allocation-free, so that it can stay on in production:
@@ -26,7 +30,7 @@ import (
 	"time"
 
 	engine "github.com/orsgo/engine"
-	"github.com/orsgo/engine/recovery"
+	"github.com/orsgo/engine/persist"
 )
 
 // Metrics holds the counters and histograms of one or more engines. The
@@ -37,8 +41,10 @@ type Metrics struct {
 	checkpoints, checkpointFailures     atomic.Uint64
 	checkpointBytes                     atomic.Uint64
 	deletes, deleteFailures             atomic.Uint64
+	refreshFailures, fencedWrites       atomic.Uint64
 	sessionEvents                       [7]atomic.Uint64 // by engine.SessionEventKind
 	recoveries, recovered, recoveryFail atomic.Uint64
+	adoptions, notRecovered             atomic.Uint64
 
 	macrostepLatency  *Histogram
 	checkpointLatency *Histogram
@@ -81,7 +87,14 @@ func (m *Metrics) Observer() *engine.Observer {
 		Event:      func(string, string, *engine.Event) { m.events.Add(1) },
 		ErrorEvent: func(string, *engine.Event, error) { m.errorEvents.Add(1) },
 		Checkpoint: func(i engine.CheckpointInfo) {
-			if i.Op == engine.CheckpointDelete {
+			if i.Err != nil && errors.Is(i.Err, persist.ErrFenced) {
+				m.fencedWrites.Add(1) // the store refused it: another node holds the node id
+			}
+			switch i.Op {
+			case engine.CheckpointRefresh:
+				m.refreshFailures.Add(1) // only failures are reported
+				return
+			case engine.CheckpointDelete:
 				m.deletes.Add(1)
 				if i.Err != nil {
 					m.deleteFailures.Add(1)
@@ -104,32 +117,44 @@ func (m *Metrics) Observer() *engine.Observer {
 				m.sessionEvents[i.Kind].Add(1)
 			}
 		},
+		Recovery: m.observeRecovery,
 	}
 }
 
-// Track adds e's live and hibernated sessions to the gauges.
+// Track adds e's live, persisted and hibernated sessions to the gauges
+// (engine.Engine.Len, Persisted, Hibernated, read when the figures are).
 func (m *Metrics) Track(e *engine.Engine) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.engines = append(m.engines, e)
 }
 
-// ObserveRecovery counts a recovery (package recovery's Report): the
-// sessions it resumed and failed to, and how long it took.
-func (m *Metrics) ObserveRecovery(r *recovery.Report) {
-	if r == nil {
+// observeRecovery counts a recovery (engine.Observer.Recovery): a run
+// of recovery.Recover or an adoption counts as one recovery and its
+// time; a session of an adopted node loaded on demand adds to the
+// sessions recovered (or failed) only.
+func (m *Metrics) observeRecovery(r engine.RecoveryInfo) {
+	m.recovered.Add(uint64(r.Resumed))
+	m.recoveryFail.Add(uint64(r.Failed))
+	m.notRecovered.Add(uint64(r.NotRecovered))
+	if r.SessionID != "" {
 		return
 	}
 	m.recoveries.Add(1)
-	m.recovered.Add(uint64(r.Resumed))
-	m.recoveryFail.Add(uint64(len(r.Failed)))
+	if r.Lazy {
+		m.adoptions.Add(1)
+	}
 	m.recoveryTime.Observe(r.Elapsed.Nanoseconds())
 }
 
 // Snapshot is the figures at one moment, as Publish shows them (JSON).
 // Latencies are in nanoseconds, sizes in bytes.
 type Snapshot struct {
+	// SessionsLive are the running sessions, hibernated ones included;
+	// SessionsPersisted those of them that are checkpointed;
+	// SessionsHibernated those hibernated (gauges).
 	SessionsLive       int `json:"sessions_live"`
+	SessionsPersisted  int `json:"sessions_persisted"`
 	SessionsHibernated int `json:"sessions_hibernated"`
 
 	SessionsStarted uint64 `json:"sessions_started"`
@@ -146,17 +171,34 @@ type Snapshot struct {
 	ErrorEvents      uint64            `json:"error_events"`
 	MacrostepLatency HistogramSnapshot `json:"macrostep_latency_ns"`
 
-	Checkpoints        uint64            `json:"checkpoints"`
-	CheckpointFailures uint64            `json:"checkpoint_failures"`
-	CheckpointBytes    uint64            `json:"checkpoint_bytes"`
-	Deletes            uint64            `json:"deletes"`
-	DeleteFailures     uint64            `json:"delete_failures"`
-	CheckpointLatency  HistogramSnapshot `json:"checkpoint_latency_ns"`
-	CheckpointSize     HistogramSnapshot `json:"checkpoint_size_bytes"`
+	Checkpoints        uint64 `json:"checkpoints"`
+	CheckpointFailures uint64 `json:"checkpoint_failures"`
+	CheckpointBytes    uint64 `json:"checkpoint_bytes"`
+	Deletes            uint64 `json:"deletes"`
+	DeleteFailures     uint64 `json:"delete_failures"`
+	// RefreshFailures are refreshes of hibernated sessions' records
+	// that failed (engine.ErrRefresh, or fenced).
+	RefreshFailures uint64 `json:"refresh_failures"`
+	// FencedWrites are the writes (saves, deletions, refreshes) the
+	// store refused because another node holds this node id at a higher
+	// epoch (persist.ErrFenced); SessionsFenced the sessions that ended
+	// here for it.
+	FencedWrites      uint64            `json:"fenced_writes"`
+	CheckpointLatency HistogramSnapshot `json:"checkpoint_latency_ns"`
+	CheckpointSize    HistogramSnapshot `json:"checkpoint_size_bytes"`
 
+	// Recoveries are runs of recovery.Recover (an eager Switchover
+	// included) and adoptions (engine.Engine.Adopt, a lazy Switchover:
+	// Adoptions of them); RecoveredSessions the sessions they resumed,
+	// an adopted node's counted as each is loaded on demand;
+	// RecoveryFailures those that could not be; NotRecovered the
+	// unpersisted sessions a failed node left (gone); RecoveryTime the
+	// time of each run (of an adoption: the promotion).
 	Recoveries        uint64            `json:"recoveries"`
+	Adoptions         uint64            `json:"adoptions"`
 	RecoveredSessions uint64            `json:"recovered_sessions"`
 	RecoveryFailures  uint64            `json:"recovery_failures"`
+	NotRecovered      uint64            `json:"not_recovered"`
 	RecoveryTime      HistogramSnapshot `json:"recovery_time_ns"`
 }
 
@@ -182,17 +224,22 @@ func (m *Metrics) Snapshot() Snapshot {
 		CheckpointBytes:    m.checkpointBytes.Load(),
 		Deletes:            m.deletes.Load(),
 		DeleteFailures:     m.deleteFailures.Load(),
+		RefreshFailures:    m.refreshFailures.Load(),
+		FencedWrites:       m.fencedWrites.Load(),
 		CheckpointLatency:  m.checkpointLatency.Snapshot(),
 		CheckpointSize:     m.checkpointSize.Snapshot(),
 
 		Recoveries:        m.recoveries.Load(),
+		Adoptions:         m.adoptions.Load(),
 		RecoveredSessions: m.recovered.Load(),
 		RecoveryFailures:  m.recoveryFail.Load(),
+		NotRecovered:      m.notRecovered.Load(),
 		RecoveryTime:      m.recoveryTime.Snapshot(),
 	}
 	m.mu.Lock()
 	for _, e := range m.engines {
 		s.SessionsLive += e.Len()
+		s.SessionsPersisted += e.Persisted()
 		s.SessionsHibernated += e.Hibernated()
 	}
 	m.mu.Unlock()

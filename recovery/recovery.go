@@ -276,6 +276,7 @@ feed:
 	close(work)
 	wg.Wait()
 	rep.Elapsed = time.Since(start)
+	rep.observe(e, ctx.Err())
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("recovery: node %s: %w", node, err)
 	}
