@@ -1,6 +1,8 @@
 // Package otelscxml publishes an engine's figures through OpenTelemetry:
 // metrics (macrosteps, their latency, checkpoints with their latency,
-// size and failures, error events, session lifecycle) and traces (a span
+// size and failures, writes refused as fenced, error events, session
+// lifecycle, recoveries with their sessions and time; with Gauges, the
+// sessions live, persisted and hibernated) and traces (a span
 // per run of a session's macrosteps, with a child span for the
 // checkpoint that followed it). It is a module of its own, as go-redis
 // keeps redisotel apart, so that the engine's dependencies stay short.
@@ -10,15 +12,18 @@
 //		TracerProvider: otel.GetTracerProvider(),
 //	})
 //	e, err := engine.New(engine.Options{Observer: engine.JoinObservers(obs, myObserver)})
+//	reg, err := otelscxml.Gauges(otelscxml.Options{}, e) // reg.Unregister() when done
 package otelscxml
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	engine "github.com/orsgo/engine"
+	"github.com/orsgo/engine/persist"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -94,6 +99,22 @@ func Observer(opts Options) (*engine.Observer, error) {
 		o.sessions, e = m.Int64Counter("scxml.session.events", metric.WithDescription("sessions started, ended, hibernated, woken, resumed, lost, fenced"))
 		return
 	})
+	mk("scxml.fenced_writes", func() (e error) {
+		o.fenced, e = m.Int64Counter("scxml.fenced_writes", metric.WithDescription("writes (saves, deletes, refreshes) the store refused because another node holds this node id (persist.ErrFenced)"))
+		return
+	})
+	mk("scxml.recoveries", func() (e error) {
+		o.recoveries, e = m.Int64Counter("scxml.recoveries", metric.WithDescription("recoveries of a failed node's sessions (recovery.Recover: lazy=false; Adopt: lazy=true)"))
+		return
+	})
+	mk("scxml.recovery.sessions", func() (e error) {
+		o.recovered, e = m.Int64Counter("scxml.recovery.sessions", metric.WithDescription("sessions of failed nodes resumed, failed or not recoverable (unpersisted), by result"))
+		return
+	})
+	mk("scxml.recovery.duration", func() (e error) {
+		o.recoveryTime, e = m.Float64Histogram("scxml.recovery.duration", metric.WithUnit("s"), metric.WithDescription("wall time of a recovery (of an adoption: the promotion)"))
+		return
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +124,44 @@ func Observer(opts Options) (*engine.Observer, error) {
 		Checkpoint:   o.checkpoint,
 		ErrorEvent:   o.errorEvent,
 		Session:      o.session,
+		Recovery:     o.recovery,
 	}, nil
+}
+
+// Gauges registers observable gauges of engines' sessions with opts'
+// MeterProvider: scxml.sessions.live (running, hibernated ones
+// included), scxml.sessions.persisted (those checkpointed) and
+// scxml.sessions.hibernated, summed over engines and read at each
+// collection (engine.Engine.Len, Persisted, Hibernated). Unregister the
+// returned Registration when the engines close.
+func Gauges(opts Options, engines ...*engine.Engine) (metric.Registration, error) {
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = otel.GetMeterProvider()
+	}
+	for i, e := range engines {
+		if e == nil {
+			return nil, fmt.Errorf("otelscxml: Gauges: engine %d is nil", i)
+		}
+	}
+	m := opts.MeterProvider.Meter(ScopeName)
+	live, err1 := m.Int64ObservableGauge("scxml.sessions.live", metric.WithDescription("running sessions, hibernated ones included"))
+	persisted, err2 := m.Int64ObservableGauge("scxml.sessions.persisted", metric.WithDescription("running sessions that are checkpointed"))
+	hib, err3 := m.Int64ObservableGauge("scxml.sessions.hibernated", metric.WithDescription("hibernated sessions"))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fmt.Errorf("otelscxml: gauges: %w", err)
+	}
+	return m.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		var l, p, h int64
+		for _, e := range engines {
+			l += int64(e.Len())
+			p += int64(e.Persisted())
+			h += int64(e.Hibernated())
+		}
+		ob.ObserveInt64(live, l)
+		ob.ObserveInt64(persisted, p)
+		ob.ObserveInt64(hib, h)
+		return nil
+	}, live, persisted, hib)
 }
 
 type observer struct {
@@ -115,6 +173,11 @@ type observer struct {
 	ckptSize  metric.Int64Histogram
 	errEvents metric.Int64Counter
 	sessions  metric.Int64Counter
+	fenced    metric.Int64Counter
+
+	recoveries   metric.Int64Counter
+	recovered    metric.Int64Counter
+	recoveryTime metric.Float64Histogram
 
 	// pending holds, by session id, the timed checkpoint of the run whose
 	// Macrostep comes next: the engine reports a run's checkpoint before
@@ -176,7 +239,10 @@ func (o *observer) checkpoint(c engine.CheckpointInfo) {
 		result = attribute.String("result", "error")
 	}
 	o.ckpts.Add(ctx, 1, metric.WithAttributes(op, result))
-	if c.Op != engine.CheckpointDelete && c.Err == nil && c.Bytes > 0 {
+	if c.Err != nil && errors.Is(c.Err, persist.ErrFenced) {
+		o.fenced.Add(ctx, 1, metric.WithAttributes(op))
+	}
+	if c.Op == engine.CheckpointSave && c.Err == nil && c.Bytes > 0 {
 		o.ckptSize.Record(ctx, int64(c.Bytes))
 	}
 	if c.Timed {
@@ -191,4 +257,32 @@ func (o *observer) errorEvent(_ string, ev *engine.Event, _ error) {
 
 func (o *observer) session(e engine.SessionEvent) {
 	o.sessions.Add(context.Background(), 1, metric.WithAttributes(attribute.String("kind", e.Kind.String()), attribute.String("type", string(e.Type))))
+}
+
+var (
+	resultResumed      = metric.WithAttributes(attribute.String("result", "resumed"))
+	resultFailed       = metric.WithAttributes(attribute.String("result", "failed"))
+	resultNotRecovered = metric.WithAttributes(attribute.String("result", "not_recovered"))
+)
+
+// recovery counts a recovery run (once, with its time) and the sessions
+// it resumed, failed to or could not (an adopted node's sessions come
+// one by one, SessionID set, as they are loaded).
+func (o *observer) recovery(r engine.RecoveryInfo) {
+	ctx := context.Background()
+	if r.Resumed > 0 {
+		o.recovered.Add(ctx, int64(r.Resumed), resultResumed)
+	}
+	if r.Failed > 0 {
+		o.recovered.Add(ctx, int64(r.Failed), resultFailed)
+	}
+	if r.NotRecovered > 0 {
+		o.recovered.Add(ctx, int64(r.NotRecovered), resultNotRecovered)
+	}
+	if r.SessionID != "" {
+		return
+	}
+	lazy := metric.WithAttributes(attribute.Bool("lazy", r.Lazy))
+	o.recoveries.Add(ctx, 1, lazy)
+	o.recoveryTime.Record(ctx, r.Elapsed.Seconds(), lazy)
 }
