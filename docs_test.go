@@ -70,3 +70,57 @@ func TestEmbeddingGuide(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineOptionsReference: every field of engine.Options is in the
+// Go table of docs/configuration.md, and the table names no other.
+func TestEngineOptionsReference(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "engine.go", nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "Options" {
+			return true
+		}
+		for _, fl := range ts.Type.(*ast.StructType).Fields.List {
+			for _, name := range fl.Names {
+				if name.IsExported() {
+					fields[name.Name] = true
+				}
+			}
+		}
+		return false
+	})
+	if len(fields) < 10 {
+		t.Fatalf("engine.Options has %d exported fields: not found in engine.go?", len(fields))
+	}
+	b, err := os.ReadFile("docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "## `engine.Options` (Go)")
+	if !ok {
+		t.Fatal("docs/configuration.md: no section \"## `engine.Options` (Go)\"")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| `([A-Z][A-Za-z]*)` \\|([^|]*)\\|([^|]*)\\|")
+	documented := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(table, -1) {
+		documented[m[1]] = true
+		if strings.TrimSpace(m[2]) == "" || strings.TrimSpace(m[3]) == "" {
+			t.Errorf("docs/configuration.md: engine.Options.%s: no default or meaning", m[1])
+		}
+	}
+	for name := range fields {
+		if !documented[name] {
+			t.Errorf("engine.Options.%s is not in docs/configuration.md", name)
+		}
+	}
+	for name := range documented {
+		if !fields[name] {
+			t.Errorf("docs/configuration.md lists engine.Options.%s, which does not exist", name)
+		}
+	}
+}
