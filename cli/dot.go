@@ -116,6 +116,7 @@ func persistedConfiguration(ctx context.Context, cfgPath, id string, d *scxml.Do
 	if cfg.Persistence.Type != config.TypeRedis {
 		return nil, fmt.Errorf("--config %s: [persistence] type is %q: only a redis store outlives the process that wrote it", cfgPath, cfg.Persistence.Type)
 	}
+	quietRedis()
 	st, err := persist.Open(ctx, cfg)
 	if err != nil {
 		return nil, err

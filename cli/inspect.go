@@ -143,6 +143,7 @@ func openInspectStore(ctx context.Context, cfgPath string) (inspectStore, error)
 	if cfg.Persistence.Type != config.TypeRedis {
 		return nil, fmt.Errorf("--config %s: [persistence] type is %q: only a redis store can be inspected from outside the process that writes it", cfgPath, cfg.Persistence.Type)
 	}
+	quietRedis()
 	st, err := persist.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -773,7 +774,7 @@ func printState(w io.Writer, s *stateReport, indent string) {
 		if d.SendID != "" {
 			id = " (sendid " + d.SendID + ")"
 		}
-		fmt.Fprintf(w, "%s  %s%s%s due %s (in %s)\n", indent, d.Event, to, id, d.Due, inDuration(d.InS))
+		fmt.Fprintf(w, "%s  %s%s%s due %s (%s)\n", indent, d.Event, to, id, d.Due, inDuration(d.InS))
 	}
 	for _, q := range []struct {
 		name string
@@ -816,7 +817,7 @@ func inDuration(s float64) string {
 	if d < 0 {
 		return "overdue by " + (-d).String()
 	}
-	return d.String()
+	return "in " + d.String()
 }
 
 // delete removes a session's record and its index entries, after asking.

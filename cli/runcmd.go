@@ -138,5 +138,6 @@ func openWithConfig(path string, opts engine.Options) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	quietRedis()
 	return engine.Open(context.Background(), cfg, opts)
 }
