@@ -83,3 +83,25 @@ func TestConfigurationReference(t *testing.T) {
 		}
 	}
 }
+
+// TestFromOrchestrationServer: the page mapping ORS to this library
+// names every option this package reads, so that a new option is mapped
+// (or said to be this library's) there too.
+func TestFromOrchestrationServer(t *testing.T) {
+	b, err := os.ReadFile("../docs/from-orchestration-server.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	check := func(section, option string) {
+		if !regexp.MustCompile("`(\\[[a-z]+\\] )?" + regexp.QuoteMeta(option) + "`").MatchString(page) {
+			t.Errorf("docs/from-orchestration-server.md does not name [%s] %s", section, option)
+		}
+	}
+	for k := range options {
+		check(k.section, k.option)
+	}
+	for k := range nodeOptions {
+		check(SectionNode, k)
+	}
+}
