@@ -290,7 +290,9 @@ func touchErrors(err error) (failed map[string]error, other error) {
 // OnStoreError; s stays hibernated, and the next sweep tries again.
 func (e *Engine) refreshError(s *Session, cause error) {
 	err := fmt.Errorf("engine: session %s: %w: %w", s.id, ErrRefresh, cause)
+	s.mu.Lock() // Observer calls for a session are serialised
 	e.observeRefresh(s, err)
+	s.mu.Unlock()
 	e.onStoreError(s.id, err)
 }
 

@@ -48,7 +48,9 @@ type Observer struct {
 	// engine when it ends: recovery.Recover and an eager
 	// recovery.Node.Switchover (with their Report's figures), Adopt and a
 	// lazy Switchover (once the node is adopted, Lazy set), and each
-	// session of an adopted node loaded on demand (SessionID set).
+	// session of an adopted node loaded on demand (SessionID set). It
+	// is called from the goroutine that ran the recovery or the load,
+	// under no session's lock.
 	Recovery func(RecoveryInfo)
 	// TimingSample times one run (and its checkpoint) in TimingSample of
 	// each session; the others are reported with Timed false and no
@@ -143,10 +145,11 @@ type CheckpointInfo struct {
 	// Duration is the wall time of encoding and the store's Save, or of
 	// its Delete.
 	Duration time.Duration
-	// Err is nil when the store took it; otherwise it wraps
-	// ErrCheckpoint (a save), ErrFenced (a write the store refused
-	// because another node holds this node id: it also wraps
-	// persist.ErrFenced) or ErrRefresh (CheckpointRefresh).
+	// Err is nil when the store took it. Otherwise it wraps
+	// ErrFenced and persist.ErrFenced when the store refused the write
+	// because another node holds this node id at a higher epoch (a
+	// fenced write), else ErrCheckpoint (a save or a deletion) or ErrRefresh
+	// (CheckpointRefresh).
 	Err error
 }
 
@@ -192,7 +195,8 @@ type SessionEvent struct {
 type RecoveryInfo struct {
 	// Node is the node whose sessions were recovered.
 	Node string
-	// Epoch is the epoch Node was raised to (fenced at).
+	// Epoch is the epoch Node was raised to (fenced at); 0 for a
+	// session loaded on demand.
 	Epoch uint64
 	// Lazy says the node was adopted (Adopt, a lazy Switchover): its
 	// sessions are loaded on demand, each reported on its own with
@@ -454,7 +458,7 @@ func (e *Engine) observeCheckpoint(s *Session, op CheckpointOp, t0 int64, bytes 
 }
 
 // observeRefresh reports a failed refresh of the record of s, a
-// hibernated session (CheckpointRefresh). s.mu need not be held.
+// hibernated session (CheckpointRefresh). s.mu is held.
 func (e *Engine) observeRefresh(s *Session, err error) {
 	if o := e.opts.Observer; o != nil && o.Checkpoint != nil {
 		defer e.observerPanic(s.id, "Checkpoint")

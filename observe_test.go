@@ -583,3 +583,21 @@ func TestObserverRecovery(t *testing.T) {
 		t.Errorf("%d recovery log records, want 1", n)
 	}
 }
+
+// A panic in Observer.Recovery is reported to OnSessionError, wrapping
+// ErrPanic; the recovery's caller goes on.
+func TestObserverRecoveryPanics(t *testing.T) {
+	var heard error
+	eng, err := engine.New(engine.Options{
+		Observer:       &engine.Observer{Recovery: func(engine.RecoveryInfo) { panic("observer bug") }},
+		OnSessionError: func(_ string, err error) { heard = err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	eng.ObserveRecovery(engine.RecoveryInfo{Node: "x"})
+	if !errors.Is(heard, engine.ErrPanic) || !strings.Contains(fmt.Sprint(heard), "Observer.Recovery") {
+		t.Fatalf("OnSessionError heard %v", heard)
+	}
+}

@@ -372,3 +372,40 @@ func TestMetricsRecovery(t *testing.T) {
 		t.Errorf("after loading an adopted session: recovered %d, recoveries %d, persisted %d", s.RecoveredSessions, s.Recoveries, s.SessionsPersisted)
 	}
 }
+
+// failingTouch is a memory store whose refreshes fail.
+type failingTouch struct{ *persist.MemoryStore }
+
+func (failingTouch) Touch(context.Context, persist.Writer, []string) error {
+	return errors.New("store unreachable")
+}
+
+// A refresh of a hibernated session's record that fails (not fenced)
+// is a refresh failure, not a fenced write.
+func TestMetricsRefreshFailures(t *testing.T) {
+	ctx := context.Background()
+	m := metrics.New()
+	clock := engine.NewManualClock(t0)
+	store := failingTouch{persist.NewMemory(persist.MemoryOptions{Now: clock.Now})}
+	eng, err := engine.New(engine.Options{Clock: clock, Store: store, HibernateAfter: time.Minute, Observer: m.Observer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	s, err := eng.Start(ctx, voiceRouting(t), engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	if !s.Hibernated() {
+		t.Fatal("not hibernated")
+	}
+	clock.Advance(13 * time.Hour) // past TTL/2: the sweep refreshes, and fails
+	got := m.Snapshot()
+	if got.RefreshFailures == 0 || got.FencedWrites != 0 {
+		t.Errorf("refresh failures %d, fenced writes %d; want some, 0", got.RefreshFailures, got.FencedWrites)
+	}
+	if !s.Hibernated() {
+		t.Error("a failed refresh woke or ended the session")
+	}
+}
