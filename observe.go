@@ -210,7 +210,8 @@ type RecoveryInfo struct {
 	Listed int
 	// Resumed is how many sessions now run here; Failed how many could
 	// not be resumed (their records are kept); NotRecovered how many the
-	// node ran without persisting them (gone).
+	// node ran without persisting them (gone; eager recovery only: a lazy
+	// Switchover gives them in its recovery.Report).
 	Resumed, Failed, NotRecovered int
 	// Elapsed is the wall time the recovery took.
 	Elapsed time.Duration

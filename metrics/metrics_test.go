@@ -312,7 +312,7 @@ func TestMetricsRecovery(t *testing.T) {
 	store := persist.NewMemory(persist.MemoryOptions{Now: clock.Now})
 	// Nodes A and C run three sessions each, then fail.
 	ids := map[string][]string{}
-	for _, node := range []string{"A", "C"} {
+	for _, node := range []string{"A", "C", "D"} {
 		eng, err := engine.New(engine.Options{Node: node, Clock: clock, Store: store})
 		if err != nil {
 			t.Fatal(err)
@@ -370,6 +370,18 @@ func TestMetricsRecovery(t *testing.T) {
 	}
 	if s = m.Snapshot(); s.RecoveredSessions != 3 || s.Recoveries != 2 || s.SessionsPersisted != 3 {
 		t.Errorf("after loading an adopted session: recovered %d, recoveries %d, persisted %d", s.RecoveredSessions, s.Recoveries, s.SessionsPersisted)
+	}
+
+	// A lazy switchover from D: an adoption, counted as such.
+	n, err := recovery.NewNode(eng, recovery.Backup, "D", recovery.Options{Documents: recovery.NewLibrary(doc), Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Switchover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s = m.Snapshot(); s.Recoveries != 3 || s.Adoptions != 2 || s.RecoveryTime.Count != 3 {
+		t.Errorf("after a lazy switchover: recoveries %d, adoptions %d, times %d", s.Recoveries, s.Adoptions, s.RecoveryTime.Count)
 	}
 }
 
