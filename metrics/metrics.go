@@ -189,7 +189,9 @@ type Snapshot struct {
 
 	// Recoveries are runs of recovery.Recover (an eager Switchover
 	// included) and adoptions (engine.Engine.Adopt, a lazy Switchover:
-	// Adoptions of them); RecoveredSessions the sessions they resumed,
+	// Adoptions of them; scxml serve adopts its node id when it starts as
+	// primary and when a backup is promoted, whether or not anything was
+	// left); RecoveredSessions the sessions they resumed,
 	// an adopted node's counted as each is loaded on demand;
 	// RecoveryFailures those that could not be; NotRecovered the
 	// unpersisted sessions a failed node left (gone); RecoveryTime the
