@@ -422,10 +422,14 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	t := time.NewTimer(s.opts.Node.RequestTimeout)
 	defer t.Stop()
 	select {
-	case v := <-answer:
+	case rep := <-answer:
+		if rep.err != nil {
+			fail(w, http.StatusServiceUnavailable, fmt.Errorf("request %s (%s) to session %s: %w; ask again", ev.Name, reqID, sess.ID(), rep.err))
+			return
+		}
 		out := s.afterEvent(sess)
 		out["requestid"] = reqID
-		out["response"] = v
+		out["response"] = rep.v
 		writeJSON(w, http.StatusOK, out)
 	case <-t.C:
 		fail(w, http.StatusGatewayTimeout, fmt.Errorf("request %s to session %s: no <response> within %v ([node] request-timeout); the event was delivered", ev.Name, sess.ID(), s.opts.Node.RequestTimeout))

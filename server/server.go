@@ -35,7 +35,8 @@
 // checkpoint of the macrostep they caused (engine's durability
 // contract); a failed checkpoint answers 503 and the client should
 // resend. A request (POST .../request/NAME) answers when the session
-// runs <response> (see Namespace) or sends to the request's origin.
+// runs <response> (see Namespace) or sends to the request's origin, once
+// the checkpoint of the macrostep that answered is written (request.go).
 package server
 
 import (
@@ -151,10 +152,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup}
-	s.reqs.waiting = map[string]chan any{}
+	s.reqs.waiting = map[string]chan reply{}
 	s.metrics = metrics.New()
 	eo := opts.Engine
-	eo.Observer = engine.JoinObservers(s.metrics.Observer(), eo.Observer)
+	eo.Observer = engine.JoinObservers(s.metrics.Observer(), s.observer(), eo.Observer)
 	eo.Extensions = append(slices.Clone(eo.Extensions), s.extension())
 	eo.IOProcessors = append(slices.Clone(eo.IOProcessors), requestProcessor{s})
 	userStoreErr := eo.OnStoreError
