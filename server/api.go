@@ -424,7 +424,7 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	select {
 	case rep := <-answer:
 		if rep.err != nil {
-			fail(w, http.StatusServiceUnavailable, fmt.Errorf("request %s (%s) to session %s: %w; ask again", ev.Name, reqID, sess.ID(), rep.err))
+			fail(w, http.StatusServiceUnavailable, fmt.Errorf("request %s (%s) to session %s: %w", ev.Name, reqID, sess.ID(), rep.err))
 			return
 		}
 		out := s.afterEvent(sess)

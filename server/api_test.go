@@ -254,7 +254,7 @@ func TestBadRequests(t *testing.T) {
 		msg                             string
 	}{
 		{"start without src", "POST", "/scxml/session/start", form, "caller=x", 400, "src (the document to run) is required"},
-		{"start unknown document", "POST", "/scxml/session/start", form, "src=nosuch.scxml", 400, `src "nosuch.scxml": not a document this node serves (it serves chat.scxml, later.scxml, parent.scxml, routing.scxml, timers.scxml)`},
+		{"start unknown document", "POST", "/scxml/session/start", form, "src=nosuch.scxml", 400, `src "nosuch.scxml": not a document this node serves (it serves chat.scxml, later.scxml, parent.scxml, routing.scxml, ticker.scxml, timers.scxml)`},
 		{"start malformed JSON", "POST", "/scxml/session/start", js, `{"src": "routing",`, 400, "malformed JSON body"},
 		{"start JSON not an object", "POST", "/scxml/session/start", js, `["routing"]`, 400, "must be an object of parameters"},
 		{"start two JSON values", "POST", "/scxml/session/start", js, `{"src": "routing"} {}`, 400, "more than one value"},

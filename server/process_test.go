@@ -95,8 +95,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// nodeConfig writes an ORS configuration for node n1 of cluster on rc.
-func nodeConfig(t testing.TB, rc *redistest.RedisCluster, cluster string, role config.Role) string {
+// nodeConfig writes an ORS configuration for node n1 of cluster on rc,
+// with extra [node] lines.
+func nodeConfig(t testing.TB, rc *redistest.RedisCluster, cluster string, role config.Role, extra ...string) string {
+	t.Helper()
+	return writeConfig(t, rc.MasterAddrs(), cluster, role, extra...)
+}
+
+// writeConfig writes an ORS configuration for node n1 of cluster on the
+// Redis at redisNodes (one standalone, or a cluster's masters), with
+// extra [node] lines.
+func writeConfig(t testing.TB, redisNodes []string, cluster string, role config.Role, extra ...string) string {
 	t.Helper()
 	docs, err := filepath.Abs("testdata")
 	if err != nil {
@@ -116,7 +125,8 @@ role = %s
 request-timeout = 3000
 promote-timeout = 20000
 adopt-horizon = 2000
-`, strings.Join(rc.MasterAddrs(), ";"), cluster, docs, role)
+%s
+`, strings.Join(redisNodes, ";"), cluster, docs, role, strings.Join(extra, "\n"))
 	p := filepath.Join(t.TempDir(), string(role)+".ini")
 	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
 		t.Fatal(err)

@@ -110,6 +110,19 @@ func (r *requests) answer(id string, rep reply) bool {
 	return true
 }
 
+// closeAll answers every waiting request err: the node shuts down.
+func (r *requests) closeAll(err error) {
+	r.mu.Lock()
+	waiting := r.waiting
+	r.waiting = map[string]chan reply{}
+	r.held = nil
+	r.nheld.Store(0)
+	r.mu.Unlock()
+	for _, ch := range waiting {
+		ch <- reply{err: err}
+	}
+}
+
 // hold keeps the answer v to request req, given by session sid (a
 // top-level id), until release; false when nobody waits for req.
 func (r *requests) hold(sid, req string, v any) bool {
@@ -173,7 +186,7 @@ func (r *requests) lastCheckpoint(sid string) error {
 
 // errAnswerNotDurable is the cause of a 503 to a request answered in a
 // macrostep whose checkpoint was not written.
-var errAnswerNotDurable = fmt.Errorf("the session answered, but the checkpoint of the macrostep that gave the answer was not written (a failover now would resume the session from before it): %w", engine.ErrCheckpoint)
+var errAnswerNotDurable = fmt.Errorf("the session answered, but the checkpoint of the macrostep that gave the answer was not written (a failover now would resume the session from before it); ask again: %w", engine.ErrCheckpoint)
 
 // rootID is the top-level session of session id: an invoked child's id
 // is "<parent id>.<invokeid>", and a session id holds no dot.
