@@ -135,6 +135,11 @@ type Server struct {
 	reqs  requests
 	ended endedSet
 
+	// stopping is closed when the node begins to drain or close:
+	// starts waiting for their idealtime give up.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
+
 	stopWatch chan struct{}
 	watchDone chan struct{}
 	closeOnce sync.Once
@@ -156,7 +161,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup}
+	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup, stopping: make(chan struct{})}
 	s.reqs.waiting = map[string]chan reply{}
 	s.metrics = metrics.New()
 	eo := opts.Engine
@@ -486,7 +491,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return s.drain(hs)
 }
 
+// clock is the engine's clock (engine.Options.Clock).
+func (s *Server) clock() engine.Clock {
+	if c := s.opts.Engine.Clock; c != nil {
+		return c
+	}
+	return engine.RealClock{}
+}
+
+// stop tells what waits (starts held for their idealtime) that the node
+// stops.
+func (s *Server) stop() {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
+}
+
 func (s *Server) drain(hs *http.Server) error {
+	s.stop()
 	s.mu.Lock()
 	if s.state != StateFenced {
 		s.state = StateDraining // requests not yet in the engine answer 503
@@ -527,6 +547,7 @@ func (s *Server) Close() error {
 func (s *Server) shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.stop()
 		s.mu.Lock()
 		s.state = StateClosed
 		stop, done := s.stopWatch, s.watchDone
