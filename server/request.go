@@ -184,6 +184,13 @@ func (r *requests) lastCheckpoint(sid string) error {
 	return nil
 }
 
+// forget drops what failed holds of a session that ended.
+func (r *requests) forget(sid string) {
+	if _, ok := r.failed.Load(sid); ok {
+		r.failed.Delete(sid)
+	}
+}
+
 // errAnswerNotDurable is the cause of a 503 to a request answered in a
 // macrostep whose checkpoint was not written.
 var errAnswerNotDurable = fmt.Errorf("the session answered, but the checkpoint of the macrostep that gave the answer was not written (a failover now would resume the session from before it); ask again: %w", engine.ErrCheckpoint)
@@ -226,10 +233,10 @@ func (s *Server) observer() *engine.Observer {
 			switch ev.Kind {
 			case engine.SessionEnded:
 				r.release(ev.SessionID, "", r.lastCheckpoint(ev.SessionID))
-				r.failed.Delete(ev.SessionID)
+				r.forget(ev.SessionID)
 			case engine.SessionFenced, engine.SessionLost:
 				r.release(ev.SessionID, "", fmt.Errorf("%w (session %s %s)", errAnswerNotDurable, ev.SessionID, ev.Kind))
-				r.failed.Delete(ev.SessionID)
+				r.forget(ev.SessionID)
 			}
 		},
 	}
