@@ -99,12 +99,13 @@ func TestDrain(t *testing.T) {
 	// logged is the one in its record.
 	t.Run("WaitsForTimerMacrosteps", func(t *testing.T) {
 		cfg := writeConfig(t, []string{r.Addr}, "drain1", config.RolePrimary, "drain-timeout = 30000")
+		began := time.Now()
 		p := startProc(t, "node", cfg)
 		const sessions = 8
 		ids := make([]string, sessions)
 		for i := range ids {
 			ids[i] = mustDo(t, "POST", p.url+"/scxml/session/start", `{"src": "ticker"}`, 200)["sessionid"].(string)
-			mustDo(t, "POST", p.url+"/scxml/session/"+ids[i]+"/event/go", `{"work": 20000, "every": 5, "at": 0}`, 200)
+			mustDo(t, "POST", p.url+"/scxml/session/"+ids[i]+"/event/go", `{"work": 20000, "every": 10, "at": 0}`, 200)
 		}
 		// Until every session has ticked a few times: macrosteps are in
 		// flight on all of them.
@@ -123,8 +124,9 @@ func TestDrain(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%d of %d sessions ticked 3 times in 30s:\n%s", done, sessions, p.stderr.String())
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
+		t.Logf("ticking on every session after %v", time.Since(began).Round(time.Millisecond))
 		termAt := time.Now()
 		p.signal(syscall.SIGTERM)
 		code, took := exitOf(t, p, termAt, 60*time.Second)
@@ -148,7 +150,24 @@ func TestDrain(t *testing.T) {
 		if unfinished > 0 {
 			t.Errorf("%d sessions began a tick that did not end", unfinished)
 		}
-		t.Logf("drained in %v: %d ticks ended after SIGTERM (macrosteps in flight then, waited for)", took.Round(time.Millisecond), after)
+		// No new macrostep once the drain began: only ticks whose timer
+		// fell due in the instant before the engine closed (one a
+		// session, two on a loaded machine at the most).
+		stderr := p.stderr.String()
+		at := strings.Index(stderr, "draining (drain-timeout")
+		if at < 0 {
+			t.Fatalf("no draining line:\n%s", stderr)
+		}
+		begun := 0
+		for _, m := range logLine.FindAllStringSubmatch(stderr[at:], -1) {
+			if m[3] == "begin" {
+				begun++
+			}
+		}
+		if begun > 2*sessions {
+			t.Errorf("%d ticks began after the drain did: timers went on starting macrosteps", begun)
+		}
+		t.Logf("drained in %v: %d ticks ended after SIGTERM (macrosteps in flight then, waited for), %d began after the drain did", took.Round(time.Millisecond), after, begun)
 	})
 
 	// BoundedByDrainTimeout: a macrostep whose checkpoint hangs (Redis
@@ -169,7 +188,7 @@ func TestDrain(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("no tick in 30s:\n%s", p.stderr.String())
 			}
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 		if err := syscall.Kill(r.Pid(), syscall.SIGSTOP); err != nil {
 			t.Fatal(err)

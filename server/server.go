@@ -512,6 +512,7 @@ func (s *Server) drain(hs *http.Server) error {
 		s.state = StateDraining // requests not yet in the engine answer 503
 	}
 	s.mu.Unlock()
+	s.opts.Logf("node %s: draining (drain-timeout %v): no new connection, no new macrostep", s.e.Node(), s.opts.Node.DrainTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Node.DrainTimeout)
 	defer cancel()
 	// Stop accepting at once; the handlers in flight finish meanwhile.
@@ -538,12 +539,12 @@ func (s *Server) Close() error {
 	return s.shutdown(ctx)
 }
 
-// shutdown closes the node once, within ctx: the epoch watch; the engine
+// shutdown closes the node once, within ctx: the engine
 // (engine.Shutdown: no timer starts a macrostep any more, the
 // macrosteps in flight, timers' and requests' alike, finish and write
 // their checkpoints, and those whose last write failed are written
-// again); the requests still waiting for an answer (503); and the store
-// it opened.
+// again); the epoch watch; the requests still waiting for an answer
+// (503); and the store it opened.
 func (s *Server) shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
@@ -552,11 +553,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.state = StateClosed
 		stop, done := s.stopWatch, s.watchDone
 		s.mu.Unlock()
+		// The engine first: no timer starts a macrostep from now on.
+		err = s.e.Shutdown(ctx)
 		if stop != nil {
 			close(stop)
 			<-done
 		}
-		err = s.e.Shutdown(ctx)
 		s.reqs.closeAll(fmt.Errorf("node %s shut down before the session answered; ask again (the node's backup serves the session once promoted): %w", s.e.Node(), engine.ErrClosed))
 		if s.ownStore != nil {
 			// A store that hangs (a Redis that does not answer) must not
