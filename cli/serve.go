@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	engine "github.com/orsgo/engine"
 	"github.com/orsgo/engine/config"
 	"github.com/orsgo/engine/server"
 )
@@ -19,7 +21,10 @@ import (
 // ADDR] [--documents DIR[,DIR...]] [--role primary|backup] [--node-id ID].
 // Flags override the file. Without --config the node keeps its
 // checkpoints in memory ([persistence] type memory, node-id node1).
-// SIGTERM or SIGINT drains it (package server) and it exits 0.
+// SIGTERM or SIGINT drains it (package server) and it exits 0 (1 when
+// the drain did not finish within [node] drain-timeout). The engine's log
+// (the documents' <log> at level INFO, error events, failed checkpoints,
+// sessions resumed) goes to stderr as slog text.
 func cmdServe(args []string, stdout, stderr io.Writer) int {
 	return serve(context.Background(), args, stdout, stderr)
 }
@@ -85,7 +90,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "scxml serve: "+format+"\n", a...) }
-	srv, err := server.New(ctx, server.Options{Config: cfg, Node: node, Logf: logf})
+	// The engine's log (documents' <log>, error events, failed
+	// checkpoints, sessions resumed) on stderr, as slog text.
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := server.New(ctx, server.Options{Config: cfg, Node: node, Logf: logf, Engine: engine.Options{Logger: logger}})
 	if err != nil {
 		fmt.Fprintf(stderr, "scxml serve: %v\n", err)
 		return 1

@@ -29,6 +29,7 @@ import (
 //	adopt-horizon     milliseconds of the due-time index armed ahead (default 60000)
 //	wait-replicas     replicas that must have each checkpoint before it is acknowledged (default 0)
 //	wait-timeout      milliseconds each WAIT for them may take (default 1000)
+//	idealtime-horizon milliseconds ahead a start's idealtime may be (default 60000)
 //
 // The node's id is [orchestration] node-id: a primary and its backup
 // share it, the backup taking it over (with a higher epoch, fencing the
@@ -58,6 +59,7 @@ const (
 	DefaultDrainTimeout   = 30 * time.Second
 	DefaultAdoptHorizon   = time.Minute
 	DefaultWaitTimeout    = time.Second
+	DefaultIdealHorizon   = time.Minute
 )
 
 // Node is the [node] section.
@@ -111,6 +113,13 @@ type Node struct {
 	// option: [node] wait-timeout, in milliseconds
 	// default: DefaultWaitTimeout (1000)
 	WaitTimeout time.Duration
+	// IdealHorizon bounds how far ahead a start request's idealtime
+	// (milliseconds since the epoch: start the session then) may be:
+	// the request is held until that time (on the engine's Clock), and
+	// one further ahead is refused (400).
+	// option: [node] idealtime-horizon, in milliseconds
+	// default: DefaultIdealHorizon (60000)
+	IdealHorizon time.Duration
 
 	origin map[string]string // option → "file:line"
 }
@@ -126,6 +135,7 @@ func NodeDefaults() *Node {
 		DrainTimeout:   DefaultDrainTimeout,
 		AdoptHorizon:   DefaultAdoptHorizon,
 		WaitTimeout:    DefaultWaitTimeout,
+		IdealHorizon:   DefaultIdealHorizon,
 	}
 }
 
@@ -141,11 +151,12 @@ var nodeOptions = map[string]func(n *Node, v string) error{
 		n.MaxBody = x
 		return nil
 	},
-	"request-timeout": nodeDuration(func(n *Node) *time.Duration { return &n.RequestTimeout }),
-	"promote-timeout": nodeDuration(func(n *Node) *time.Duration { return &n.PromoteTimeout }),
-	"drain-timeout":   nodeDuration(func(n *Node) *time.Duration { return &n.DrainTimeout }),
-	"adopt-horizon":   nodeDuration(func(n *Node) *time.Duration { return &n.AdoptHorizon }),
-	"wait-timeout":    nodeDuration(func(n *Node) *time.Duration { return &n.WaitTimeout }),
+	"request-timeout":   nodeDuration(func(n *Node) *time.Duration { return &n.RequestTimeout }),
+	"promote-timeout":   nodeDuration(func(n *Node) *time.Duration { return &n.PromoteTimeout }),
+	"drain-timeout":     nodeDuration(func(n *Node) *time.Duration { return &n.DrainTimeout }),
+	"adopt-horizon":     nodeDuration(func(n *Node) *time.Duration { return &n.AdoptHorizon }),
+	"wait-timeout":      nodeDuration(func(n *Node) *time.Duration { return &n.WaitTimeout }),
+	"idealtime-horizon": nodeDuration(func(n *Node) *time.Duration { return &n.IdealHorizon }),
 	"wait-replicas": func(n *Node, v string) error {
 		x, err := strconv.Atoi(v)
 		if err != nil {
@@ -361,6 +372,7 @@ func (n *Node) validate() []*Error {
 		{"drain-timeout", n.DrainTimeout},
 		{"adopt-horizon", n.AdoptHorizon},
 		{"wait-timeout", n.WaitTimeout},
+		{"idealtime-horizon", n.IdealHorizon},
 	} {
 		if d.v <= 0 {
 			fail(d.option, "%d milliseconds must be greater than 0", d.v/time.Millisecond)

@@ -17,6 +17,7 @@ role = BACKUP
 max-body = 2048
 request-timeout = 1500
 wait-replicas = 1
+idealtime-horizon = 5000
 [other]
 listen = ignored
 `
@@ -32,6 +33,9 @@ listen = ignored
 	}
 	if n.WaitReplicas != 1 || n.WaitTimeout != DefaultWaitTimeout {
 		t.Fatalf("wait: %+v", n)
+	}
+	if n.IdealHorizon != 5*time.Second || NodeDefaults().IdealHorizon != DefaultIdealHorizon {
+		t.Fatalf("idealtime-horizon: %v", n.IdealHorizon)
 	}
 	if n.PromoteTimeout != DefaultPromoteTimeout || n.DrainTimeout != DefaultDrainTimeout || n.AdoptHorizon != DefaultAdoptHorizon {
 		t.Fatalf("defaults not kept: %+v", n)
@@ -51,6 +55,7 @@ request-timeout = soon
 drain-timeout = 0
 lisen = x
 wait-replicas = -2
+idealtime-horizon = -5
 `
 	_, err := ParseNode(strings.NewReader(src), "ors.ini")
 	if err == nil {
@@ -66,6 +71,7 @@ wait-replicas = -2
 		`ors.ini:5: [node] request-timeout: "soon" is not a duration in milliseconds`,
 		`ors.ini:7: [node] lisen: unknown option (did you mean listen?)`,
 		`ors.ini:8: [node] wait-replicas: -2 is negative`,
+		`ors.ini:9: [node] idealtime-horizon: -5 milliseconds must be greater than 0`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

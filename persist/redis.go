@@ -1047,11 +1047,27 @@ func (r *RedisStore) Promote(ctx context.Context, node string) (uint64, error) {
 // replicate), so it only orders; used after Promote.
 func (r *RedisStore) waitAll(ctx context.Context) error {
 	n, t := r.opts.WaitReplicas, r.opts.WaitTimeout
+	cc, _ := r.c.(*redis.ClusterClient)
 	wait := func(ctx context.Context, c *redis.Client) error {
-		// WAIT counts the writes of its own connection: make one there.
+		// WAIT counts the writes of its own connection: make one there,
+		// to a key of a slot this master serves (a cluster's other
+		// masters would answer MOVED).
+		key := "ORS:" + r.opts.Cluster + ":wait"
+		if cc != nil {
+			for i := 0; ; i++ {
+				if i == 1<<14 {
+					return fmt.Errorf("WAIT %d: no key of this master's slots", n)
+				}
+				k := fmt.Sprintf("ORS:%s:wait:{%d}", r.opts.Cluster, i)
+				if m, err := cc.MasterForKey(ctx, k); err == nil && m == c {
+					key = k
+					break
+				}
+			}
+		}
 		var k *redis.IntCmd
 		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, "ORS:"+r.opts.Cluster+":wait", "1", time.Second)
+			p.Set(ctx, key, "1", time.Second)
 			k = waitCmd(ctx, p, n, t.Milliseconds())
 			return nil
 		})
@@ -1063,7 +1079,7 @@ func (r *RedisStore) waitAll(ctx context.Context) error {
 		}
 		return nil
 	}
-	if cc, ok := r.c.(*redis.ClusterClient); ok {
+	if cc != nil {
 		return cc.ForEachMaster(ctx, wait)
 	}
 	if c, ok := r.c.(*redis.Client); ok {

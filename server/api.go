@@ -250,9 +250,16 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var ideal time.Time
 	if v, ok := q["idealtime"]; ok {
-		if _, err := json.Number(fmt.Sprint(v)).Int64(); err != nil {
+		ms, err := json.Number(fmt.Sprint(v)).Int64()
+		if err != nil {
 			fail(w, http.StatusBadRequest, fmt.Errorf("start: idealtime %v: not milliseconds since the epoch", v))
+			return
+		}
+		ideal = time.UnixMilli(ms)
+		if ahead := ideal.Sub(s.clock().Now()); ahead > s.opts.Node.IdealHorizon {
+			fail(w, http.StatusBadRequest, fmt.Errorf("start: idealtime %d is %v ahead, beyond [node] idealtime-horizon %v", ms, ahead.Round(time.Millisecond), s.opts.Node.IdealHorizon))
 			return
 		}
 	}
@@ -260,6 +267,12 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	for k, v := range q {
 		if !startParams[k] {
 			data[k] = v
+		}
+	}
+	if !ideal.IsZero() {
+		if ae := s.waitUntil(r.Context(), ideal); ae != nil {
+			fail(w, 0, ae)
+			return
 		}
 	}
 	sess, err := s.e.Start(r.Context(), doc, engine.StartOptions{Type: typ, Data: data})
@@ -271,6 +284,26 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.ended.add(sess.ID())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sessionid": sess.ID()})
+}
+
+// waitUntil holds a start request until its idealtime on the engine's
+// clock. Nothing exists meanwhile: a client whose node fails over (or
+// drains) before then gets no answer, or 503, and asks the backup.
+func (s *Server) waitUntil(ctx context.Context, at time.Time) *apiError {
+	clk := s.clock()
+	if d := at.Sub(clk.Now()); d > 0 {
+		due := make(chan struct{})
+		t := clk.AfterFunc(d, func() { close(due) })
+		defer t.Stop()
+		select {
+		case <-due:
+		case <-ctx.Done():
+			return &apiError{status: http.StatusServiceUnavailable, err: fmt.Errorf("start: waiting for idealtime %d: %w", at.UnixMilli(), ctx.Err())}
+		case <-s.stopping:
+			return errorf(http.StatusServiceUnavailable, "start: node %s stopped before idealtime %d; no session was started (its backup starts it once promoted)", s.e.Node(), at.UnixMilli())
+		}
+	}
+	return s.serving()
 }
 
 // sessionError maps an engine error of a call on sess (nil for Start
@@ -422,10 +455,14 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	t := time.NewTimer(s.opts.Node.RequestTimeout)
 	defer t.Stop()
 	select {
-	case v := <-answer:
+	case rep := <-answer:
+		if rep.err != nil {
+			fail(w, http.StatusServiceUnavailable, fmt.Errorf("request %s (%s) to session %s: %w", ev.Name, reqID, sess.ID(), rep.err))
+			return
+		}
 		out := s.afterEvent(sess)
 		out["requestid"] = reqID
-		out["response"] = v
+		out["response"] = rep.v
 		writeJSON(w, http.StatusOK, out)
 	case <-t.C:
 		fail(w, http.StatusGatewayTimeout, fmt.Errorf("request %s to session %s: no <response> within %v ([node] request-timeout); the event was delivered", ev.Name, sess.ID(), s.opts.Node.RequestTimeout))

@@ -95,8 +95,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// nodeConfig writes an ORS configuration for node n1 of cluster on rc.
-func nodeConfig(t testing.TB, rc *redistest.RedisCluster, cluster string, role config.Role) string {
+// nodeConfig writes an ORS configuration for node n1 of cluster on rc,
+// with extra [node] lines.
+func nodeConfig(t testing.TB, rc *redistest.RedisCluster, cluster string, role config.Role, extra ...string) string {
+	t.Helper()
+	return writeConfig(t, rc.MasterAddrs(), cluster, role, extra...)
+}
+
+// writeConfig writes an ORS configuration for node n1 of cluster on the
+// Redis at redisNodes (one standalone, or a cluster's masters), with
+// extra [node] lines.
+func writeConfig(t testing.TB, redisNodes []string, cluster string, role config.Role, extra ...string) string {
 	t.Helper()
 	docs, err := filepath.Abs("testdata")
 	if err != nil {
@@ -116,7 +125,8 @@ role = %s
 request-timeout = 3000
 promote-timeout = 20000
 adopt-horizon = 2000
-`, strings.Join(rc.MasterAddrs(), ";"), cluster, docs, role)
+%s
+`, strings.Join(redisNodes, ";"), cluster, docs, role, strings.Join(extra, "\n"))
 	p := filepath.Join(t.TempDir(), string(role)+".ini")
 	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -724,15 +734,230 @@ func testTimersAcrossFailover(t *testing.T, rc *redistest.RedisCluster) {
 	}
 }
 
-// TestRedisMasterKilled: a Redis master is killed (SIGKILL, as SHUTDOWN
-// NOSAVE) while clients drive sessions on a primary; the cluster
-// promotes its replica, the node carries on (checkpoints to the dead
-// master's slots fail with 503 until the client's retries land), and
-// every event acknowledged is in the records: after a node failover the
-// backup resumes every session complete.
+// TestRedisMasterKilled kills Redis masters of one 3+3 cluster under
+// load driven over HTTP against real `scxml serve` processes, one master
+// per subtest, in turn (each needs a master whose replica is alive):
+// WAIT and NoWAIT (testMasterCut: with and without [node] wait-replicas,
+// a master cut from its replica, then it and the node die), then
+// CarriesOn (testMasterKilledCarriesOn: the node outlives the master's
+// failover). SCXML_CRASH_RUNS=N runs N rounds of WAIT and NoWAIT, each
+// on a fresh cluster, with 200 sessions instead of 60.
 func TestRedisMasterKilled(t *testing.T) {
 	t.Parallel() // beside TestFailover, on a cluster of its own
 	rc := cluster(t)
+	dead := map[string]bool{}
+	rounds, sessions := 1, 60
+	if v := os.Getenv("SCXML_CRASH_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("SCXML_CRASH_RUNS=%q: not a positive number", v)
+		}
+		rounds, sessions = n, 200
+	}
+	var lostWithout []int
+	for round := range rounds {
+		if round > 0 { // each cut uses up a master with a replica
+			rc, dead = redistest.Cluster(t, 3, 1), map[string]bool{}
+		}
+		ok := t.Run(fmt.Sprintf("WAIT/round%d", round), func(t *testing.T) { testMasterCut(t, rc, true, sessions, dead) }) &&
+			t.Run(fmt.Sprintf("NoWAIT/round%d", round), func(t *testing.T) {
+				lostWithout = append(lostWithout, testMasterCut(t, rc, false, sessions, dead))
+			})
+		if !ok {
+			return
+		}
+	}
+	t.Logf("without WAIT: acknowledged events lost per round: %v", lostWithout)
+	t.Run("CarriesOn", func(t *testing.T) { testMasterKilledCarriesOn(t, rc, dead) })
+}
+
+// testMasterCut: a primary serves sessions of the routing document,
+// driven over HTTP by clients that each send the next step of their
+// sessions and resend it until it is acknowledged. Under that load the
+// master holding most of the sessions' records is cut from its replica
+// (the replica paused with SIGSTOP, its replication link killed with
+// CLIENT KILL TYPE replica), for 300 ms at least and until the master
+// acknowledged checkpoints the replica lacks (without WAIT); then the
+// master dies (SHUTDOWN NOSAVE NOW) and so does the node (SIGKILL). The
+// replica is continued and promoted by the cluster; a backup, promoted,
+// resumes every session from its record, and each session's applied
+// steps are compared with those acknowledged. With wait-replicas = 1 no
+// acknowledged step is lost (and none is acknowledged on the cut
+// master); without it, the steps acknowledged by the cut master are
+// lost, and the test counts them (it fails if there are none: the cut
+// did not happen). It returns that count.
+func testMasterCut(t *testing.T, rc *redistest.RedisCluster, wait bool, sessions int, dead map[string]bool) int {
+	name := fmt.Sprintf("cut%d", time.Now().UnixNano()%1_000_000)
+	var extra []string
+	if wait {
+		extra = []string{"wait-replicas = 1", "wait-timeout = 300"}
+	}
+	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary, extra...))
+	// The backup checks what the records hold. It runs without WAIT: once
+	// the cut master's replica is promoted it has no replica of its own
+	// (3+3), and with WAIT every checkpoint there would fail.
+	backup := startProc(t, "backup", nodeConfig(t, rc, name, config.RoleBackup))
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = mustDo(t, "POST", primary.url+"/scxml/session/start", fmt.Sprintf(`{"src": "routing", "caller": "w%d"}`, i), 200)["sessionid"].(string)
+	}
+	st, err := openStore(rc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs := st.(*persist.RedisStore)
+	owner := make([]string, sessions)
+	byMaster := map[string]int{}
+	for i, id := range ids {
+		owner[i] = rc.SlotOwner(t, redistest.Slot(rs.SessionKey(id)))
+		byMaster[owner[i]]++
+	}
+	// The master with most records among those that still have a
+	// replica (a replica promoted by an earlier subtest has none).
+	master := ""
+	var replica *redistest.Server
+	for m, n := range byMaster {
+		if dead[m] || master != "" && n <= byMaster[master] {
+			continue
+		}
+		if r := rc.ReplicasOf(t, m); len(r) > 0 {
+			master, replica = m, r[0]
+		}
+	}
+	if master == "" {
+		t.Fatal("no master left that holds records and has a replica")
+	}
+	dead[master] = true
+
+	acked := make([]atomic.Int64, sessions) // the last step acknowledged
+	var cut atomic.Bool
+	var ackedInCut, unavailable atomic.Int64 // on the cut master's sessions
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	const clients = 4
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				for i := c; i < sessions; i += clients {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n := acked[i].Load() + 1
+					inCut := cut.Load() // sent once the replica was cut off
+					st, _, err := do("POST", primary.url+"/scxml/session/"+ids[i]+"/event/step", fmt.Sprintf(`{"n": %d}`, n))
+					switch {
+					case err != nil:
+						return // the node is gone
+					case st == 200:
+						acked[i].Store(n)
+						if inCut && owner[i] == master {
+							ackedInCut.Add(1)
+						}
+					case st == http.StatusServiceUnavailable:
+						if owner[i] == master {
+							unavailable.Add(1)
+						}
+					default:
+						t.Errorf("session %s step %d: %d", ids[i], n, st)
+						return
+					}
+				}
+			}
+		}()
+	}
+	// Load first, with the replica in sync.
+	for total := int64(0); total < int64(2*sessions); time.Sleep(20 * time.Millisecond) {
+		total = 0
+		for i := range acked {
+			total += acked[i].Load()
+		}
+	}
+	syscall.Kill(replica.Pid(), syscall.SIGSTOP)
+	defer syscall.Kill(replica.Pid(), syscall.SIGCONT)
+	rc.Do(t, master, "client", "kill", "type", "replica")
+	cut.Store(true)
+	cutAt := time.Now()
+	// Until the cut shows: without WAIT, steps the replica lacks
+	// acknowledged; with it, steps refused (503) for want of a replica.
+	time.Sleep(300 * time.Millisecond)
+	for (!wait && ackedInCut.Load() < 10 || wait && unavailable.Load() < 3) && time.Since(cutAt) < 10*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.ShutdownNoSave(t, master)
+	primary.signal(syscall.SIGKILL)
+	close(stop)
+	wg.Wait()
+	syscall.Kill(replica.Pid(), syscall.SIGCONT)
+	t.Logf("WAIT %v: master %s (%d of %d sessions' records) cut from replica %s for %v: %d steps acknowledged on it meanwhile, %d answered 503",
+		wait, master, byMaster[master], sessions, replica.Addr, time.Since(cutAt).Round(time.Millisecond), ackedInCut.Load(), unavailable.Load())
+
+	began := time.Now()
+	mustDo(t, "POST", backup.url+"/admin/promote", "", 200)
+	t.Logf("backup promoted in %v (the replica's promotion included)", time.Since(began).Round(time.Millisecond))
+	lost, lostSessions := 0, 0
+	for i, id := range ids {
+		var dm map[string]any
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			st, m, err := do("GET", backup.url+"/scxml/session/"+id+"/query", "")
+			if err == nil && st == 200 {
+				dm = m["datamodel"].(map[string]any)
+				break
+			}
+			if err != nil || st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("query %s at the backup: %d %v %v", id, st, m, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		applied := int64(dm["applied"].(float64))
+		if a := acked[i].Load(); applied < a {
+			lost += int(a - applied)
+			lostSessions++
+			if wait {
+				t.Errorf("session %s (records on %s): %d steps acknowledged, %d in its record", id, owner[i], a, applied)
+			}
+		}
+		if dm["gaps"] != 0.0 {
+			t.Errorf("session %s: a step applied with one missing before it: %v", id, dm)
+		}
+	}
+	if wait {
+		if unavailable.Load() == 0 {
+			t.Errorf("with WAIT, no step to the master cut from its replica was refused: the cut did not happen")
+		}
+		if ackedInCut.Load() > 0 {
+			t.Errorf("with WAIT, %d steps were acknowledged by the master cut from its replica", ackedInCut.Load())
+		}
+		t.Logf("WAIT 1: 0 of %d acknowledged steps lost", sumAcked(acked))
+		return 0
+	}
+	t.Logf("without WAIT: %d acknowledged steps lost, in %d sessions (of %d acknowledged on the master while it was cut)", lost, lostSessions, ackedInCut.Load())
+	if lost == 0 {
+		t.Errorf("without WAIT no acknowledged step was lost: the master was not cut from its replica (%d acknowledged meanwhile)", ackedInCut.Load())
+	}
+	return lost
+}
+
+func sumAcked(a []atomic.Int64) int64 {
+	var n int64
+	for i := range a {
+		n += a[i].Load()
+	}
+	return n
+}
+
+// testMasterKilledCarriesOn: a Redis master is killed (SIGKILL, as
+// SHUTDOWN NOSAVE) while clients drive sessions on a primary; the
+// cluster promotes its replica, the node carries on (checkpoints to the
+// dead master's slots fail with 503 until the client's retries land),
+// and every event acknowledged is in the records: after a node failover
+// the backup resumes every session complete.
+func testMasterKilledCarriesOn(t *testing.T, rc *redistest.RedisCluster, dead map[string]bool) {
 	name := fmt.Sprintf("master%d", time.Now().UnixNano()%1_000_000)
 	primary := startProc(t, "primary", nodeConfig(t, rc, name, config.RolePrimary))
 	backup := startProc(t, "backup", nodeConfig(t, rc, name, config.RoleBackup))
@@ -745,8 +970,15 @@ func TestRedisMasterKilled(t *testing.T) {
 	killAt := int64(sessions * steps / 3)
 	killed := make(chan time.Time, 1)
 	var once sync.Once
+	addr := ""
+	for _, m := range rc.MasterAddrs() {
+		if !dead[m] {
+			addr = m
+			break
+		}
+	}
+	dead[addr] = true
 	kill := func() {
-		addr := rc.MasterAddrs()[0]
 		for _, s := range rc.Nodes {
 			if s.Addr == addr {
 				syscall.Kill(s.Pid(), syscall.SIGKILL)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	engine "github.com/orsgo/engine"
 )
@@ -34,10 +35,16 @@ import (
 // more (timed out, or lost with its node) is dropped. Requests are not
 // recovered: a client whose node failed over asks again.
 //
-// The request's own event is checkpointed before the answer is sent,
-// like any event's; an answer given by a later macrostep (a timer, an
-// event from elsewhere) is sent as that macrostep runs, before its
-// checkpoint is written.
+// An answer is sent only once the macrostep that gave it is durably
+// checkpointed, like the answer to an event: the request's own event
+// and an answer given by a later macrostep (a timer, an event from
+// elsewhere) alike. The answer is held until that macrostep's run ends
+// (its checkpoint written or failed); when the checkpoint failed, the
+// request answers 503 (the session may roll back to before the answer
+// in a failover), and the client asks again. A send to the origin is
+// dispatched while its macrostep may still run: it is held the same way,
+// until the session's run in flight has ended. A session that is not
+// persisted (a digital one) answers at the end of the macrostep.
 
 // Namespace is the XML namespace of the engine's own elements
 // (<response>).
@@ -47,17 +54,37 @@ const Namespace = "urn:orsgo:engine"
 // this type to _event.origin answers the request.
 const RequestType = "urn:orsgo:engine:request"
 
-// requests are the requests waiting for their session's answer.
-type requests struct {
-	mu      sync.Mutex
-	waiting map[string]chan any
+// reply is what a waiting request receives: the answer, or why it
+// cannot be given.
+type reply struct {
+	v   any
+	err error
 }
 
-func (r *requests) open() (string, chan any) {
+// requests are the requests waiting for their session's answer, and the
+// answers held until their macrostep's checkpoint is written.
+type requests struct {
+	mu      sync.Mutex
+	waiting map[string]chan reply
+	// held are the answers given in a run whose checkpoint is not known
+	// yet, by top-level session id.
+	held  map[string][]heldAnswer
+	nheld atomic.Int64 // answers in held: the observers' fast path
+	// failed holds the top-level sessions whose last checkpoint failed.
+	failed sync.Map
+}
+
+// heldAnswer is an answer to request req, held until its checkpoint.
+type heldAnswer struct {
+	req string
+	v   any
+}
+
+func (r *requests) open() (string, chan reply) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	id := "req-" + hex.EncodeToString(b[:])
-	ch := make(chan any, 1)
+	ch := make(chan reply, 1)
 	r.mu.Lock()
 	r.waiting[id] = ch
 	r.mu.Unlock()
@@ -70,8 +97,8 @@ func (r *requests) close(id string) {
 	r.mu.Unlock()
 }
 
-// answer hands v to the request id; false when nobody waits for it.
-func (r *requests) answer(id string, v any) bool {
+// answer hands rep to the request id; false when nobody waits for it.
+func (r *requests) answer(id string, rep reply) bool {
 	r.mu.Lock()
 	ch := r.waiting[id]
 	delete(r.waiting, id)
@@ -79,8 +106,140 @@ func (r *requests) answer(id string, v any) bool {
 	if ch == nil {
 		return false
 	}
-	ch <- v
+	ch <- rep
 	return true
+}
+
+// closeAll answers every waiting request err: the node shuts down.
+func (r *requests) closeAll(err error) {
+	r.mu.Lock()
+	waiting := r.waiting
+	r.waiting = map[string]chan reply{}
+	r.held = nil
+	r.nheld.Store(0)
+	r.mu.Unlock()
+	for _, ch := range waiting {
+		ch <- reply{err: err}
+	}
+}
+
+// hold keeps the answer v to request req, given by session sid (a
+// top-level id), until release; false when nobody waits for req.
+func (r *requests) hold(sid, req string, v any) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiting[req] == nil {
+		return false
+	}
+	if r.held == nil {
+		r.held = map[string][]heldAnswer{}
+	}
+	r.held[sid] = append(r.held[sid], heldAnswer{req: req, v: v})
+	r.nheld.Add(1)
+	return true
+}
+
+// release sends the answers held for session sid (only the one to
+// request only, when not empty): their values when err is nil, err
+// otherwise. It returns how many it took.
+func (r *requests) release(sid, only string, err error) int {
+	if r.nheld.Load() == 0 {
+		return 0
+	}
+	r.mu.Lock()
+	var out []heldAnswer
+	if only == "" {
+		out = r.held[sid]
+		delete(r.held, sid)
+	} else {
+		l := r.held[sid]
+		for i, h := range l {
+			if h.req == only {
+				out = []heldAnswer{h}
+				l = append(l[:i:i], l[i+1:]...)
+				break
+			}
+		}
+		if len(l) == 0 {
+			delete(r.held, sid)
+		} else {
+			r.held[sid] = l
+		}
+	}
+	r.nheld.Add(-int64(len(out)))
+	r.mu.Unlock()
+	for _, h := range out {
+		rep := reply{v: h.v, err: err}
+		r.answer(h.req, rep)
+	}
+	return len(out)
+}
+
+// lastCheckpoint returns the error of session sid's last checkpoint, or
+// nil when it was written (or the session is not persisted).
+func (r *requests) lastCheckpoint(sid string) error {
+	if _, ok := r.failed.Load(sid); ok {
+		return errAnswerNotDurable
+	}
+	return nil
+}
+
+// forget drops what failed holds of a session that ended.
+func (r *requests) forget(sid string) {
+	if _, ok := r.failed.Load(sid); ok {
+		r.failed.Delete(sid)
+	}
+}
+
+// errAnswerNotDurable is the cause of a 503 to a request answered in a
+// macrostep whose checkpoint was not written.
+var errAnswerNotDurable = fmt.Errorf("the session answered, but the checkpoint of the macrostep that gave the answer was not written (a failover now would resume the session from before it); ask again: %w", engine.ErrCheckpoint)
+
+// rootID is the top-level session of session id: an invoked child's id
+// is "<parent id>.<invokeid>", and a session id holds no dot.
+func rootID(id string) string {
+	if i := strings.IndexByte(id, '.'); i >= 0 {
+		return id[:i]
+	}
+	return id
+}
+
+// observer releases held answers when their run's checkpoint is known:
+// at the end of each run (Macrostep, after its checkpoint), and when a
+// session ends otherwise (Cancel) or is lost. It also notes which
+// sessions' last checkpoint failed, for answers dispatched after their
+// run (sends to the origin).
+func (s *Server) observer() *engine.Observer {
+	r := &s.reqs
+	return &engine.Observer{
+		// Time nothing on our account: the metrics' sampling decides.
+		TimingSample: 1 << 30,
+		Checkpoint: func(ci engine.CheckpointInfo) {
+			if ci.Err != nil {
+				r.failed.Store(ci.SessionID, struct{}{})
+			} else if _, ok := r.failed.Load(ci.SessionID); ok {
+				r.failed.Delete(ci.SessionID)
+			}
+		},
+		Macrostep: func(mi engine.MacrostepInfo) {
+			var err error
+			if errors.Is(mi.Err, engine.ErrCheckpoint) || errors.Is(mi.Err, engine.ErrFenced) {
+				err = fmt.Errorf("%w (%w)", errAnswerNotDurable, mi.Err)
+				r.failed.Store(mi.SessionID, struct{}{})
+			}
+			r.release(mi.SessionID, "", err)
+		},
+		Session: func(ev engine.SessionEvent) {
+			switch ev.Kind {
+			case engine.SessionEnded:
+				r.release(ev.SessionID, "", r.lastCheckpoint(ev.SessionID))
+				r.forget(ev.SessionID)
+			case engine.SessionFenced, engine.SessionLost:
+				r.release(ev.SessionID, "", fmt.Errorf("%w (session %s %s)", errAnswerNotDurable, ev.SessionID, ev.Kind))
+				r.forget(ev.SessionID)
+			}
+		},
+	}
 }
 
 // extension is the engine extension running <response>.
@@ -120,7 +279,8 @@ func (s *Server) response(c *engine.ActionContext) error {
 		}
 		v = m
 	}
-	if !s.reqs.answer(id, v) {
+	// Held until the checkpoint of this run: the observer releases it.
+	if !s.reqs.hold(rootID(c.Session().ID()), id, v) {
 		s.opts.Logf("session %s: <response> to request %s, which nobody waits for", c.Session().ID(), id)
 	}
 	return nil
@@ -140,9 +300,21 @@ func (p requestProcessor) Close() error                     { return nil }
 // nobody waits for.
 var errNoRequest = errors.New("no request waits for this answer (timed out, or answered already)")
 
+// Send holds the answer until the run that dispatched it has ended: the
+// observer releases it then or, when that run ended before the hold, a
+// goroutine that waits for the session's run in flight (by taking its
+// lock, which a caller of Send may hold) releases it, with the outcome
+// of the session's last checkpoint.
 func (p requestProcessor) Send(_ context.Context, from, target string, ev engine.Event) error {
-	if !p.s.reqs.answer(target, ev.Data) {
+	sid := rootID(from)
+	if !p.s.reqs.hold(sid, target, ev.Data) {
 		return fmt.Errorf("request %s: %w", target, errNoRequest)
 	}
+	go func() {
+		if sess, err := p.s.e.Session(sid); err == nil {
+			sess.Running() // returns once the run in flight, if any, has ended
+		}
+		p.s.reqs.release(sid, target, p.s.reqs.lastCheckpoint(sid))
+	}()
 	return nil
 }

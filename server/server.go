@@ -20,14 +20,19 @@
 // the id's epoch every FenceCheck, so that a node that writes nothing
 // learns it too.
 //
-// Serve stops on its context (SIGTERM in `scxml serve`): it stops
-// accepting connections, lets requests in flight finish (their
-// macrosteps and checkpoints), writes every persisted session's
-// checkpoint again (engine.CheckpointAll) and closes the engine, within
-// [node] drain-timeout. (A timer's macrostep that runs while the engine
-// closes is not waited for: engine.Close takes no deadline yet. Its
-// session's last checkpoint is the one CheckpointAll wrote, or the one
-// before: a backup resumes it there and the timer fires again.)
+// Serve stops on its context (SIGTERM in `scxml serve`) and drains,
+// within [node] drain-timeout: it stops accepting connections (requests
+// not yet in the engine answer 503: draining) and shuts the engine down
+// (engine.Shutdown): from then on no timer starts a macrostep (a
+// delayed send falling due fires at the backup that takes over), the
+// macrosteps in flight, those of requests and of timers alike, finish
+// and write their checkpoints, and every checkpoint whose last write
+// failed is written again; requests still waiting for an answer get 503.
+// Serve returns nil then. When the timeout ends first, the scripts still
+// running are interrupted, the checkpoints of the macrosteps in flight
+// may not be written (those sessions resume from their previous
+// checkpoint, where the timer fires again) and Serve returns an error
+// naming drain-timeout.
 //
 // # Durability of answers
 //
@@ -35,7 +40,8 @@
 // checkpoint of the macrostep they caused (engine's durability
 // contract); a failed checkpoint answers 503 and the client should
 // resend. A request (POST .../request/NAME) answers when the session
-// runs <response> (see Namespace) or sends to the request's origin.
+// runs <response> (see Namespace) or sends to the request's origin, once
+// the checkpoint of the macrostep that answered is written (request.go).
 package server
 
 import (
@@ -129,6 +135,11 @@ type Server struct {
 	reqs  requests
 	ended endedSet
 
+	// stopping is closed when the node begins to drain or close:
+	// starts waiting for their idealtime give up.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
+
 	stopWatch chan struct{}
 	watchDone chan struct{}
 	closeOnce sync.Once
@@ -150,11 +161,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup}
-	s.reqs.waiting = map[string]chan any{}
+	s := &Server{opts: opts, lib: recovery.NewLibrary(), docs: map[string]*scxml.Document{}, state: StateBackup, stopping: make(chan struct{})}
+	s.reqs.waiting = map[string]chan reply{}
 	s.metrics = metrics.New()
 	eo := opts.Engine
-	eo.Observer = engine.JoinObservers(s.metrics.Observer(), eo.Observer)
+	eo.Observer = engine.JoinObservers(s.metrics.Observer(), s.observer(), eo.Observer)
 	eo.Extensions = append(slices.Clone(eo.Extensions), s.extension())
 	eo.IOProcessors = append(slices.Clone(eo.IOProcessors), requestProcessor{s})
 	userStoreErr := eo.OnStoreError
@@ -465,10 +476,8 @@ func (s *Server) fenced() error {
 // not allow (promoting a fenced node, say).
 var ErrNotServing = errors.New("server: node not serving")
 
-// Serve answers HTTP on ln until ctx ends, then drains: it stops
-// accepting, lets the requests in flight finish, writes every persisted
-// session's checkpoint again and closes the engine, all within [node]
-// drain-timeout. It returns nil after a clean drain.
+// Serve answers HTTP on ln until ctx ends, then drains (see the package
+// documentation): it returns nil after a clean drain.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -482,25 +491,42 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return s.drain(hs)
 }
 
+// clock is the engine's clock (engine.Options.Clock).
+func (s *Server) clock() engine.Clock {
+	if c := s.opts.Engine.Clock; c != nil {
+		return c
+	}
+	return engine.RealClock{}
+}
+
+// stop tells what waits (starts held for their idealtime) that the node
+// stops.
+func (s *Server) stop() {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
+}
+
 func (s *Server) drain(hs *http.Server) error {
+	s.stop()
 	s.mu.Lock()
 	if s.state != StateFenced {
-		s.state = StateDraining
+		s.state = StateDraining // requests not yet in the engine answer 503
 	}
 	s.mu.Unlock()
+	s.opts.Logf("node %s: draining (drain-timeout %v): no new connection, no new macrostep", s.e.Node(), s.opts.Node.DrainTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Node.DrainTimeout)
 	defer cancel()
+	// Stop accepting at once; the handlers in flight finish meanwhile.
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(ctx) }()
 	var errs []error
-	if err := hs.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("server: drain: %w", err))
-	}
-	if s.e.Fenced() == nil && s.State() != StateFenced {
-		if _, err := s.e.CheckpointAll(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("server: drain: last checkpoints: %w", err))
-		}
-	}
-	if err := s.Close(); err != nil {
+	if err := s.shutdown(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if err := <-httpDone; err != nil {
+		errs = append(errs, fmt.Errorf("server: drain: requests in flight: %w", err))
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("server: drain not finished within [node] drain-timeout %v", s.opts.Node.DrainTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -508,19 +534,43 @@ func (s *Server) drain(hs *http.Server) error {
 // Close stops the node at once (no drain): the engine is closed, its
 // sessions' checkpoints stay for another node.
 func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), engine.CloseTimeout)
+	defer cancel()
+	return s.shutdown(ctx)
+}
+
+// shutdown closes the node once, within ctx: the engine
+// (engine.Shutdown: no timer starts a macrostep any more, the
+// macrosteps in flight, timers' and requests' alike, finish and write
+// their checkpoints, and those whose last write failed are written
+// again); the epoch watch; the requests still waiting for an answer
+// (503); and the store it opened.
+func (s *Server) shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.stop()
 		s.mu.Lock()
 		s.state = StateClosed
 		stop, done := s.stopWatch, s.watchDone
 		s.mu.Unlock()
+		// The engine first: no timer starts a macrostep from now on.
+		err = s.e.Shutdown(ctx)
 		if stop != nil {
 			close(stop)
 			<-done
 		}
-		err = s.e.Close()
+		s.reqs.closeAll(fmt.Errorf("node %s shut down before the session answered; ask again (the node's backup serves the session once promoted): %w", s.e.Node(), engine.ErrClosed))
 		if s.ownStore != nil {
-			err = errors.Join(err, s.ownStore.Close())
+			// A store that hangs (a Redis that does not answer) must not
+			// hold the exit beyond ctx.
+			closed := make(chan error, 1)
+			go func() { closed <- s.ownStore.Close() }()
+			select {
+			case cerr := <-closed:
+				err = errors.Join(err, cerr)
+			case <-ctx.Done():
+				err = errors.Join(err, fmt.Errorf("server: close the store: %w", ctx.Err()))
+			}
 		}
 	})
 	return err

@@ -452,3 +452,48 @@ func (c *RedisCluster) SetThroughput(size int) (float64, error) {
 	}
 	return 0, fmt.Errorf("redis-benchmark: no SET figure in %q", out)
 }
+
+// ReplicasOf returns the servers that replicate the master at addr, as
+// that master's CLUSTER NODES lists them (failed ones left out).
+func (c *RedisCluster) ReplicasOf(t testing.TB, addr string) []*Server {
+	t.Helper()
+	id := c.NodeID(t, addr)
+	nodes := c.Do(t, addr, "cluster", "nodes").(string)
+	var out []*Server
+	for _, line := range strings.Split(strings.TrimSpace(nodes), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != id || strings.Contains(","+f[2]+",", ",fail") {
+			continue
+		}
+		a, _, _ := strings.Cut(f[1], "@")
+		for _, s := range c.Nodes {
+			if s.Addr == a {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// ShutdownNoSave stops the node at addr with SHUTDOWN NOSAVE NOW (no
+// snapshot, no wait for lagging replicas: the way a master dies with
+// writes its replicas lack) and waits until its process has exited.
+func (c *RedisCluster) ShutdownNoSave(t testing.TB, addr string) {
+	t.Helper()
+	var srv *Server
+	for _, s := range c.Nodes {
+		if s.Addr == addr {
+			srv = s
+		}
+	}
+	if srv == nil {
+		t.Fatalf("redistest: %s is not a node of this cluster", addr)
+	}
+	// The connection closes under the command: its error is expected.
+	_ = c.client(addr).Do(context.Background(), "shutdown", "nosave", "now").Err()
+	select {
+	case <-srv.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("redistest: %s still runs 10s after SHUTDOWN NOSAVE NOW", addr)
+	}
+}
