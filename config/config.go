@@ -521,7 +521,10 @@ func partialSection(section string) bool { return section == SectionSCXML }
 // suggestSection names the known section that an unknown section name is
 // probably a typo of, or returns "".
 func suggestSection(section string) string {
-	for _, k := range []string{SectionPersistence, SectionOrchestration, SectionSCXML} {
+	if section == SectionNode {
+		return "" // ParseNode's (node.go); Parse skips it
+	}
+	for _, k := range []string{SectionPersistence, SectionOrchestration, SectionSCXML, SectionNode} {
 		if closeTo(section, k) {
 			return k
 		}

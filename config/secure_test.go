@@ -69,6 +69,7 @@ func TestSecurityOptions(t *testing.T) {
 		{"[persistence]\ntls-key-password = pw\n", `[persistence] tls-key-password: set without tls-key`},
 		{"[persistance]\ntype = redis\n", `ors.ini:1: [persistance] unknown section (did you mean [persistence]?)`},
 		{"[Orchestraton]\nnode-id = x\n", `ors.ini:1: [orchestraton] unknown section (did you mean [orchestration]?)`},
+		{"[nodes]\nlisten = 127.0.0.1:1\n", `ors.ini:1: [nodes] unknown section (did you mean [node]?)`},
 		{"[scxml]\nfips-enable = true\n", `ors.ini:2: [scxml] fips-enable: unknown option (did you mean fips-enabled?)`},
 	} {
 		_, err := parse(t, tc.ini)
