@@ -87,6 +87,8 @@ func newDatamodel(prog *programs, sys interp.SystemInfo) (*datamodel, error) {
 		return nil, fmt.Errorf("ecmascript: set up system variables: %w", err)
 	}
 	d.hosts, d.verify = sys.Globals, sys.VerifySnapshots
+	// Go values may hold goja objects of any make (encode.go).
+	d.inc.hide = len(sys.Globals) > 0
 	for name, v := range sys.Globals {
 		if err := ro(name, vm.ToValue(v)); err != nil {
 			return nil, fmt.Errorf("ecmascript: option Globals[%q]: %w", name, err)
@@ -232,6 +234,7 @@ func (d *datamodel) toJSValue(v any) goja.Value {
 	case nil:
 		return goja.Null()
 	case goja.Value:
+		d.inc.hide = true // anything goja can make (encode.go)
 		return v
 	case *interp.XML:
 		if v == nil {
@@ -253,7 +256,10 @@ func (d *datamodel) toJSValue(v any) goja.Value {
 			items[i] = d.toJSValue(x)
 		}
 		return d.vm.NewArray(items...)
+	case string, bool, int64, float64, int, int32, uint32, float32:
+		return d.vm.ToValue(v)
 	default:
+		d.inc.hide = true // a Go value whose wrapper may hand out anything
 		return d.vm.ToValue(v)
 	}
 }
@@ -423,8 +429,7 @@ func (d *datamodel) Assign(a *scxml.Assign) error {
 	var v goja.Value = goja.Undefined()
 	switch {
 	case a.Expr != nil:
-		d.inc.touchStore(&d.prog.touch.writes[a.Expr.ID], &d.prog.touch.writes[a.Location.ID])
-		x, err := d.evalProgram(a.Expr)
+		x, err := d.storedValue(a.Expr, a.Location)
 		if err != nil {
 			return err
 		}
@@ -435,14 +440,33 @@ func (d *datamodel) Assign(a *scxml.Assign) error {
 		// expr> of an SCXML <invoke> can run (test 530).
 		v = d.contentValue(a.Content.Body, false)
 	case a.Content != nil:
-		d.inc.touchStore(&d.prog.touch.writes[a.Content.Expr.ID], &d.prog.touch.writes[a.Location.ID])
-		x, err := d.evalProgram(a.Content.Expr)
+		x, err := d.storedValue(a.Content.Expr, a.Location)
 		if err != nil {
 			return err
 		}
 		v = x
 	}
 	return d.store(a.Location, v)
+}
+
+// storedValue evaluates e for a value to store at loc, recording what
+// that may change (varCache.touchStore). A read-only expression
+// (incremental.go) that yields a primitive changes nothing and aliases
+// nothing: only the location is touched then, not the variables e read.
+func (d *datamodel) storedValue(e, loc *scxml.Expr) (goja.Value, error) {
+	t := d.prog.touch
+	from, to := &t.writes[e.ID], &t.writes[loc.ID]
+	if !t.readOnly[e.ID] {
+		d.inc.touchStore(from, to)
+		return d.evalProgram(e)
+	}
+	d.inc.touch(&t.reads[e.ID])
+	d.inc.touch(to)
+	v, err := d.evalProgram(e)
+	if _, obj := v.(*goja.Object); obj || err != nil {
+		d.inc.touchStore(from, to) // an object: it may be shared now
+	}
+	return v, err
 }
 
 func (d *datamodel) SetData(dd *scxml.Data, v any) error {

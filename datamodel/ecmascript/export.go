@@ -31,6 +31,9 @@ type exporter struct {
 	// others', and it is not cached.
 	starts []int
 	impure []bool
+	// root and segs are the path to the value encode is writing (encode.go).
+	root string
+	segs []pathSeg
 }
 
 // number gives obj the next object number.
@@ -115,6 +118,21 @@ var builtinGlobals = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, o := range []*goja.Object{vm.GlobalObject(), vm.NewObject().Prototype()} {
 		for _, n := range o.GetOwnPropertyNames() {
+			m[n] = true
+		}
+	}
+	return m
+})
+
+// builtinNamespaces are the builtin globals that are objects but not
+// functions (Math, JSON, Reflect, globalThis): plain-looking objects whose
+// properties are not enumerable, which code reaches by naming them.
+var builtinNamespaces = sync.OnceValue(func() map[string]bool {
+	vm := goja.New()
+	g := vm.GlobalObject()
+	m := map[string]bool{}
+	for _, n := range g.GetOwnPropertyNames() {
+		if o, ok := g.Get(n).(*goja.Object); ok && o.ClassName() != "Function" {
 			m[n] = true
 		}
 	}
@@ -281,7 +299,12 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 	useCache := !full && !dynamic
 	vars := make([]interp.Var, 0, len(names))
 	fresh := sc.fresh[:0]
-	defer func() { sc.fresh = fresh }()
+	// An incremental export writes the variables it exports afresh into
+	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
+	buf, spans := sc.buf[:0], sc.spans[:0]
+	defer func() { sc.fresh, sc.buf, sc.spans = fresh, buf, spans }()
+	x.segs = sc.segs[:0]
+	defer func() { sc.segs = x.segs }()
 	for _, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
@@ -289,21 +312,39 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 			e := &c.entries[n.index]
 			vars = append(vars, interp.Var{Name: n.varName, Encoded: e.raw})
 			fresh = append(fresh, false)
+			spans = append(spans, len(buf))
 			c.reused++
 			x.next += e.objs
 			continue
 		}
-		vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
-		fresh = append(fresh, true)
-		if !full {
+		if full {
+			vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
+		} else {
+			buf = x.appendVar(buf, n.varName, n.js, vm.Get(n.js))
+			vars = append(vars, interp.Var{Name: n.varName})
 			c.exported++
 		}
+		fresh = append(fresh, true)
+		spans = append(spans, len(buf))
 	}
 	if len(x.bad) > 0 {
 		if !full {
 			c.warm = false // export everything next time
 		}
 		return nil, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), interp.ErrNotRestorable)
+	}
+	if full {
+		return vars, nil
+	}
+	// One allocation holds the encodings of every variable exported
+	// afresh: the snapshot's and the cache's (which keeps the pure ones).
+	all := append(make([]byte, 0, len(buf)), buf...)
+	start := 0
+	for i := range vars {
+		if fresh[i] {
+			vars[i].Encoded = all[start:spans[i]:spans[i]]
+		}
+		start = spans[i]
 	}
 	if !useCache {
 		return vars, nil
@@ -317,16 +358,11 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		if x.impure[i] || c.escaped.Has(n.index) {
 			continue
 		}
-		raw, err := snapshot.EncodeVar(&vars[i])
-		if err != nil {
-			return nil, err
-		}
 		end := x.next
 		if i+1 < len(x.starts) {
 			end = x.starts[i+1]
 		}
-		*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[i]}
-		vars[i].Encoded = raw
+		*e = cachedVar{ok: true, raw: vars[i].Encoded, objs: end - x.starts[i]}
 	}
 	c.touched.Clear()
 	c.warm = true

@@ -22,7 +22,10 @@ import (
 //     evaluates, for the session that ran it.
 //   - A value expression whose result is not stored in the datamodel (a
 //     cond, a <log>, a <send> parameter) and that contains no assignment,
-//     call or template touches nothing: it reads.
+//     call or template touches nothing: it reads. Stored (an <assign>'s
+//     expr), it touches only the location when its value is a primitive,
+//     which cannot alias anything: lastGroup = call.route.group leaves
+//     call untouched, call.route = call.next touches both.
 //   - The document's functions can run from any code (calls, and
 //     implicitly through valueOf, toString and getters), so the names
 //     mentioned by code that defines functions count as touched by every
@@ -58,8 +61,12 @@ type touchTable struct {
 	variables map[string]bool
 	words     int
 	reads     []unitTouch // by Expr.ID: evaluated for a value that is not stored
-	writes    []unitTouch // by Expr.ID: stored, or a location written to
-	script    []unitTouch // by Script.ID
+	// readOnly[Expr.ID]: the expression cannot change anything
+	// (readOnly), so reads applies to it also when its value is stored,
+	// if that value is a primitive (datamodel.storedValue).
+	readOnly []bool
+	writes   []unitTouch // by Expr.ID: stored, or a location written to
+	script   []unitTouch // by Script.ID
 	// funcs is what the document's functions may touch: part of every
 	// other touch already; kept for names written by Go (data, foreach).
 	funcs unitTouch
@@ -123,8 +130,10 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 		u.escapes = u.escapes || t.funcs.escapes
 		return u
 	}
+	t.readOnly = make([]bool, len(doc.Exprs))
 	for i, e := range doc.Exprs {
 		if readOnly(e.Source) {
+			t.readOnly[i] = true
 			r := unitTouch{names: make(bitset.Set, t.words), foreign: t.writes[i].foreign}
 			t.reads[i] = withFuncs(r)
 		} else {
@@ -247,6 +256,10 @@ type varCache struct {
 	// dynamic is set once foreign code ran: from then on the session's
 	// snapshots list the global object's keys and export everything.
 	dynamic bool
+	// hide is set once Go code handed the session a value that may hold
+	// objects with non-enumerable or symbol-keyed properties (Globals,
+	// goja values or Go wrappers in event data): see exporter.mayHide.
+	hide bool
 	// warm is false until the first export, and after a failed one.
 	warm    bool
 	entries []cachedVar // by index in scriptDecls.globals
@@ -310,6 +323,9 @@ type scratch struct {
 	names         []exportName
 	fresh, impure []bool
 	starts        []int
+	buf           []byte // the encodings of the variables exported afresh
+	spans         []int
+	segs          []pathSeg
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}

@@ -145,6 +145,34 @@ var incrementalCases = []incrementalCase{
 		},
 	},
 	{
+		// A read-only expression stored as a primitive aliases nothing:
+		// call and targets stay cached while last changes (2 reuses
+		// after each step, 3 in each of the 2 snapshots after the last
+		// step; without the rule call and targets would be exported
+		// again, for 8 reuses).
+		name: "primitive read from an object leaves the object cached",
+		data: `<data id="call" expr="({route: {group: 'g', hops: 0}})"/><data id="last" expr="''"/><data id="targets" expr="['a', 'b']"/>`,
+		steps: []string{
+			`<assign location="last" expr="call.route.group"/>`,
+			`<assign location="last" expr="targets[1]"/>`,
+			`<assign location="last" expr="call.route.hops &gt; 0 ? targets[0] : call.route.group"/>`,
+		},
+		minReused: 12,
+	},
+	{
+		name: "object chosen by a read-only expression aliases",
+		data: `<data id="a" expr="({v: 1})"/><data id="arr" expr="[{i: 0}]"/><data id="b" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="b" expr="n &gt; 0 ? null : a"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b.x" expr="1"/>`,
+			`<assign location="a.y" expr="2"/>`,
+			`<assign location="b" expr="arr[0]"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b.i" expr="7"/>`,
+		},
+	},
+	{
 		name: "event data kept across macrosteps",
 		data: `<data id="call" expr="null"/><data id="seen" expr="[]"/>`,
 		steps: []string{
