@@ -3,6 +3,7 @@ package ecmascript
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -157,32 +158,7 @@ func (x *exporter) encode(b []byte, v goja.Value) []byte {
 		if obj.Prototype() != x.objectProto() || obj.ExportType() != mapType {
 			break
 		}
-		keys := obj.Keys()
-		if x.mayHide() && (len(obj.GetOwnPropertyNames()) != len(keys) || len(obj.Symbols()) > 0) {
-			return x.rejectAt(b, "", "an object with non-enumerable or symbol-keyed properties (a built-in, or made with Object.defineProperty); only plain objects are restorable")
-		}
-		for _, k := range keys {
-			if x.isAccessor(obj, k) {
-				return x.rejectAt(b, "."+k, "an accessor property (getter or setter)")
-			}
-		}
-		x.number(obj)
-		if len(keys) == 0 {
-			return leaf(b, interp.Value{Kind: interp.KindObject})
-		}
-		b = msgp.AppendMapLen(b, 3)
-		b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
-		b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
-		for _, k := range keys {
-			b = msgp.AppendStr(b, k)
-		}
-		b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
-		for _, k := range keys {
-			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
-			b = x.encode(b, obj.Get(k))
-			x.segs = x.segs[:len(x.segs)-1]
-		}
-		return b
+		return x.encodePlain(b, obj, nil, 0, 0)
 	}
 	return x.rejectAt(b, "", "a %s object (only plain objects, arrays, Dates and declared functions are restorable)", obj.ClassName())
 }
@@ -278,4 +254,183 @@ func (x *exporter) encodeArray(b []byte, obj *goja.Object) []byte {
 		x.segs = x.segs[:len(x.segs)-1]
 	}
 	return b
+}
+
+// encodePlain writes a plain object. With node (a tracked variable:
+// track), the plain objects and arrays its properties hold are written
+// through track, and node.kids records their nodes.
+func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask uint64, depth int) []byte {
+	keys := obj.Keys()
+	if x.mayHide() && (len(obj.GetOwnPropertyNames()) != len(keys) || len(obj.Symbols()) > 0) {
+		return x.rejectAt(b, "", "an object with non-enumerable or symbol-keyed properties (a built-in, or made with Object.defineProperty); only plain objects are restorable")
+	}
+	for _, k := range keys {
+		if x.isAccessor(obj, k) {
+			return x.rejectAt(b, "."+k, "an accessor property (getter or setter)")
+		}
+	}
+	x.number(obj)
+	if len(keys) == 0 {
+		if node != nil {
+			node.kids = node.kids[:0]
+		}
+		return leaf(b, interp.Value{Kind: interp.KindObject})
+	}
+	start := len(b)
+	b = msgp.AppendMapLen(b, 3)
+	b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
+	b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
+	for _, k := range keys {
+		b = msgp.AppendStr(b, k)
+	}
+	b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
+	n := 0 // kids recorded, in place over the old ones
+	for i, k := range keys {
+		x.segs = append(x.segs, pathSeg{key: k, idx: -1})
+		if node == nil {
+			b = x.encode(b, obj.Get(k))
+		} else {
+			var old *objNode
+			if i < len(node.kids) && node.kids[i].key == k {
+				old = node.kids[i].node
+			} else {
+				for j := n; j < len(node.kids); j++ {
+					if node.kids[j].key == k {
+						old = node.kids[j].node
+						break
+					}
+				}
+			}
+			at := len(b)
+			var kid *objNode
+			b, kid = x.track(b, obj.Get(k), old, x.subMask(mask, depth, k), depth+1)
+			if kid != nil {
+				kid.rel = at - start
+				if n < len(node.kids) {
+					node.kids[n] = objKid{k, kid}
+				} else {
+					node.kids = append(node.kids, objKid{k, kid})
+				}
+				n++
+			}
+		}
+		x.segs = x.segs[:len(x.segs)-1]
+	}
+	if node != nil {
+		clear(node.kids[n:])
+		node.kids = node.kids[:n]
+	}
+	return b
+}
+
+// Tracked variables. A variable whose value is a plain object or an array
+// keeps, in its cache entry, a tree of objNodes: the encoding of each
+// plain object and array inside it. A store of a primitive through a
+// property path (varCache.touchPath) changes one object: the next export
+// re-encodes that object and its ancestors, and copies the encoding of
+// every other subtree from the tree, without asking goja for its keys.
+// Only a variable that the last export found pure (no object shared or
+// cyclic) and that nothing touched as a whole since is exported so.
+
+// placedNode is where a node's encoding lies in the export's buffer: once
+// the buffer is copied out, node.raw is pointed there.
+type placedNode struct {
+	node       *objNode
+	start, end int
+}
+
+// subMask keeps the dirty paths (bits into x.dirty) that lead through the
+// property k of an object at depth under the variable.
+func (x *exporter) subMask(mask uint64, depth int, k string) uint64 {
+	var sub uint64
+	for m := mask; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		p := x.d.prog.touch.paths[x.dirty[j]]
+		obj := p[1 : len(p)-1] // the object the store changed
+		if len(obj) > depth && obj[depth] == k {
+			sub |= 1 << j
+		}
+	}
+	return sub
+}
+
+// track writes v as encode does and returns the node of its encoding
+// when v is a plain object or an array (nil otherwise, and after an
+// error). old is the node of the previous export at the same place; mask
+// the dirty paths through v: with none, and v the same object as old's,
+// old's encoding is copied.
+func (x *exporter) track(b []byte, v goja.Value, old *objNode, mask uint64, depth int) ([]byte, *objNode) {
+	obj, ok := v.(*goja.Object)
+	if !ok {
+		return x.encode(b, v), nil
+	}
+	if _, seen := x.objects[obj]; seen {
+		return x.encode(b, v), nil // a reference: the variable is impure
+	}
+	if old != nil && old.obj == obj && mask == 0 {
+		start := len(b)
+		b = append(b, old.raw...)
+		x.next += old.objs
+		x.d.inc.reusedObjs += old.objs
+		x.place(old, start)
+		return b, old
+	}
+	var plain bool
+	switch obj.ClassName() {
+	case "Object":
+		plain = obj.Prototype() == x.objectProto() && obj.ExportType() == mapType
+		if !plain {
+			return x.encode(b, v), nil
+		}
+	case "Array":
+		if obj.Prototype() != x.arrayProto() {
+			return x.encode(b, v), nil
+		}
+	default:
+		return x.encode(b, v), nil
+	}
+	node := old
+	if node == nil || node.obj != obj {
+		node = &objNode{obj: obj}
+	}
+	start, first, bad := len(b), x.next, len(x.bad)
+	if plain {
+		b = x.encodePlain(b, obj, node, mask, depth)
+	} else {
+		b = x.encodeArray(b, obj)
+		node.kids = nil
+	}
+	if len(x.bad) > bad {
+		return b, nil
+	}
+	node.objs = x.next - first
+	x.placed = append(x.placed, placedNode{node, start, len(b)})
+	return b, node
+}
+
+// place records that the subtree of n, copied as it was, now lies at
+// start.
+func (x *exporter) place(n *objNode, start int) {
+	x.placed = append(x.placed, placedNode{n, start, start + len(n.raw)})
+	for _, k := range n.kids {
+		x.place(k.node, start+k.node.rel)
+	}
+}
+
+// appendTracked writes the variable named name (js in the runtime) as
+// appendVar does, through track: old is its tree from the last export,
+// dirty the locations stored into since.
+func (x *exporter) appendTracked(b []byte, name, js string, v goja.Value, old *objNode, dirty []int) ([]byte, *objNode) {
+	x.root, x.segs, x.dirty = js, x.segs[:0], dirty
+	b = msgp.AppendMapLen(b, 2)
+	b = msgp.AppendStr(msgp.AppendStr(b, "n"), name)
+	mask := uint64(1)<<len(dirty) - 1
+	if len(dirty) >= 64 {
+		mask = ^uint64(0)
+	}
+	b, root := x.track(msgp.AppendStr(b, "v"), v, old, mask, 0)
+	if root != nil {
+		root.rel = 0
+	}
+	return b, root
 }

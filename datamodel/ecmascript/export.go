@@ -34,6 +34,10 @@ type exporter struct {
 	// root and segs are the path to the value encode is writing (encode.go).
 	root string
 	segs []pathSeg
+	// dirty are the locations stored into the tracked variable being
+	// written; placed the nodes of the trees written (encode.go).
+	dirty  []int
+	placed []placedNode
 }
 
 // number gives obj the next object number.
@@ -302,9 +306,16 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 	// An incremental export writes the variables it exports afresh into
 	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
 	buf, spans := sc.buf[:0], sc.spans[:0]
-	defer func() { sc.fresh, sc.buf, sc.spans = fresh, buf, spans }()
-	x.segs = sc.segs[:0]
-	defer func() { sc.segs = x.segs }()
+	trees := sc.trees[:0] // by variable: the tree of a tracked one
+	defer func() {
+		clear(trees)
+		sc.fresh, sc.buf, sc.spans, sc.trees = fresh, buf, spans, trees
+	}()
+	x.segs, x.placed = sc.segs[:0], sc.placed[:0]
+	defer func() {
+		clear(x.placed)
+		sc.segs, sc.placed = x.segs, x.placed
+	}()
 	for _, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
@@ -313,16 +324,34 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 			vars = append(vars, interp.Var{Name: n.varName, Encoded: e.raw})
 			fresh = append(fresh, false)
 			spans = append(spans, len(buf))
+			trees = append(trees, nil)
 			c.reused++
 			x.next += e.objs
 			continue
 		}
-		if full {
+		switch {
+		case full:
 			vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
-		} else {
+		case useCache && n.index >= 0:
+			// Tracked: what the cache holds of it is reused below the
+			// objects its dirty paths changed.
+			var old *objNode
+			var dirty []int
+			if c.cached(n.index) {
+				old, dirty = c.entries[n.index].tree, c.dirty[n.index]
+			}
+			var tree *objNode
+			buf, tree = x.appendTracked(buf, n.varName, n.js, vm.Get(n.js), old, dirty)
+			trees = append(trees, tree)
+			vars = append(vars, interp.Var{Name: n.varName})
+			c.exported++
+		default:
 			buf = x.appendVar(buf, n.varName, n.js, vm.Get(n.js))
 			vars = append(vars, interp.Var{Name: n.varName})
 			c.exported++
+		}
+		if len(trees) < len(vars) {
+			trees = append(trees, nil)
 		}
 		fresh = append(fresh, true)
 		spans = append(spans, len(buf))
@@ -346,6 +375,9 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		}
 		start = spans[i]
 	}
+	for _, p := range x.placed {
+		p.node.raw = all[p.start:p.end:p.end]
+	}
 	if !useCache {
 		return vars, nil
 	}
@@ -362,7 +394,10 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		if i+1 < len(x.starts) {
 			end = x.starts[i+1]
 		}
-		*e = cachedVar{ok: true, raw: vars[i].Encoded, objs: end - x.starts[i]}
+		*e = cachedVar{ok: true, raw: vars[i].Encoded, objs: end - x.starts[i], tree: trees[i]}
+	}
+	for i := range c.dirty {
+		c.dirty[i] = c.dirty[i][:0]
 	}
 	c.touched.Clear()
 	c.warm = true
