@@ -148,11 +148,7 @@ func (s *Session) Checkpoint(ctx context.Context) error {
 }
 
 func (e *Engine) encode(s *Session) ([]byte, error) {
-	snap, err := s.sess.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Encode(snap)
+	return snapshot.EncodeSession(s.sess)
 }
 
 // roundTrip replaces the interpreter session by one restored from its own

@@ -1,11 +1,13 @@
 package ecmascript_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 )
 
 // TestDirectEncodingMatchesValues: the bytes an incremental snapshot
@@ -86,4 +88,54 @@ func TestDirectEncodingRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEncodeSessionMatchesEncode: EncodeSession, which reuses one pooled
+// Snapshot from one call to the next (across sessions too), writes what
+// Encode of a fresh Snapshot writes, whatever the previous snapshot in
+// the pool held: queues, the current event, history, delayed sends and
+// variables that come and go.
+func TestEncodeSessionMatchesEncode(t *testing.T) {
+	docA := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="p">
+<datamodel><data id="call" expr="({v: {n: 0}, w: [1, 2]})"/><data id="n" expr="0"/></datamodel>
+<parallel id="p">
+  <state id="a" initial="a1">
+    <history id="h"><transition target="a1"/></history>
+    <state id="a1"><transition event="go" target="a2"><assign location="call.v.n" expr="call.v.n + 1"/><raise event="inner"/></transition></state>
+    <state id="a2"><transition event="go" target="h"/><transition event="inner"><send event="later" delay="10s"/><assign location="n" expr="n + 1"/></transition></state>
+  </state>
+  <state id="b"><transition event="drop"><script>delete call;</script></transition><transition event="make"><script>late = {x: [n]};</script></transition></state>
+</parallel>
+</scxml>`)
+	docB := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">
+<datamodel><data id="only" expr="'b'"/></datamodel>
+<state id="s"><transition event="go"><assign location="only" expr="only + 'b'"/></transition></state>
+</scxml>`)
+	a := startSession(t, docA, "a", interp.Options{Host: &recHost{}})
+	b := startSession(t, docB, "b", interp.Options{Host: &recHost{}})
+	check := func(s *interp.Session, when string) {
+		t.Helper()
+		got, err := snapshot.EncodeSession(s)
+		if err != nil {
+			t.Fatalf("%s: EncodeSession: %v", when, err)
+		}
+		if want := encodeSnap(t, s); !bytes.Equal(got, want) {
+			t.Fatalf("%s: EncodeSession wrote\n%x\nEncode wrote\n%x", when, got, want)
+		}
+	}
+	for i, ev := range []string{"go", "go", "make", "go", "drop", "go", "make"} {
+		check(a, "a before "+ev)
+		check(b, "b before "+ev)
+		for _, s := range []*interp.Session{a, b} {
+			s.Enqueue(interp.Event{Name: ev, Type: interp.External, Data: map[string]any{"i": int64(i)}})
+			if i%2 == 0 {
+				s.Enqueue(interp.Event{Name: "queued", Type: interp.External})
+			}
+			if _, err := s.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check(a, "a at the end")
+	check(b, "b at the end")
 }

@@ -175,11 +175,17 @@ func (d *datamodel) proto(ctor string) *goja.Object {
 // from the cache (incremental.go). With Options.VerifySnapshots it
 // also exports everything afresh and fails if the two differ.
 func (d *datamodel) ExportVars() ([]interp.Var, error) {
-	vars, err := d.export(false)
+	return d.AppendVars(nil)
+}
+
+// AppendVars implements interp.VarsAppender: ExportVars appending to
+// dst[:0].
+func (d *datamodel) AppendVars(dst []interp.Var) ([]interp.Var, error) {
+	vars, err := d.export(false, dst)
 	if err != nil || !d.verify {
 		return vars, err
 	}
-	full, err := d.export(true)
+	full, err := d.export(true, nil)
 	if err != nil {
 		return nil, fmt.Errorf("verify snapshot: %w", err)
 	}
@@ -228,8 +234,9 @@ type exportName struct {
 	index   int    // in scriptDecls.globals; -1 when not cacheable
 }
 
-// export exports the variables; full ignores (and leaves alone) the cache.
-func (d *datamodel) export(full bool) ([]interp.Var, error) {
+// export exports the variables, appending them to dst[:0]; full ignores
+// (and leaves alone) the cache.
+func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
 	sc := scratchPool.Get().(*scratch)
@@ -301,7 +308,7 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		names = append(names, exportName{l.name, l.token + " " + l.name, i})
 	}
 	useCache := !full && !dynamic
-	vars := make([]interp.Var, 0, len(names))
+	vars := slices.Grow(dst[:0], len(names))
 	fresh := sc.fresh[:0]
 	// An incremental export writes the variables it exports afresh into
 	// buf (encode.go); spans[i] is where the i-th variable's bytes end.

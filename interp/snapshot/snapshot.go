@@ -46,6 +46,40 @@ func Encode(snap *interp.Snapshot) ([]byte, error) {
 	return append(make([]byte, 0, len(b)), b...), nil
 }
 
+// EncodeSession snapshots s (Session.SnapshotInto) and encodes the
+// snapshot into a new slice of its exact size: what Encode(s.Snapshot())
+// returns, without the Snapshot's allocations, whose slices are reused
+// from one call to the next (a checkpoint's path).
+func EncodeSession(s *interp.Session) ([]byte, error) {
+	snap := snapPool.Get().(*interp.Snapshot)
+	defer putSnap(snap)
+	if err := s.SnapshotInto(snap); err != nil {
+		return nil, err
+	}
+	return Encode(snap)
+}
+
+// snapPool holds the Snapshots of EncodeSession.
+var snapPool = sync.Pool{New: func() any { return new(interp.Snapshot) }}
+
+// putSnap drops what snap refers to of its session (event data, variable
+// encodings), keeping only its slices, and pools it.
+func putSnap(snap *interp.Snapshot) {
+	clear(snap.Vars)
+	clear(snap.Internal)
+	clear(snap.External)
+	clear(snap.Delayed)
+	if snap.Current != nil {
+		*snap.Current = interp.Event{}
+	}
+	*snap = interp.Snapshot{
+		Configuration: snap.Configuration, StatesToInvoke: snap.StatesToInvoke, DataDone: snap.DataDone,
+		History: snap.History, Internal: snap.Internal, External: snap.External, Current: snap.Current,
+		Delayed: snap.Delayed, Vars: snap.Vars,
+	}
+	snapPool.Put(snap)
+}
+
 // AppendEncode appends the encoding of snap to dst and returns the
 // extended slice, for a caller that reuses its buffer from one
 // checkpoint to the next (no allocation once dst has grown to a
