@@ -260,7 +260,16 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 		// Only the enumerable own properties among the names the document
 		// can create, in the order of its text: a restored session
 		// creates them in that order, so its snapshots encode the same.
+		// A name no code touched since the last export is listed as it
+		// was: only code naming a variable creates or deletes it.
+		same := !full && c.warm && !d.prog.decls.protoAccess
 		for i, n := range d.prog.decls.globals {
+			if same && !c.touched.Has(i) {
+				if c.listed.Has(i) {
+					names = append(names, exportName{n, n, i})
+				}
+				continue
+			}
 			if global.Get(n) == nil {
 				continue // the common case, answered without running JS
 			}
@@ -405,6 +414,12 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	}
 	for i := range c.dirty {
 		c.dirty[i] = c.dirty[i][:0]
+	}
+	c.listed.Clear()
+	for _, n := range names {
+		if n.index >= 0 && n.varName == n.js {
+			c.listed.Add(n.index)
+		}
 	}
 	c.touched.Clear()
 	c.warm = true

@@ -344,6 +344,9 @@ type varCache struct {
 	// own are the names found to be own enumerable properties of the
 	// global object: variables of the document for as long as they exist.
 	own bitset.Set
+	// listed are the globals the last export listed as variables of the
+	// global object (not lexical bindings).
+	listed bitset.Set
 	// dynamic is set once foreign code ran: from then on the session's
 	// snapshots list the global object's keys and export everything.
 	dynamic bool
@@ -402,6 +405,7 @@ func (c *varCache) init(t *touchTable) {
 	c.escaped = make(bitset.Set, t.words)
 	c.notOwn = make(bitset.Set, t.words)
 	c.own = make(bitset.Set, t.words)
+	c.listed = make(bitset.Set, t.words)
 	c.entries = make([]cachedVar, len(t.index))
 	c.dirty = make([][]int, len(t.index))
 	if t.funcs.escapes {

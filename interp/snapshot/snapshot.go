@@ -51,12 +51,25 @@ func Encode(snap *interp.Snapshot) ([]byte, error) {
 // returns, without the Snapshot's allocations, whose slices are reused
 // from one call to the next (a checkpoint's path).
 func EncodeSession(s *interp.Session) ([]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	b, err := AppendSession((*buf)[:0], s)
+	*buf = b
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+// AppendSession appends what EncodeSession returns to dst, for a caller
+// that reuses its buffer from one checkpoint to the next.
+func AppendSession(dst []byte, s *interp.Session) ([]byte, error) {
 	snap := snapPool.Get().(*interp.Snapshot)
 	defer putSnap(snap)
 	if err := s.SnapshotInto(snap); err != nil {
-		return nil, err
+		return dst, err
 	}
-	return Encode(snap)
+	return AppendEncode(dst, snap)
 }
 
 // snapPool holds the Snapshots of EncodeSession.
