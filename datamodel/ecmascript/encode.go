@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,7 +261,15 @@ func (x *exporter) encodeArray(b []byte, obj *goja.Object) []byte {
 // track), the plain objects and arrays its properties hold are written
 // through track, and node.kids records their nodes.
 func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask uint64, depth int) []byte {
-	keys := obj.Keys()
+	var keys []string
+	if node != nil && node.keys != nil && !x.mayHide() && x.sameKeys(node.keys, mask, depth) {
+		keys = node.keys
+	} else {
+		keys = obj.Keys()
+	}
+	if node != nil {
+		node.keys = keys
+	}
 	if x.mayHide() && (len(obj.GetOwnPropertyNames()) != len(keys) || len(obj.Symbols()) > 0) {
 		return x.rejectAt(b, "", "an object with non-enumerable or symbol-keyed properties (a built-in, or made with Object.defineProperty); only plain objects are restorable")
 	}
@@ -352,6 +361,20 @@ func (x *exporter) subMask(mask uint64, depth int, k string) uint64 {
 		}
 	}
 	return sub
+}
+
+// sameKeys reports whether the stores of the dirty paths in mask left the
+// keys of the object at depth as they were: each that stored into it
+// stored into one of keys. Keys change otherwise only by code that
+// touches the whole variable (delete, a call, a script).
+func (x *exporter) sameKeys(keys []string, mask uint64, depth int) bool {
+	for m := mask; m != 0; m &= m - 1 {
+		p := x.d.prog.touch.paths[x.dirty[bits.TrailingZeros64(m)]]
+		if len(p)-2 == depth && !slices.Contains(keys, p[len(p)-1]) {
+			return false // a new property
+		}
+	}
+	return true
 }
 
 // track writes v as encode does and returns the node of its encoding

@@ -240,7 +240,11 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
 	sc := scratchPool.Get().(*scratch)
-	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0]}
+	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects}
+	defer func() {
+		clear(x.objects)
+		sc.objects = x.objects
+	}()
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state

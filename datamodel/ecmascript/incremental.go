@@ -389,6 +389,10 @@ type objNode struct {
 	rel  int    // offset of raw in its parent's raw
 	objs int    // objects numbered inside it, itself included
 	kids []objKid
+	// keys are a plain object's keys, as goja listed them when it was
+	// last encoded: a store through a path into one of these keys
+	// leaves them as they are (exporter.encodePlain).
+	keys []string
 }
 
 type objKid struct {
@@ -488,6 +492,7 @@ type scratch struct {
 	segs          []pathSeg
 	placed        []placedNode
 	trees         []*objNode
+	objects       map[*goja.Object]int // exporter.objects, emptied
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
