@@ -75,23 +75,11 @@ func AppendSession(dst []byte, s *interp.Session) ([]byte, error) {
 // snapPool holds the Snapshots of EncodeSession.
 var snapPool = sync.Pool{New: func() any { return new(interp.Snapshot) }}
 
-// putSnap drops what snap refers to of its session (event data, variable
-// encodings), keeping only its slices, and pools it.
-func putSnap(snap *interp.Snapshot) {
-	clear(snap.Vars)
-	clear(snap.Internal)
-	clear(snap.External)
-	clear(snap.Delayed)
-	if snap.Current != nil {
-		*snap.Current = interp.Event{}
-	}
-	*snap = interp.Snapshot{
-		Configuration: snap.Configuration, StatesToInvoke: snap.StatesToInvoke, DataDone: snap.DataDone,
-		History: snap.History, Internal: snap.Internal, External: snap.External, Current: snap.Current,
-		Delayed: snap.Delayed, Vars: snap.Vars,
-	}
-	snapPool.Put(snap)
-}
+// putSnap pools snap as it is: the next SnapshotInto overwrites every
+// field, and clearing what it refers to (a session's event data and
+// variable encodings, until the next checkpoint reuses it) would cost a
+// checkpoint more than keeping a few of them alive.
+func putSnap(snap *interp.Snapshot) { snapPool.Put(snap) }
 
 // AppendEncode appends the encoding of snap to dst and returns the
 // extended slice, for a caller that reuses its buffer from one
