@@ -84,26 +84,28 @@ type InvokeRecord struct {
 	File   string
 }
 
-// appendMembers appends the members of s to dst[:0]; nil when s is
-// empty, as a snapshot has always held an empty set (its encoding tells
-// nil from empty).
+// appendMembers appends the members of s to dst[:0]; nil for a nil dst
+// and an empty s.
 func appendMembers(dst []int, s bitset.Set) []int {
 	out := dst[:0]
 	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
 		out = append(out, i)
 	}
-	if len(out) == 0 {
-		return nil
-	}
 	return out
 }
 
-// appendEvents appends items to dst[:0]; nil when there are none.
-func appendEvents(dst, items []Event) []Event {
-	if len(items) == 0 {
-		clear(dst)
+// nilIfEmpty is s, or nil when s is empty: the encoding tells an empty
+// configuration (nil, as a snapshot has always held it) from [].
+func nilIfEmpty(s []int) []int {
+	if len(s) == 0 {
 		return nil
 	}
+	return s
+}
+
+// appendEvents appends items to dst[:0] (nil for a nil dst and no
+// items), dropping the events dst held beyond.
+func appendEvents(dst, items []Event) []Event {
 	clear(dst[min(len(items), len(dst)):])
 	return append(dst[:0], items...)
 }
@@ -143,7 +145,7 @@ func (s *Session) SnapshotInto(snap *Snapshot) error {
 		Final:          s.finalID,
 		Now:            s.now,
 		Seq:            s.seq,
-		Configuration:  appendMembers(snap.Configuration, s.configuration),
+		Configuration:  nilIfEmpty(appendMembers(snap.Configuration, s.configuration)),
 		StatesToInvoke: appendMembers(snap.StatesToInvoke, s.statesToInvoke),
 		DataDone:       appendMembers(snap.DataDone, s.dataDone),
 		EndConfig:      s.endConfig,
@@ -165,9 +167,6 @@ func (s *Session) SnapshotInto(snap *Snapshot) error {
 			snap.History = append(snap.History, HistoryEntry{State: i, States: append(states, hv...)})
 		}
 	}
-	if len(snap.History) == 0 {
-		snap.History = nil
-	}
 	if s.current.Name != "" {
 		if snap.Current == nil {
 			snap.Current = new(Event)
@@ -178,9 +177,6 @@ func (s *Session) SnapshotInto(snap *Snapshot) error {
 	}
 	for _, d := range s.delayed {
 		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
-	}
-	if len(snap.Delayed) == 0 {
-		snap.Delayed = nil
 	}
 	var vars []Var
 	var err error

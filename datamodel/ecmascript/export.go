@@ -240,18 +240,25 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
 	sc := scratchPool.Get().(*scratch)
-	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects}
-	defer func() {
-		clear(x.objects)
-		sc.objects = x.objects
-	}()
+	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects,
+		segs: sc.segs[:0], placed: sc.placed[:0]}
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state
 	// encodes the same way.
 	names := sc.names[:0]
-	defer func() {
-		sc.starts, sc.impure, sc.names = x.starts, x.impure, names
+	fresh := sc.fresh[:0]
+	// An incremental export writes the variables it exports afresh into
+	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
+	buf, spans := sc.buf[:0], sc.spans[:0]
+	trees := sc.trees[:0] // by variable: the tree of a tracked one
+	defer func() { // one defer: open-coded
+		clear(x.objects)
+		clear(x.placed)
+		clear(trees)
+		sc.objects, sc.starts, sc.impure, sc.names = x.objects, x.starts, x.impure, names
+		sc.fresh, sc.buf, sc.spans, sc.trees = fresh, buf, spans, trees
+		sc.segs, sc.placed = x.segs, x.placed
 		scratchPool.Put(sc)
 	}()
 	global := vm.GlobalObject()
@@ -322,20 +329,6 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	}
 	useCache := !full && !dynamic
 	vars := slices.Grow(dst[:0], len(names))
-	fresh := sc.fresh[:0]
-	// An incremental export writes the variables it exports afresh into
-	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
-	buf, spans := sc.buf[:0], sc.spans[:0]
-	trees := sc.trees[:0] // by variable: the tree of a tracked one
-	defer func() {
-		clear(trees)
-		sc.fresh, sc.buf, sc.spans, sc.trees = fresh, buf, spans, trees
-	}()
-	x.segs, x.placed = sc.segs[:0], sc.placed[:0]
-	defer func() {
-		clear(x.placed)
-		sc.segs, sc.placed = x.segs, x.placed
-	}()
 	for _, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
