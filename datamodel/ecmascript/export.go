@@ -252,7 +252,8 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
 	buf, spans := sc.buf[:0], sc.spans[:0]
 	trees := sc.trees[:0] // by variable: the tree of a tracked one
-	defer func() { // one defer: open-coded
+	// One defer, so that it is open-coded.
+	defer func() {
 		clear(x.objects)
 		clear(x.placed)
 		clear(trees)
