@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -87,7 +88,14 @@ type InvokeRecord struct {
 // appendMembers appends the members of s to dst[:0]; nil for a nil dst
 // and an empty s.
 func appendMembers(dst []int, s bitset.Set) []int {
-	out := dst[:0]
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	if n == 0 {
+		return dst[:0]
+	}
+	out := slices.Grow(dst[:0], n)
 	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
 		out = append(out, i)
 	}
