@@ -172,6 +172,15 @@ func BenchmarkCheckpointMemory(b *testing.B) {
 	benchMacrosteps(b, benchRoutingDoc, store, routingSetup, routingCycle)
 }
 
+// BenchmarkCheckpointMemoryCallFlow: as BenchmarkMacrostepCallFlow, with
+// every macrostep checkpointed into a MemoryStore; issue 15's target is
+// a checkpointed rate of at least half the unpersisted one.
+func BenchmarkCheckpointMemoryCallFlow(b *testing.B) {
+	store := persist.NewMemory(persist.MemoryOptions{})
+	defer store.Close()
+	benchMacrosteps(b, benchCallDoc, store, nil, callFlowCycle)
+}
+
 // routingSession returns an interpreter session of voice_routing after
 // the setup events and one cycle: in routing, with its call data, the
 // chosen group and the queue timeout pending.

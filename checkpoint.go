@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/orsgo/engine/interp"
@@ -80,8 +81,17 @@ func (e *Engine) checkpoint(ctx context.Context, s *Session) error {
 func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	t0 := e.checkpointTimer(s)
 	if data == nil {
+		// Encoded into a reused buffer: the store copies what it keeps
+		// (Store: no reference to Data after Save returns).
+		buf := encodeBufs.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= maxPooledEncoding {
+				encodeBufs.Put(buf)
+			}
+		}()
 		var err error
-		if data, err = e.encode(s); err != nil {
+		*buf, err = snapshot.AppendSession((*buf)[:0], s.sess)
+		if data = *buf; err != nil {
 			s.cp.saved = false
 			err = e.storeError(s.id, err)
 			e.observeCheckpoint(s, CheckpointSave, t0, 0, err)
@@ -96,7 +106,9 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	doc := s.sess.Machine().Document()
 	due, _ := s.sess.NextDeadline()
 	w := e.writer()
-	rec := &persist.Record{
+	rec := records.Get().(*persist.Record)
+	defer func() { *rec = persist.Record{}; records.Put(rec) }()
+	*rec = persist.Record{
 		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
 		Doc: doc.Name, DocHash: doc.Hash, Created: fromUnixNano(s.created), Updated: e.clock.Now(), Due: due,
 	}
@@ -114,6 +126,17 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	e.observeCheckpoint(s, CheckpointSave, t0, len(data), nil)
 	return nil
 }
+
+// encodeBufs and records are reused by save from one checkpoint to the
+// next: a store keeps no reference to the Record or its Data once Save
+// returned (persist.Store).
+var (
+	encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+	records    = sync.Pool{New: func() any { return new(persist.Record) }}
+)
+
+// maxPooledEncoding is the largest encoding buffer kept for reuse.
+const maxPooledEncoding = 64 << 10
 
 // Checkpoint writes the session's checkpoint again, now: after a call
 // failed with ErrCheckpoint, once the store is back, so that the session
@@ -148,11 +171,7 @@ func (s *Session) Checkpoint(ctx context.Context) error {
 }
 
 func (e *Engine) encode(s *Session) ([]byte, error) {
-	snap, err := s.sess.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Encode(snap)
+	return snapshot.EncodeSession(s.sess)
 }
 
 // roundTrip replaces the interpreter session by one restored from its own

@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -84,12 +85,44 @@ type InvokeRecord struct {
 	File   string
 }
 
-func members(s bitset.Set) []int {
-	var out []int
+// appendMembers appends the members of s to dst[:0]; nil for a nil dst
+// and an empty s.
+func appendMembers(dst []int, s bitset.Set) []int {
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	if n == 0 {
+		return dst[:0]
+	}
+	out := slices.Grow(dst[:0], n)
 	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
 		out = append(out, i)
 	}
 	return out
+}
+
+// nilIfEmpty is s, or nil when s is empty: the encoding tells an empty
+// configuration (nil, as a snapshot has always held it) from [].
+func nilIfEmpty(s []int) []int {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// appendEvents appends items to dst[:0] (nil for a nil dst and no
+// items), dropping the events dst held beyond.
+func appendEvents(dst, items []Event) []Event {
+	clear(dst[min(len(items), len(dst)):])
+	return append(dst[:0], items...)
+}
+
+// VarsAppender is implemented by a datamodel that can append its
+// variables (as ExportVars returns them) to a slice its caller reuses
+// from one snapshot to the next (Session.SnapshotInto).
+type VarsAppender interface {
+	AppendVars(dst []Var) ([]Var, error)
 }
 
 // Snapshot captures the session's state. Call it between macrosteps (after
@@ -97,7 +130,20 @@ func members(s bitset.Set) []int {
 // naming the variables, when the datamodel holds values that could not be
 // restored faithfully: nothing is silently dropped.
 func (s *Session) Snapshot() (*Snapshot, error) {
-	snap := &Snapshot{
+	snap := &Snapshot{}
+	if err := s.SnapshotInto(snap); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// SnapshotInto is Snapshot into snap, whose slices it reuses (a
+// checkpoint that encodes the snapshot and drops it reuses one Snapshot
+// from one macrostep to the next, without allocating). Every field of
+// snap is overwritten. Slices and values of snap may be shared with the
+// session (as Snapshot's are) until it runs again.
+func (s *Session) SnapshotInto(snap *Snapshot) error {
+	*snap = Snapshot{
 		Version:        SnapshotVersion,
 		SessionID:      s.id,
 		DocName:        s.m.doc.Name,
@@ -107,37 +153,56 @@ func (s *Session) Snapshot() (*Snapshot, error) {
 		Final:          s.finalID,
 		Now:            s.now,
 		Seq:            s.seq,
-		Configuration:  members(s.configuration),
-		StatesToInvoke: members(s.statesToInvoke),
-		DataDone:       members(s.dataDone),
+		Configuration:  nilIfEmpty(appendMembers(snap.Configuration, s.configuration)),
+		StatesToInvoke: appendMembers(snap.StatesToInvoke, s.statesToInvoke),
+		DataDone:       appendMembers(snap.DataDone, s.dataDone),
 		EndConfig:      s.endConfig,
 		Subs:           s.subs,
-		Internal:       append([]Event(nil), s.internalQueue.items[s.internalQueue.head:]...),
-		External:       append([]Event(nil), s.externalQueue.items[s.externalQueue.head:]...),
+		Internal:       appendEvents(snap.Internal, s.internalQueue.items[s.internalQueue.head:]),
+		External:       appendEvents(snap.External, s.externalQueue.items[s.externalQueue.head:]),
+		History:        snap.History[:0],
+		Current:        snap.Current,
+		Delayed:        snap.Delayed[:0],
+		Vars:           snap.Vars[:0],
 	}
 	for i, hv := range s.historyValue {
 		if len(hv) > 0 {
-			snap.History = append(snap.History, HistoryEntry{State: i, States: append([]int(nil), hv...)})
+			n := len(snap.History)
+			var states []int
+			if n < cap(snap.History) {
+				states = snap.History[:n+1][n].States[:0]
+			}
+			snap.History = append(snap.History, HistoryEntry{State: i, States: append(states, hv...)})
 		}
 	}
 	if s.current.Name != "" {
-		ev := s.current
-		snap.Current = &ev
+		if snap.Current == nil {
+			snap.Current = new(Event)
+		}
+		*snap.Current = s.current
+	} else {
+		snap.Current = nil
 	}
 	for _, d := range s.delayed {
 		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
 	}
-	vars, err := s.dm.ExportVars()
+	var vars []Var
+	var err error
+	if a, ok := s.dm.(VarsAppender); ok {
+		vars, err = a.AppendVars(snap.Vars)
+	} else {
+		vars, err = s.dm.ExportVars()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
+		return fmt.Errorf("interp: snapshot of session %s: %w", s.id, err)
 	}
 	snap.Vars = vars
 	inv, err := s.snapshotInvocations()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	snap.Invocation = inv
-	return snap, nil
+	return nil
 }
 
 // Restore recreates a session from a snapshot taken by Session.Snapshot,

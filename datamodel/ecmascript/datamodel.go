@@ -87,6 +87,8 @@ func newDatamodel(prog *programs, sys interp.SystemInfo) (*datamodel, error) {
 		return nil, fmt.Errorf("ecmascript: set up system variables: %w", err)
 	}
 	d.hosts, d.verify = sys.Globals, sys.VerifySnapshots
+	// Go values may hold goja objects of any make (encode.go).
+	d.inc.hide = len(sys.Globals) > 0
 	for name, v := range sys.Globals {
 		if err := ro(name, vm.ToValue(v)); err != nil {
 			return nil, fmt.Errorf("ecmascript: option Globals[%q]: %w", name, err)
@@ -232,6 +234,7 @@ func (d *datamodel) toJSValue(v any) goja.Value {
 	case nil:
 		return goja.Null()
 	case goja.Value:
+		d.inc.hide = true // anything goja can make (encode.go)
 		return v
 	case *interp.XML:
 		if v == nil {
@@ -253,7 +256,10 @@ func (d *datamodel) toJSValue(v any) goja.Value {
 			items[i] = d.toJSValue(x)
 		}
 		return d.vm.NewArray(items...)
+	case string, bool, int64, float64, int, int32, uint32, float32:
+		return d.vm.ToValue(v)
 	default:
+		d.inc.hide = true // a Go value whose wrapper may hand out anything
 		return d.vm.ToValue(v)
 	}
 }
@@ -390,7 +396,16 @@ func (d *datamodel) InitData(dd *scxml.Data) error {
 }
 
 func (d *datamodel) store(loc *scxml.Expr, v goja.Value) error {
-	d.inc.touch(&d.prog.touch.writes[loc.ID])
+	return d.storeValue(loc, v, false)
+}
+
+// storeValue stores v at loc. primitive says that v is a primitive whose
+// evaluation changed nothing: a store to a property path then marks only
+// the object it changes (varCache.touchPath), not its whole variable.
+func (d *datamodel) storeValue(loc *scxml.Expr, v goja.Value, primitive bool) error {
+	if !primitive || !d.inc.touchPath(d.prog.touch, loc.ID) {
+		d.inc.touch(&d.prog.touch.writes[loc.ID])
+	}
 	if err := d.prog.asgErrs[loc.ID]; err != nil {
 		return d.exprErr(loc, err)
 	}
@@ -421,28 +436,49 @@ func (d *datamodel) runAssign(p *goja.Program, v goja.Value) error {
 
 func (d *datamodel) Assign(a *scxml.Assign) error {
 	var v goja.Value = goja.Undefined()
+	primitive := false
 	switch {
 	case a.Expr != nil:
-		d.inc.touchStore(&d.prog.touch.writes[a.Expr.ID], &d.prog.touch.writes[a.Location.ID])
-		x, err := d.evalProgram(a.Expr)
+		x, prim, err := d.storedValue(a.Expr, a.Location)
 		if err != nil {
 			return err
 		}
-		v = x
+		v, primitive = x, prim
 	case a.Content != nil && a.Content.Expr == nil:
 		// B.2 makes a DOM of the XML in <data> and <content> only: the
 		// children of <assign> stay markup text, which a <content
 		// expr> of an SCXML <invoke> can run (test 530).
 		v = d.contentValue(a.Content.Body, false)
 	case a.Content != nil:
-		d.inc.touchStore(&d.prog.touch.writes[a.Content.Expr.ID], &d.prog.touch.writes[a.Location.ID])
-		x, err := d.evalProgram(a.Content.Expr)
+		x, prim, err := d.storedValue(a.Content.Expr, a.Location)
 		if err != nil {
 			return err
 		}
-		v = x
+		v, primitive = x, prim
 	}
-	return d.store(a.Location, v)
+	return d.storeValue(a.Location, v, primitive)
+}
+
+// storedValue evaluates e for a value to store at loc, recording what
+// that may change (varCache.touchStore). A read-only expression
+// (incremental.go) that yields a primitive changes nothing and aliases
+// nothing: the variables it read are not touched then, and primitive is
+// set for storeValue, which touches the location.
+func (d *datamodel) storedValue(e, loc *scxml.Expr) (v goja.Value, primitive bool, err error) {
+	t := d.prog.touch
+	from, to := &t.writes[e.ID], &t.writes[loc.ID]
+	if !t.readOnly[e.ID] {
+		d.inc.touchStore(from, to)
+		v, err = d.evalProgram(e)
+		return v, false, err
+	}
+	d.inc.touch(&t.reads[e.ID])
+	v, err = d.evalProgram(e)
+	if _, obj := v.(*goja.Object); obj || err != nil {
+		d.inc.touchStore(from, to) // an object: it may be shared now
+		return v, false, err
+	}
+	return v, true, nil
 }
 
 func (d *datamodel) SetData(dd *scxml.Data, v any) error {

@@ -31,6 +31,13 @@ type exporter struct {
 	// others', and it is not cached.
 	starts []int
 	impure []bool
+	// root and segs are the path to the value encode is writing (encode.go).
+	root string
+	segs []pathSeg
+	// dirty are the locations stored into the tracked variable being
+	// written; placed the nodes of the trees written (encode.go).
+	dirty  []int
+	placed []placedNode
 }
 
 // number gives obj the next object number.
@@ -121,6 +128,21 @@ var builtinGlobals = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
+// builtinNamespaces are the builtin globals that are objects but not
+// functions (Math, JSON, Reflect, globalThis): plain-looking objects whose
+// properties are not enumerable, which code reaches by naming them.
+var builtinNamespaces = sync.OnceValue(func() map[string]bool {
+	vm := goja.New()
+	g := vm.GlobalObject()
+	m := map[string]bool{}
+	for _, n := range g.GetOwnPropertyNames() {
+		if o, ok := g.Get(n).(*goja.Object); ok && o.ClassName() != "Function" {
+			m[n] = true
+		}
+	}
+	return m
+})
+
 // ownEnumerable reports whether obj has an own enumerable property key
 // (Object.prototype.propertyIsEnumerable: a method of the prototype every
 // object has, where getOwnPropertyDescriptor would build Object's
@@ -153,11 +175,17 @@ func (d *datamodel) proto(ctor string) *goja.Object {
 // from the cache (incremental.go). With Options.VerifySnapshots it
 // also exports everything afresh and fails if the two differ.
 func (d *datamodel) ExportVars() ([]interp.Var, error) {
-	vars, err := d.export(false)
+	return d.AppendVars(nil)
+}
+
+// AppendVars implements interp.VarsAppender: ExportVars appending to
+// dst[:0].
+func (d *datamodel) AppendVars(dst []interp.Var) ([]interp.Var, error) {
+	vars, err := d.export(false, dst)
 	if err != nil || !d.verify {
 		return vars, err
 	}
-	full, err := d.export(true)
+	full, err := d.export(true, nil)
 	if err != nil {
 		return nil, fmt.Errorf("verify snapshot: %w", err)
 	}
@@ -206,19 +234,32 @@ type exportName struct {
 	index   int    // in scriptDecls.globals; -1 when not cacheable
 }
 
-// export exports the variables; full ignores (and leaves alone) the cache.
-func (d *datamodel) export(full bool) ([]interp.Var, error) {
+// export exports the variables, appending them to dst[:0]; full ignores
+// (and leaves alone) the cache.
+func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
 	sc := scratchPool.Get().(*scratch)
-	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0]}
+	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects,
+		segs: sc.segs[:0], placed: sc.placed[:0]}
 	// Keys lists the document's variables (the system variables are not
 	// enumerable) in creation order; restoring them in that order keeps
 	// the order a for-in over the global object sees, and the same state
 	// encodes the same way.
 	names := sc.names[:0]
+	fresh := sc.fresh[:0]
+	// An incremental export writes the variables it exports afresh into
+	// buf (encode.go); spans[i] is where the i-th variable's bytes end.
+	buf, spans := sc.buf[:0], sc.spans[:0]
+	trees := sc.trees[:0] // by variable: the tree of a tracked one
+	// One defer, so that it is open-coded.
 	defer func() {
-		sc.starts, sc.impure, sc.names = x.starts, x.impure, names
+		clear(x.objects)
+		clear(x.placed)
+		clear(trees)
+		sc.objects, sc.starts, sc.impure, sc.names = x.objects, x.starts, x.impure, names
+		sc.fresh, sc.buf, sc.spans, sc.trees = fresh, buf, spans, trees
+		sc.segs, sc.placed = x.segs, x.placed
 		scratchPool.Put(sc)
 	}()
 	global := vm.GlobalObject()
@@ -231,7 +272,16 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		// Only the enumerable own properties among the names the document
 		// can create, in the order of its text: a restored session
 		// creates them in that order, so its snapshots encode the same.
+		// A name no code touched since the last export is listed as it
+		// was: only code naming a variable creates or deletes it.
+		same := !full && c.warm && !d.prog.decls.protoAccess
 		for i, n := range d.prog.decls.globals {
+			if same && !c.touched.Has(i) {
+				if c.listed.Has(i) {
+					names = append(names, exportName{n, n, i})
+				}
+				continue
+			}
 			if global.Get(n) == nil {
 				continue // the common case, answered without running JS
 			}
@@ -279,9 +329,7 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		names = append(names, exportName{l.name, l.token + " " + l.name, i})
 	}
 	useCache := !full && !dynamic
-	vars := make([]interp.Var, 0, len(names))
-	fresh := sc.fresh[:0]
-	defer func() { sc.fresh = fresh }()
+	vars := slices.Grow(dst[:0], len(names))
 	for _, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
@@ -289,21 +337,60 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 			e := &c.entries[n.index]
 			vars = append(vars, interp.Var{Name: n.varName, Encoded: e.raw})
 			fresh = append(fresh, false)
+			spans = append(spans, len(buf))
+			trees = append(trees, nil)
 			c.reused++
 			x.next += e.objs
 			continue
 		}
-		vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
-		fresh = append(fresh, true)
-		if !full {
+		switch {
+		case full:
+			vars = append(vars, interp.Var{Name: n.varName, Value: x.value(n.js, vm.Get(n.js))})
+		case useCache && n.index >= 0:
+			// Tracked: what the cache holds of it is reused below the
+			// objects its dirty paths changed.
+			var old *objNode
+			var dirty []int
+			if c.cached(n.index) {
+				old, dirty = c.entries[n.index].tree, c.dirty[n.index]
+			}
+			var tree *objNode
+			buf, tree = x.appendTracked(buf, n.varName, n.js, vm.Get(n.js), old, dirty)
+			trees = append(trees, tree)
+			vars = append(vars, interp.Var{Name: n.varName})
+			c.exported++
+		default:
+			buf = x.appendVar(buf, n.varName, n.js, vm.Get(n.js))
+			vars = append(vars, interp.Var{Name: n.varName})
 			c.exported++
 		}
+		if len(trees) < len(vars) {
+			trees = append(trees, nil)
+		}
+		fresh = append(fresh, true)
+		spans = append(spans, len(buf))
 	}
 	if len(x.bad) > 0 {
 		if !full {
 			c.warm = false // export everything next time
 		}
 		return nil, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), interp.ErrNotRestorable)
+	}
+	if full {
+		return vars, nil
+	}
+	// One allocation holds the encodings of every variable exported
+	// afresh: the snapshot's and the cache's (which keeps the pure ones).
+	all := append(make([]byte, 0, len(buf)), buf...)
+	start := 0
+	for i := range vars {
+		if fresh[i] {
+			vars[i].Encoded = all[start:spans[i]:spans[i]]
+		}
+		start = spans[i]
+	}
+	for _, p := range x.placed {
+		p.node.raw = all[p.start:p.end:p.end]
 	}
 	if !useCache {
 		return vars, nil
@@ -317,16 +404,20 @@ func (d *datamodel) export(full bool) ([]interp.Var, error) {
 		if x.impure[i] || c.escaped.Has(n.index) {
 			continue
 		}
-		raw, err := snapshot.EncodeVar(&vars[i])
-		if err != nil {
-			return nil, err
-		}
 		end := x.next
 		if i+1 < len(x.starts) {
 			end = x.starts[i+1]
 		}
-		*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[i]}
-		vars[i].Encoded = raw
+		*e = cachedVar{ok: true, raw: vars[i].Encoded, objs: end - x.starts[i], tree: trees[i]}
+	}
+	for i := range c.dirty {
+		c.dirty[i] = c.dirty[i][:0]
+	}
+	c.listed.Clear()
+	for _, n := range names {
+		if n.index >= 0 && n.varName == n.js {
+			c.listed.Add(n.index)
+		}
 	}
 	c.touched.Clear()
 	c.warm = true

@@ -11,3 +11,13 @@ func SnapshotCacheStats(s *interp.Session) (reused, exported int) {
 	}
 	return d.inc.reused, d.inc.exported
 }
+
+// SnapshotTreeStats reports how many objects the session's snapshots
+// copied from the trees of tracked variables instead of encoding them.
+func SnapshotTreeStats(s *interp.Session) (reusedObjs int) {
+	d, ok := s.Datamodel().(*datamodel)
+	if !ok {
+		return 0
+	}
+	return d.inc.reusedObjs
+}

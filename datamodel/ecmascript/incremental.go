@@ -1,8 +1,11 @@
 package ecmascript
 
 import (
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dop251/goja"
 
 	"github.com/orsgo/engine/internal/bitset"
 	"github.com/orsgo/engine/scxml"
@@ -22,7 +25,10 @@ import (
 //     evaluates, for the session that ran it.
 //   - A value expression whose result is not stored in the datamodel (a
 //     cond, a <log>, a <send> parameter) and that contains no assignment,
-//     call or template touches nothing: it reads.
+//     call or template touches nothing: it reads. Stored (an <assign>'s
+//     expr), it touches only the location when its value is a primitive,
+//     which cannot alias anything: lastGroup = call.route.group leaves
+//     call untouched, call.route = call.next touches both.
 //   - The document's functions can run from any code (calls, and
 //     implicitly through valueOf, toString and getters), so the names
 //     mentioned by code that defines functions count as touched by every
@@ -58,8 +64,19 @@ type touchTable struct {
 	variables map[string]bool
 	words     int
 	reads     []unitTouch // by Expr.ID: evaluated for a value that is not stored
-	writes    []unitTouch // by Expr.ID: stored, or a location written to
-	script    []unitTouch // by Script.ID
+	// readOnly[Expr.ID]: the expression cannot change anything
+	// (readOnly), so reads applies to it also when its value is stored,
+	// if that value is a primitive (datamodel.storedValue).
+	readOnly []bool
+	// paths[Expr.ID] is a location that is a static property path
+	// (call.vars.score: a variable, then property names) and pathVar
+	// its variable's bit; nil where the location is anything else, or
+	// where the document's code could make a store run code (accessors,
+	// prototypes, code reaching the global object).
+	paths   [][]string
+	pathVar []int
+	writes  []unitTouch // by Expr.ID: stored, or a location written to
+	script  []unitTouch // by Script.ID
 	// funcs is what the document's functions may touch: part of every
 	// other touch already; kept for names written by Go (data, foreach).
 	funcs unitTouch
@@ -123,8 +140,12 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 		u.escapes = u.escapes || t.funcs.escapes
 		return u
 	}
+	t.readOnly = make([]bool, len(doc.Exprs))
 	for i, e := range doc.Exprs {
-		if readOnly(e.Source) {
+		// In('state') only reads the configuration (In is not writable,
+		// and a document cannot declare its own).
+		if readOnly(e.Source) || !t.variables["In"] && readOnly(stripInCalls(e.Source)) {
+			t.readOnly[i] = true
 			r := unitTouch{names: make(bitset.Set, t.words), foreign: t.writes[i].foreign}
 			t.reads[i] = withFuncs(r)
 		} else {
@@ -135,7 +156,35 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 	for i := range t.script {
 		t.script[i] = withFuncs(t.script[i])
 	}
+	t.paths = make([][]string, len(doc.Exprs))
+	t.pathVar = make([]int, len(doc.Exprs))
+	if !decls.dynamic && !decls.accessors && !decls.protoAccess {
+		for i, e := range doc.Exprs {
+			if p := propertyPath(e.Source); p != nil && t.variables[p[0]] && !systemNames[p[0]] {
+				if bit, ok := t.index[p[0]]; ok && !t.writes[i].escapes && !t.writes[i].foreign {
+					t.paths[i], t.pathVar[i] = p, bit
+				}
+			}
+		}
+	}
 	return t
+}
+
+// propertyPath splits a location of the form v.p1.p2 (at least one
+// property, names only) into its names; nil for any other code.
+func propertyPath(src string) []string {
+	parts := strings.Split(strings.TrimSpace(src), ".")
+	if len(parts) < 2 {
+		return nil
+	}
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if !isIdentifier(p) {
+			return nil
+		}
+		parts[i] = p
+	}
+	return parts
 }
 
 // scan gives the names src mentions, whether it names something the
@@ -212,6 +261,57 @@ func readOnly(src string) bool {
 	return ro
 }
 
+// stripInCalls replaces each call of In with a string literal argument,
+// In('s') or In("s"), by true, for readOnly.
+func stripInCalls(src string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+2 <= len(src); i++ {
+		if src[i] != 'I' || src[i+1] != 'n' {
+			continue
+		}
+		if i > 0 && (identPart(src[i-1]) || src[i-1] == '$' || src[i-1] == '.' || src[i-1] >= 0x80) {
+			continue
+		}
+		j := skipSpace(src, i+2)
+		if j >= len(src) || src[j] != '(' {
+			continue
+		}
+		j = skipSpace(src, j+1)
+		if j >= len(src) || src[j] != '\'' && src[j] != '"' {
+			continue
+		}
+		q := src[j]
+		k := j + 1
+		for k < len(src) && src[k] != q && src[k] != '\\' && src[k] != '\n' {
+			k++
+		}
+		if k >= len(src) || src[k] != q {
+			continue
+		}
+		k = skipSpace(src, k+1)
+		if k >= len(src) || src[k] != ')' {
+			continue
+		}
+		b.WriteString(src[last:i])
+		b.WriteString("true")
+		last = k + 1
+		i = k
+	}
+	if last == 0 {
+		return src
+	}
+	b.WriteString(src[last:])
+	return b.String()
+}
+
+func skipSpace(src string, i int) int {
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r') {
+		i++
+	}
+	return i
+}
+
 // definesFunctions reports whether src may create a function: a function
 // or class keyword, an arrow, or a method or accessor (") {").
 func definesFunctions(src string) bool {
@@ -244,29 +344,74 @@ type varCache struct {
 	// own are the names found to be own enumerable properties of the
 	// global object: variables of the document for as long as they exist.
 	own bitset.Set
+	// listed are the globals the last export listed as variables of the
+	// global object (not lexical bindings).
+	listed bitset.Set
 	// dynamic is set once foreign code ran: from then on the session's
 	// snapshots list the global object's keys and export everything.
 	dynamic bool
+	// hide is set once Go code handed the session a value that may hold
+	// objects with non-enumerable or symbol-keyed properties (Globals,
+	// goja values or Go wrappers in event data): see exporter.mayHide.
+	hide bool
 	// warm is false until the first export, and after a failed one.
 	warm    bool
 	entries []cachedVar // by index in scriptDecls.globals
+	// dirty[i] are the locations (Expr.IDs of touchTable.paths) through
+	// which primitives were stored into global i since the last
+	// snapshot, which touched it no further: its export re-encodes the
+	// objects on those paths and reuses the cached encoding of the
+	// others (exporter.track).
+	dirty [][]int
 	// reused and exported count variables taken from the cache and
 	// exported afresh, over the session's life.
 	reused, exported int
+	// reusedObjs counts the objects whose encoding a tracked variable's
+	// export copied from its tree (exporter.track).
+	reusedObjs int
 }
 
 type cachedVar struct {
 	ok   bool
 	raw  []byte // the Var as snapshot.EncodeVar encodes it
 	objs int    // objects numbered inside it (see exporter.number)
+	// tree caches the encodings of the objects inside its value, when
+	// that is a plain object or an array.
+	tree *objNode
 }
+
+// objNode is the cached encoding of one object (a plain object or an
+// array) of a cached variable, and of the plain objects and arrays its
+// properties hold (an array's elements are not tracked one by one).
+type objNode struct {
+	obj  *goja.Object
+	raw  []byte // its encoding, inside the snapshot's that made it
+	rel  int    // offset of raw in its parent's raw
+	objs int    // objects numbered inside it, itself included
+	kids []objKid
+	// keys are a plain object's keys, as goja listed them when it was
+	// last encoded: a store through a path into one of these keys
+	// leaves them as they are (exporter.encodePlain).
+	keys []string
+}
+
+type objKid struct {
+	key  string
+	node *objNode
+}
+
+// maxDirty bounds the paths tracked per variable; beyond, the variable
+// counts as touched.
+const maxDirty = 64
 
 func (c *varCache) init(t *touchTable) {
 	c.touched = make(bitset.Set, t.words)
 	c.escaped = make(bitset.Set, t.words)
 	c.notOwn = make(bitset.Set, t.words)
 	c.own = make(bitset.Set, t.words)
+	c.listed = make(bitset.Set, t.words)
 	c.entries = make([]cachedVar, len(t.index))
+	c.dirty = make([][]int, len(t.index))
 	if t.funcs.escapes {
 		c.escaped.Union(t.funcs.names)
 	}
@@ -299,8 +444,40 @@ func (c *varCache) touchStore(from, loc *unitTouch) {
 	}
 }
 
+// touchPath records a store of a primitive, whose evaluation changed
+// nothing, at location id, when that is a property path: the store
+// changes one property of the object the path leads to, and nothing else
+// (no setter can run: the document can define none). It returns false
+// when the store must count as touching the whole variable.
+func (c *varCache) touchPath(t *touchTable, id int) bool {
+	if t.paths[id] == nil || c.dynamic {
+		return false
+	}
+	// The document's functions may be part of any touch (valueOf).
+	c.touched.Union(t.funcs.names)
+	i := t.pathVar[id]
+	if c.touched.Has(i) {
+		return true // exported whole anyway
+	}
+	if slices.Contains(c.dirty[i], id) {
+		return true
+	}
+	if len(c.dirty[i]) >= maxDirty {
+		c.touched.Add(i)
+		return true
+	}
+	c.dirty[i] = append(c.dirty[i], id)
+	return true
+}
+
 // reusable reports whether the cached encoding of global i is current.
 func (c *varCache) reusable(i int) bool {
+	return c.cached(i) && len(c.dirty[i]) == 0
+}
+
+// cached reports whether global i has a cached encoding that is current
+// but for the objects on its dirty paths.
+func (c *varCache) cached(i int) bool {
 	return c.warm && c.entries[i].ok && !c.touched.Has(i) && !c.escaped.Has(i)
 }
 
@@ -310,6 +487,12 @@ type scratch struct {
 	names         []exportName
 	fresh, impure []bool
 	starts        []int
+	buf           []byte // the encodings of the variables exported afresh
+	spans         []int
+	segs          []pathSeg
+	placed        []placedNode
+	trees         []*objNode
+	objects       map[*goja.Object]int // exporter.objects, emptied
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}

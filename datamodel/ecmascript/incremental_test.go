@@ -20,6 +20,10 @@ type incrementalCase struct {
 	// minReused is the least number of variables the snapshots must have
 	// taken from the cache: the cache must work, not only be safe.
 	minReused int
+	// minReusedObjs is the least number of objects the snapshots must
+	// have copied from the trees of variables stored into by property
+	// paths.
+	minReusedObjs int
 }
 
 var incrementalCases = []incrementalCase{
@@ -145,6 +149,105 @@ var incrementalCases = []incrementalCase{
 		},
 	},
 	{
+		// A read-only expression stored as a primitive aliases nothing:
+		// call and targets stay cached while last changes (2 reuses
+		// after each step, 3 in each of the 2 snapshots after the last
+		// step; without the rule call and targets would be exported
+		// again, for 8 reuses).
+		name: "primitive read from an object leaves the object cached",
+		data: `<data id="call" expr="({route: {group: 'g', hops: 0}})"/><data id="last" expr="''"/><data id="targets" expr="['a', 'b']"/>`,
+		steps: []string{
+			`<assign location="last" expr="call.route.group"/>`,
+			`<assign location="last" expr="targets[1]"/>`,
+			`<assign location="last" expr="call.route.hops &gt; 0 ? targets[0] : call.route.group"/>`,
+		},
+		minReused: 12,
+	},
+	{
+		name: "object chosen by a read-only expression aliases",
+		data: `<data id="a" expr="({v: 1})"/><data id="arr" expr="[{i: 0}]"/><data id="b" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="b" expr="n &gt; 0 ? null : a"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b.x" expr="1"/>`,
+			`<assign location="a.y" expr="2"/>`,
+			`<assign location="b" expr="arr[0]"/>`,
+			`<assign location="n" expr="n + 1"/>`,
+			`<assign location="b.i" expr="7"/>`,
+		},
+	},
+	{
+		// Each store of a primitive through a property path re-encodes
+		// the object it changes and its ancestors: the other objects of
+		// call (route and route.deep while vars changes, and so on) are
+		// copied from the last snapshot's encoding.
+		name: "stores through property paths re-encode only the objects they change",
+		data: `<data id="call" expr="({id: 'c', attempts: 0, vars: {score: 0, tier: 'b'}, route: {group: '', hops: 0, deep: {x: 1}}, list: [{a: 1}]})"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="call.vars.score" expr="call.vars.score + 1"/>`,
+			`<assign location="call.attempts" expr="call.attempts + 1"/>`,
+			`<assign location="call.route.deep.x" expr="2"/>`,
+			`<assign location="call.route.added" expr="'new key'"/>`,
+			`<assign location="call.vars" expr="({score: 5})"/>`,
+			`<assign location="call.vars.score" expr="6"/><assign location="n" expr="n + 1"/>`,
+			`<assign location="call.missing.x" expr="1"/>`,
+			`<assign location="call.id.x" expr="1"/>`,
+			`<assign location="call.route.deep" expr="3"/>`,
+			`<assign location="call.list.length" expr="0"/>`,
+			`<assign location="call.vars.score" expr="'s'"/><assign location="call.route.hops" expr="call.route.hops + 1"/>`,
+		},
+		minReused:     10,
+		minReusedObjs: 25,
+	},
+	{
+		// In() only reads the configuration: a condition calling it
+		// touches nothing (7 reuses: obj after each step, both variables
+		// in the 2 snapshots after the last; without the rule, 4).
+		name: "condition calling In",
+		data: `<data id="obj" expr="({k: 1})"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<if cond="In('s') &amp;&amp; obj.k == 1"><assign location="n" expr="n + 1"/></if>`,
+			`<if cond="In( &quot;s&quot; ) || obj.k"><assign location="n" expr="n + 1"/></if>`,
+			`<log expr="In('s') ? obj.k : 0"/><assign location="n" expr="n + 1"/>`,
+		},
+		minReused: 7,
+	},
+	{
+		name: "object shared by two variables, then stored into through a path",
+		data: `<data id="a" expr="({inner: {v: 1}, other: {w: 1}})"/><data id="b" expr="null"/>`,
+		steps: []string{
+			`<assign location="b" expr="a.inner"/>`,
+			`<assign location="a.inner.v" expr="2"/>`,
+			`<assign location="b.v" expr="3"/>`,
+			`<assign location="b" expr="null"/>`,
+			`<assign location="a.inner.v" expr="4"/>`,
+			`<assign location="a.other.w" expr="5"/>`,
+		},
+	},
+	{
+		name: "object shared inside one variable, then stored into through a path",
+		data: `<data id="a" expr="({x: {v: 1}})"/>`,
+		steps: []string{
+			`<assign location="a.y" expr="a.x"/>`,
+			`<assign location="a.x.v" expr="5"/>`,
+			`<assign location="a.y.v" expr="6"/>`,
+			`<assign location="a.y" expr="({v: 7})"/>`,
+			`<assign location="a.x.v" expr="8"/>`,
+		},
+	},
+	{
+		name:   "property path through a lexical binding and a frozen object",
+		script: `let box = {q: {r: 0}, s: {t: 0}};`,
+		data:   `<data id="frozen" expr="Object.freeze({k: {m: 1}})"/>`,
+		steps: []string{
+			`<assign location="box.q.r" expr="1"/>`,
+			`<assign location="box.s.t" expr="2"/>`,
+			`<assign location="frozen.k.m" expr="3"/>`,
+			`<assign location="frozen.z" expr="4"/>`,
+		},
+		minReusedObjs: 2,
+	},
+	{
 		name: "event data kept across macrosteps",
 		data: `<data id="call" expr="null"/><data id="seen" expr="[]"/>`,
 		steps: []string{
@@ -224,6 +327,11 @@ func TestIncrementalSnapshotsMatchFullExport(t *testing.T) {
 			t.Logf("%d variables reused, %d exported", reused, exported)
 			if reused < c.minReused {
 				t.Errorf("%d variables taken from the cache, want at least %d", reused, c.minReused)
+			}
+			objs := ecmascript.SnapshotTreeStats(s)
+			t.Logf("%d objects copied from variables' trees", objs)
+			if objs < c.minReusedObjs {
+				t.Errorf("%d objects copied from variables' trees, want at least %d", objs, c.minReusedObjs)
 			}
 		})
 	}

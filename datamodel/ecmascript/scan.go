@@ -31,6 +31,12 @@ type scriptDecls struct {
 	// or code reaching the global object): only then does the exporter
 	// check every property it exports for one.
 	accessors bool
+	// hidden is set when the document's code may give a variable an
+	// object with a non-enumerable or symbol-keyed property (what sets
+	// accessors or protoAccess, symbols, a builtin namespace such as
+	// Math): only then does the incremental exporter list an object's
+	// own names and symbols to look for them.
+	hidden bool
 	// protoAccess is set when the document's code may reach
 	// Object.prototype (and so give the global object inherited
 	// properties): the exporter then asks the runtime which names are
@@ -69,7 +75,15 @@ func (d *scriptDecls) globalNames(doc *scxml.Document) {
 		if d.dynamic || mayReachPrototypes(src) {
 			d.protoAccess = true
 		}
-		identifiers(src, add)
+		if mayHideProperties(src) {
+			d.hidden = true
+		}
+		identifiers(src, func(name string) {
+			add(name)
+			if builtinNamespaces()[name] {
+				d.hidden = true // Math, JSON: plain objects of hidden properties
+			}
+		})
 	}
 	for _, e := range doc.Exprs {
 		scan(e.Source)
@@ -83,6 +97,9 @@ func (d *scriptDecls) globalNames(doc *scxml.Document) {
 	for _, c := range doc.CustomElements() {
 		scan(c.XML)
 	}
+	// Descriptors make non-enumerable properties; a prototype reached
+	// (a function's .prototype) has one, constructor.
+	d.hidden = d.hidden || d.accessors || d.protoAccess
 }
 
 // mayDefineAccessors reports whether src may give an object a getter or a
@@ -117,6 +134,19 @@ func mayDefineAccessors(src string) bool {
 		}
 	}
 	return found
+}
+
+// mayHideProperties reports whether src may give an object a
+// symbol-keyed property (a symbol comes from Symbol, or from a builtin
+// that lists symbol keys); non-enumerable properties need what
+// mayDefineAccessors looks for.
+func mayHideProperties(src string) bool {
+	for _, s := range []string{"Symbol", "getOwnPropertyDescriptors", "ownKeys"} {
+		if strings.Contains(src, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // mayReachPrototypes reports whether src may reach a builtin prototype

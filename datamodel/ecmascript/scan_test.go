@@ -49,6 +49,25 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+func TestStripInCalls(t *testing.T) {
+	for src, want := range map[string]string{
+		`In('a')`:                          `true`,
+		`In( "s.x" ) && call.n != ''`:      `true && call.n != ''`,
+		`!In('a')||In('b')`:                `!true||true`,
+		`x.In('a')`:                        `x.In('a')`,
+		`myIn('a')`:                        `myIn('a')`,
+		`In(s)`:                            `In(s)`,
+		`In('a' + f())`:                    `In('a' + f())`,
+		`In('a\')`:                         `In('a\')`,
+		`In('a'), f()`:                     `true, f()`,
+		`In('a') ? In("b") : In('c', d())`: `true ? true : In('c', d())`,
+	} {
+		if got := stripInCalls(src); got != want {
+			t.Errorf("stripInCalls(%q) = %q, want %q", src, got, want)
+		}
+	}
+}
+
 func TestDefinesFunctions(t *testing.T) {
 	for src, want := range map[string]bool{
 		`function f() {}`: true, `x => x`: true, `class A {}`: true, `({m() { return 1 }})`: true, `({get x() {}})`: true,

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
+	"github.com/orsgo/engine/internal/msgp"
+	"github.com/orsgo/engine/internal/msgpool"
 	"github.com/orsgo/engine/interp"
 )
 
@@ -16,60 +18,56 @@ import (
 // snapshot.
 const xmlExtID = 'X'
 
-// encodeData writes event data: JSON-like values, with *interp.XML as an
+// appendData writes event data: JSON-like values, with *interp.XML as an
 // extension wherever it is, in maps and slices of any type. Map keys are
 // sorted, so that the same data encodes the same way. Other values go to
-// msgpack's own encoder.
-func encodeData(enc *msgpack.Encoder, v any) error {
+// msgpack's own encoder (reflection, for Go types an embedder chose; the
+// JSON-like ones the engine makes never get there).
+func appendData(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
-		return enc.EncodeNil()
+		return msgp.AppendNil(b), nil
 	case string:
-		return enc.EncodeString(v)
+		return msgp.AppendStr(b, v), nil
 	case bool:
-		return enc.EncodeBool(v)
+		return msgp.AppendBool(b, v), nil
 	case int64:
-		return enc.EncodeInt(v)
+		return msgp.AppendInt(b, v), nil
 	case float64:
-		return enc.EncodeFloat64(v)
+		return msgp.AppendFloat64(b, v), nil
+	case time.Time:
+		return msgp.AppendTime(b, v), nil
 	case *interp.XML:
 		if v == nil {
-			return enc.EncodeNil()
+			return msgp.AppendNil(b), nil
 		}
-		if err := enc.EncodeExtHeader(xmlExtID, len(v.Source)); err != nil {
-			return err
-		}
-		_, err := enc.Writer().Write([]byte(v.Source))
-		return err
+		return append(msgp.AppendExtHeader(b, xmlExtID, len(v.Source)), v.Source...), nil
 	case []any:
 		if v == nil {
-			return enc.EncodeNil()
+			return msgp.AppendNil(b), nil
 		}
-		if err := enc.EncodeArrayLen(len(v)); err != nil {
-			return err
-		}
+		b = msgp.AppendArrayLen(b, len(v))
 		for _, x := range v {
-			if err := encodeData(enc, x); err != nil {
-				return err
+			var err error
+			if b, err = appendData(b, x); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	case map[string]any:
 		if v == nil {
-			return enc.EncodeNil()
+			return msgp.AppendNil(b), nil
 		}
-		if err := enc.EncodeMapLen(len(v)); err != nil {
-			return err
-		}
-		for _, k := range sortedKeys(v) {
-			if err := enc.EncodeString(k); err != nil {
-				return err
-			}
-			if err := encodeData(enc, v[k]); err != nil {
-				return err
+		b = msgp.AppendMapLen(b, len(v))
+		var arr [8]string // most event data has few keys: no allocation
+		for _, k := range sortedKeys(arr[:0], v) {
+			b = msgp.AppendStr(b, k)
+			var err error
+			if b, err = appendData(b, v[k]); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	}
 	// Data an embedder made of other Go types ([]string, map[string]int,
 	// ...): walked here too, so that an *interp.XML inside is written as
@@ -78,24 +76,21 @@ func encodeData(enc *msgpack.Encoder, v any) error {
 	switch {
 	case rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8:
 		if rv.IsNil() {
-			return enc.EncodeNil()
+			return msgp.AppendNil(b), nil
 		}
-		if err := enc.EncodeArrayLen(rv.Len()); err != nil {
-			return err
-		}
+		b = msgp.AppendArrayLen(b, rv.Len())
 		for i := range rv.Len() {
-			if err := encodeData(enc, rv.Index(i).Interface()); err != nil {
-				return err
+			var err error
+			if b, err = appendData(b, rv.Index(i).Interface()); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	case rv.Kind() == reflect.Map && rv.Type().Key().Kind() == reflect.String:
 		if rv.IsNil() {
-			return enc.EncodeNil()
+			return msgp.AppendNil(b), nil
 		}
-		if err := enc.EncodeMapLen(rv.Len()); err != nil {
-			return err
-		}
+		b = msgp.AppendMapLen(b, rv.Len())
 		keys := rv.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int {
 			switch x, y := a.String(), b.String(); {
@@ -107,20 +102,24 @@ func encodeData(enc *msgpack.Encoder, v any) error {
 			return 0
 		})
 		for _, k := range keys {
-			if err := enc.EncodeString(k.String()); err != nil {
-				return err
-			}
-			if err := encodeData(enc, rv.MapIndex(k).Interface()); err != nil {
-				return err
+			b = msgp.AppendStr(b, k.String())
+			var err error
+			if b, err = appendData(b, rv.MapIndex(k).Interface()); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	}
-	return enc.Encode(v)
+	e := msgpool.Get()
+	defer msgpool.Put(e)
+	if err := e.Enc.Encode(v); err != nil {
+		return b, err
+	}
+	return append(b, e.Buf.Bytes()...), nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends the keys of m to keys, sorted.
+func sortedKeys(keys []string, m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}

@@ -1,66 +1,16 @@
 package snapshot
 
 import (
-	"github.com/vmihailenco/msgpack/v5"
-
+	"github.com/orsgo/engine/internal/msgp"
 	"github.com/orsgo/engine/interp"
 )
 
-// Hand-written encoders. Each writes what msgpack's struct encoder wrote
-// from the tags the interpreter's types used to carry (a map keyed by the
-// tag names, omitempty fields left out when empty), which the decoders
-// below read; the struct encoder built a list of the non-empty fields for
-// every value it encoded, a quarter of a snapshot's encoding time.
-
-// fieldWriter writes the entries of a map whose length was counted
-// beforehand, and keeps the first error.
-type fieldWriter struct {
-	enc *msgpack.Encoder
-	err error
-}
-
-func (w *fieldWriter) key(k string) bool {
-	if w.err == nil {
-		w.err = w.enc.EncodeString(k)
-	}
-	return w.err == nil
-}
-
-func (w *fieldWriter) int(k string, v int64) {
-	if w.key(k) {
-		w.err = w.enc.EncodeInt(v)
-	}
-}
-
-func (w *fieldWriter) uint(k string, v uint64) {
-	if w.key(k) {
-		w.err = w.enc.EncodeUint(v)
-	}
-}
-
-func (w *fieldWriter) str(k, v string) {
-	if w.key(k) {
-		w.err = w.enc.EncodeString(v)
-	}
-}
-
-func (w *fieldWriter) bool(k string, v bool) {
-	if w.key(k) {
-		w.err = w.enc.EncodeBool(v)
-	}
-}
-
-func (w *fieldWriter) ints(k string, v []int) {
-	if w.key(k) {
-		w.err = encodeInts(w.enc, v)
-	}
-}
-
-func (w *fieldWriter) strs(k string, v []string) {
-	if w.key(k) {
-		w.err = encodeStrings(w.enc, v)
-	}
-}
+// Hand-written encoders, appending to a byte slice (internal/msgp). Each
+// writes what msgpack's struct encoder wrote from the tags the
+// interpreter's types used to carry (a map keyed by the tag names,
+// omitempty fields left out when empty), which the decoders below read.
+// Only event data of Go types outside the JSON-like ones can fail to
+// encode (data.go).
 
 func count(present ...bool) int {
 	n := 0
@@ -72,213 +22,215 @@ func count(present ...bool) int {
 	return n
 }
 
-// encodeSlice writes items with enc1; a nil slice is nil, as the
-// reflective encoder wrote it.
-func encodeSlice[T any](enc *msgpack.Encoder, items []T, enc1 func(*msgpack.Encoder, *T) error) error {
+// appendInts writes v; a nil slice is nil, as the reflective encoder
+// wrote it.
+func appendInts(b []byte, v []int) []byte {
+	if v == nil {
+		return msgp.AppendNil(b)
+	}
+	b = msgp.AppendArrayLen(b, len(v))
+	for _, i := range v {
+		b = msgp.AppendInt(b, int64(i))
+	}
+	return b
+}
+
+func appendStrings(b []byte, v []string) []byte {
+	if v == nil {
+		return msgp.AppendNil(b)
+	}
+	b = msgp.AppendArrayLen(b, len(v))
+	for _, s := range v {
+		b = msgp.AppendStr(b, s)
+	}
+	return b
+}
+
+// appendSlice writes items with app1; a nil slice is nil.
+func appendSlice[T any](b []byte, items []T, app1 func([]byte, *T) ([]byte, error)) ([]byte, error) {
 	if items == nil {
-		return enc.EncodeNil()
+		return msgp.AppendNil(b), nil
 	}
-	if err := enc.EncodeArrayLen(len(items)); err != nil {
-		return err
-	}
+	b = msgp.AppendArrayLen(b, len(items))
 	for i := range items {
-		if err := enc1(enc, &items[i]); err != nil {
-			return err
+		var err error
+		if b, err = app1(b, &items[i]); err != nil {
+			return b, err
 		}
 	}
-	return nil
+	return b, nil
 }
 
-func encodeInts(enc *msgpack.Encoder, v []int) error {
-	return encodeSlice(enc, v, func(enc *msgpack.Encoder, i *int) error { return enc.EncodeInt(int64(*i)) })
-}
-
-func encodeStrings(enc *msgpack.Encoder, v []string) error {
-	return encodeSlice(enc, v, func(enc *msgpack.Encoder, s *string) error { return enc.EncodeString(*s) })
-}
-
-func encodeSnapshot(enc *msgpack.Encoder, s *interp.Snapshot) error {
+func appendSnapshot(b []byte, s *interp.Snapshot) ([]byte, error) {
 	n := 9 + count(s.Final != "", len(s.StatesToInvoke) > 0, len(s.DataDone) > 0, len(s.History) > 0,
 		len(s.EndConfig) > 0, len(s.Internal) > 0, len(s.External) > 0, s.Current != nil, len(s.Delayed) > 0,
 		len(s.Vars) > 0, len(s.Invocation) > 0, len(s.Subs) > 0)
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.int("ver", int64(s.Version))
-	w.str("id", s.SessionID)
-	w.str("doc", s.DocName)
-	if w.key("hash") {
-		w.err = enc.EncodeBytes(s.DocHash[:])
-	}
-	w.bool("st", s.Started)
-	w.bool("run", s.Running)
+	b = msgp.AppendMapLen(b, n)
+	b = msgp.AppendInt(msgp.AppendStr(b, "ver"), int64(s.Version))
+	b = msgp.AppendStr(msgp.AppendStr(b, "id"), s.SessionID)
+	b = msgp.AppendStr(msgp.AppendStr(b, "doc"), s.DocName)
+	b = msgp.AppendBin(msgp.AppendStr(b, "hash"), s.DocHash[:])
+	b = msgp.AppendBool(msgp.AppendStr(b, "st"), s.Started)
+	b = msgp.AppendBool(msgp.AppendStr(b, "run"), s.Running)
 	if s.Final != "" {
-		w.str("fin", s.Final)
+		b = msgp.AppendStr(msgp.AppendStr(b, "fin"), s.Final)
 	}
-	if w.key("now") {
-		w.err = enc.EncodeTime(s.Now)
-	}
-	w.uint("seq", s.Seq)
-	w.ints("cfg", s.Configuration)
+	b = msgp.AppendTime(msgp.AppendStr(b, "now"), s.Now)
+	b = msgp.AppendUint(msgp.AppendStr(b, "seq"), s.Seq)
+	b = appendInts(msgp.AppendStr(b, "cfg"), s.Configuration)
 	if len(s.StatesToInvoke) > 0 {
-		w.ints("inv", s.StatesToInvoke)
+		b = appendInts(msgp.AppendStr(b, "inv"), s.StatesToInvoke)
 	}
 	if len(s.DataDone) > 0 {
-		w.ints("dd", s.DataDone)
+		b = appendInts(msgp.AppendStr(b, "dd"), s.DataDone)
 	}
-	if len(s.History) > 0 && w.key("hist") {
-		w.err = encodeSlice(enc, s.History, encodeHistory)
+	if len(s.History) > 0 {
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "hist"), len(s.History))
+		for i := range s.History {
+			b = appendHistory(b, &s.History[i])
+		}
 	}
 	if len(s.EndConfig) > 0 {
-		w.strs("end", s.EndConfig)
+		b = appendStrings(msgp.AppendStr(b, "end"), s.EndConfig)
 	}
-	if len(s.Internal) > 0 && w.key("iq") {
-		w.err = encodeSlice(enc, s.Internal, encodeEvent)
+	var err error
+	if len(s.Internal) > 0 {
+		if b, err = appendSlice(msgp.AppendStr(b, "iq"), s.Internal, appendEvent); err != nil {
+			return b, err
+		}
 	}
-	if len(s.External) > 0 && w.key("eq") {
-		w.err = encodeSlice(enc, s.External, encodeEvent)
+	if len(s.External) > 0 {
+		if b, err = appendSlice(msgp.AppendStr(b, "eq"), s.External, appendEvent); err != nil {
+			return b, err
+		}
 	}
-	if s.Current != nil && w.key("cur") {
-		w.err = encodeEvent(enc, s.Current)
+	if s.Current != nil {
+		if b, err = appendEvent(msgp.AppendStr(b, "cur"), s.Current); err != nil {
+			return b, err
+		}
 	}
-	if len(s.Delayed) > 0 && w.key("dl") {
-		w.err = encodeSlice(enc, s.Delayed, encodeDelayed)
+	if len(s.Delayed) > 0 {
+		if b, err = appendSlice(msgp.AppendStr(b, "dl"), s.Delayed, appendDelayed); err != nil {
+			return b, err
+		}
 	}
-	if len(s.Vars) > 0 && w.key("vars") {
-		w.err = encodeSlice(enc, s.Vars, encodeVar)
+	if len(s.Vars) > 0 {
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "vars"), len(s.Vars))
+		for i := range s.Vars {
+			b = appendVar(b, &s.Vars[i])
+		}
 	}
-	if len(s.Invocation) > 0 && w.key("invk") {
-		w.err = encodeSlice(enc, s.Invocation, encodeInvoke)
+	if len(s.Invocation) > 0 {
+		if b, err = appendSlice(msgp.AppendStr(b, "invk"), s.Invocation, appendInvoke); err != nil {
+			return b, err
+		}
 	}
 	if len(s.Subs) > 0 {
-		w.strs("subs", s.Subs)
+		b = appendStrings(msgp.AppendStr(b, "subs"), s.Subs)
 	}
-	return w.err
+	return b, nil
 }
 
-func encodeHistory(enc *msgpack.Encoder, h *interp.HistoryEntry) error {
-	if err := enc.EncodeMapLen(2); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.int("s", int64(h.State))
-	w.ints("v", h.States)
-	return w.err
+func appendHistory(b []byte, h *interp.HistoryEntry) []byte {
+	b = msgp.AppendMapLen(b, 2)
+	b = msgp.AppendInt(msgp.AppendStr(b, "s"), int64(h.State))
+	return appendInts(msgp.AppendStr(b, "v"), h.States)
 }
 
-func encodeDelayed(enc *msgpack.Encoder, d *interp.DelayedSend) error {
-	if err := enc.EncodeMapLen(3 + count(d.Target != "", d.Type != "")); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	if w.key("due") {
-		w.err = enc.EncodeTime(d.Due)
-	}
-	w.uint("seq", d.Seq)
+func appendDelayed(b []byte, d *interp.DelayedSend) ([]byte, error) {
+	b = msgp.AppendMapLen(b, 3+count(d.Target != "", d.Type != ""))
+	b = msgp.AppendTime(msgp.AppendStr(b, "due"), d.Due)
+	b = msgp.AppendUint(msgp.AppendStr(b, "seq"), d.Seq)
 	if d.Target != "" {
-		w.str("to", d.Target)
+		b = msgp.AppendStr(msgp.AppendStr(b, "to"), d.Target)
 	}
 	if d.Type != "" {
-		w.str("ty", d.Type)
+		b = msgp.AppendStr(msgp.AppendStr(b, "ty"), d.Type)
 	}
-	if w.key("ev") {
-		w.err = encodeEvent(enc, &d.Event)
-	}
-	return w.err
+	return appendEvent(msgp.AppendStr(b, "ev"), &d.Event)
 }
 
-func encodeInvoke(enc *msgpack.Encoder, r *interp.InvokeRecord) error {
+func appendInvoke(b []byte, r *interp.InvokeRecord) ([]byte, error) {
 	n := 2 + count(r.Type != "", r.Done, r.Child != nil, len(r.Source) > 0, r.File != "")
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.int("i", int64(r.Invoke))
-	w.str("id", r.InvokeID)
+	b = msgp.AppendMapLen(b, n)
+	b = msgp.AppendInt(msgp.AppendStr(b, "i"), int64(r.Invoke))
+	b = msgp.AppendStr(msgp.AppendStr(b, "id"), r.InvokeID)
 	if r.Type != "" {
-		w.str("t", r.Type)
+		b = msgp.AppendStr(msgp.AppendStr(b, "t"), r.Type)
 	}
 	if r.Done {
-		w.bool("d", true)
+		b = msgp.AppendBool(msgp.AppendStr(b, "d"), true)
 	}
-	if r.Child != nil && w.key("c") {
-		w.err = encodeSnapshot(enc, r.Child)
+	if r.Child != nil {
+		var err error
+		if b, err = appendSnapshot(msgp.AppendStr(b, "c"), r.Child); err != nil {
+			return b, err
+		}
 	}
-	if len(r.Source) > 0 && w.key("src") {
-		w.err = enc.EncodeBytes(r.Source)
+	if len(r.Source) > 0 {
+		b = msgp.AppendBin(msgp.AppendStr(b, "src"), r.Source)
 	}
 	if r.File != "" {
-		w.str("f", r.File)
+		b = msgp.AppendStr(msgp.AppendStr(b, "f"), r.File)
 	}
-	return w.err
+	return b, nil
 }
 
-// encodeEvent writes the eight fields of an event, all of them, under
+// appendEvent writes the eight fields of an event, all of them, under
 // their Go names.
-func encodeEvent(enc *msgpack.Encoder, ev *interp.Event) error {
-	if err := enc.EncodeMapLen(8); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.str("Name", ev.Name)
-	w.uint("Type", uint64(ev.Type))
-	w.str("SendID", ev.SendID)
-	w.str("Origin", ev.Origin)
-	w.str("OriginType", ev.OriginType)
-	w.str("InvokeID", ev.InvokeID)
-	w.str("Raw", ev.Raw)
-	if w.key("Data") {
-		w.err = encodeData(enc, ev.Data)
-	}
-	return w.err
+func appendEvent(b []byte, ev *interp.Event) ([]byte, error) {
+	b = msgp.AppendMapLen(b, 8)
+	b = msgp.AppendStr(msgp.AppendStr(b, "Name"), ev.Name)
+	b = msgp.AppendUint(msgp.AppendStr(b, "Type"), uint64(ev.Type))
+	b = msgp.AppendStr(msgp.AppendStr(b, "SendID"), ev.SendID)
+	b = msgp.AppendStr(msgp.AppendStr(b, "Origin"), ev.Origin)
+	b = msgp.AppendStr(msgp.AppendStr(b, "OriginType"), ev.OriginType)
+	b = msgp.AppendStr(msgp.AppendStr(b, "InvokeID"), ev.InvokeID)
+	b = msgp.AppendStr(msgp.AppendStr(b, "Raw"), ev.Raw)
+	return appendData(msgp.AppendStr(b, "Data"), ev.Data)
 }
 
-func encodeVar(enc *msgpack.Encoder, v *interp.Var) error {
+// appendVar writes v, or the encoding a datamodel kept for it.
+func appendVar(b []byte, v *interp.Var) []byte {
 	if v.Encoded != nil {
-		// The encoder writes through to its writer: no state to keep.
-		_, err := enc.Writer().Write(v.Encoded)
-		return err
+		return append(b, v.Encoded...)
 	}
-	return encodeVarFields(enc, v)
+	return appendVarFields(b, v)
 }
 
-func encodeVarFields(enc *msgpack.Encoder, v *interp.Var) error {
-	if err := enc.EncodeMapLen(2); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.str("n", v.Name)
-	if w.key("v") {
-		w.err = encodeValue(enc, &v.Value)
-	}
-	return w.err
+func appendVarFields(b []byte, v *interp.Var) []byte {
+	b = msgp.AppendMapLen(b, 2)
+	b = msgp.AppendStr(msgp.AppendStr(b, "n"), v.Name)
+	return AppendValue(msgp.AppendStr(b, "v"), &v.Value)
 }
 
-func encodeValue(enc *msgpack.Encoder, v *interp.Value) error {
+// AppendValue appends v as a snapshot writes a variable's value: a map
+// of its kind and of the fields it uses. A datamodel that encodes its
+// values itself (datamodel/ecmascript) must write the same bytes.
+func AppendValue(b []byte, v *interp.Value) []byte {
 	n := 1 + count(v.Bool, v.Float != 0, v.Int != 0, v.Str != "", len(v.Keys) > 0, len(v.Items) > 0)
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	w := fieldWriter{enc: enc}
-	w.uint("k", uint64(v.Kind))
+	b = msgp.AppendMapLen(b, n)
+	b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(v.Kind))
 	if v.Bool {
-		w.bool("b", true)
+		b = msgp.AppendBool(msgp.AppendStr(b, "b"), true)
 	}
-	if v.Float != 0 && w.key("f") {
-		w.err = enc.EncodeFloat64(v.Float)
+	if v.Float != 0 {
+		b = msgp.AppendFloat64(msgp.AppendStr(b, "f"), v.Float)
 	}
 	if v.Int != 0 {
-		w.int("i", v.Int)
+		b = msgp.AppendInt(msgp.AppendStr(b, "i"), v.Int)
 	}
 	if v.Str != "" {
-		w.str("s", v.Str)
+		b = msgp.AppendStr(msgp.AppendStr(b, "s"), v.Str)
 	}
 	if len(v.Keys) > 0 {
-		w.strs("ks", v.Keys)
+		b = appendStrings(msgp.AppendStr(b, "ks"), v.Keys)
 	}
-	if len(v.Items) > 0 && w.key("it") {
-		w.err = encodeSlice(enc, v.Items, encodeValue)
+	if len(v.Items) > 0 {
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(v.Items))
+		for i := range v.Items {
+			b = AppendValue(b, &v.Items[i])
+		}
 	}
-	return w.err
+	return b
 }

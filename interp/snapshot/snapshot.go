@@ -19,10 +19,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/orsgo/engine/internal/msgpool"
 	"github.com/orsgo/engine/interp"
 )
 
@@ -34,14 +34,79 @@ var (
 	ErrVersion = errors.New("snapshot: unknown version")
 )
 
-// Encode encodes snap.
+// Encode encodes snap into a new slice of its exact size.
 func Encode(snap *interp.Snapshot) ([]byte, error) {
-	e := msgpool.Get()
-	defer msgpool.Put(e)
-	if err := encodeSnapshot(e.Enc, snap); err != nil {
-		return nil, fmt.Errorf("snapshot: encode session %s: %w", snap.SessionID, err)
+	buf := getBuf()
+	defer putBuf(buf)
+	b, err := AppendEncode((*buf)[:0], snap)
+	*buf = b
+	if err != nil {
+		return nil, err
 	}
-	return bytes.Clone(e.Buf.Bytes()), nil
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+// EncodeSession snapshots s (Session.SnapshotInto) and encodes the
+// snapshot into a new slice of its exact size: what Encode(s.Snapshot())
+// returns, without the Snapshot's allocations, whose slices are reused
+// from one call to the next (a checkpoint's path).
+func EncodeSession(s *interp.Session) ([]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	b, err := AppendSession((*buf)[:0], s)
+	*buf = b
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+// AppendSession appends what EncodeSession returns to dst, for a caller
+// that reuses its buffer from one checkpoint to the next.
+func AppendSession(dst []byte, s *interp.Session) ([]byte, error) {
+	snap := snapPool.Get().(*interp.Snapshot)
+	defer putSnap(snap)
+	if err := s.SnapshotInto(snap); err != nil {
+		return dst, err
+	}
+	return AppendEncode(dst, snap)
+}
+
+// snapPool holds the Snapshots of EncodeSession.
+var snapPool = sync.Pool{New: func() any { return new(interp.Snapshot) }}
+
+// putSnap pools snap as it is: the next SnapshotInto overwrites every
+// field, and clearing what it refers to (a session's event data and
+// variable encodings, until the next checkpoint reuses it) would cost a
+// checkpoint more than keeping a few of them alive.
+func putSnap(snap *interp.Snapshot) { snapPool.Put(snap) }
+
+// AppendEncode appends the encoding of snap to dst and returns the
+// extended slice, for a caller that reuses its buffer from one
+// checkpoint to the next (no allocation once dst has grown to a
+// snapshot's size).
+func AppendEncode(dst []byte, snap *interp.Snapshot) ([]byte, error) {
+	b, err := appendSnapshot(dst, snap)
+	if err != nil {
+		return dst, fmt.Errorf("snapshot: encode session %s: %w", snap.SessionID, err)
+	}
+	return b, nil
+}
+
+// maxPooled is the largest buffer kept in bufPool, so that a rare huge
+// snapshot does not stay allocated for ever.
+const maxPooled = 64 << 10
+
+// bufPool holds encoding buffers: each grows to the size of the
+// snapshots it encodes and is reused as it is.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		bufPool.Put(b)
+	}
 }
 
 // Decode decodes what Encode wrote for the session sessionID. Event data
@@ -69,13 +134,16 @@ func Decode(sessionID string, b []byte) (*interp.Snapshot, error) {
 // that a datamodel can keep the bytes of a variable that did not change
 // and hand them back as Var.Encoded.
 func EncodeVar(v *interp.Var) ([]byte, error) {
-	e := msgpool.Get()
-	defer msgpool.Put(e)
-	if err := encodeVarFields(e.Enc, v); err != nil {
-		return nil, fmt.Errorf("snapshot: encode variable %s: %w", v.Name, err)
-	}
-	return bytes.Clone(e.Buf.Bytes()), nil // kept by a cache: no spare capacity
+	buf := getBuf()
+	defer putBuf(buf)
+	b := appendVarFields((*buf)[:0], v)
+	*buf = b
+	return append(make([]byte, 0, len(b)), b...), nil // kept by a cache: no spare capacity
 }
+
+// AppendVar appends v as Encode writes it inside a snapshot (its Encoded
+// bytes when it has them).
+func AppendVar(dst []byte, v *interp.Var) []byte { return appendVar(dst, v) }
 
 // VarValue returns v.Value, decoding v.Encoded when that is all v holds.
 func VarValue(v *interp.Var) (interp.Value, error) {
