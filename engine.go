@@ -336,12 +336,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 // drainAll waits for the macrostep in flight of each session (by taking
-// its lock), stops its timer and writes its checkpoint again if the last
-// write failed.
+// its lock once its effects are out), stops its timer and writes its
+// checkpoint again if the last write failed.
 func (e *Engine) drainAll(ctx context.Context, sessions []*Session) error {
 	var errs []error
 	for _, s := range sessions {
-		s.mu.Lock()
+		if _, err := s.lockIdle(ctx, true); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if s.timer != nil {
 			s.timer.Stop()
 			s.timer = nil

@@ -13,11 +13,17 @@ import (
 
 type logHost struct{ logs []string }
 
-func (h *logHost) Dispatch(_ *interp.Session, msg *interp.Message) error {
-	return fmt.Errorf("target %q: %w", msg.Target, interp.ErrUnreachable)
+func (h *logHost) Route(_ *interp.Session, msg *interp.Message) (interp.RouteDecision, error) {
+	return interp.RouteOutbox, fmt.Errorf("target %q: %w", msg.Target, interp.ErrUnreachable)
 }
-func (h *logHost) Log(_ *interp.Session, label string, v any) {
-	h.logs = append(h.logs, fmt.Sprintf("%s=%v", label, v))
+
+// take records the <log> output in s's outbox.
+func (h *logHost) take(s *interp.Session) {
+	for _, fx := range s.TakeOutbox(nil) {
+		if fx.Kind == interp.EffectLog {
+			h.logs = append(h.logs, fmt.Sprintf("%s=%v", fx.Label, fx.Value))
+		}
+	}
 }
 
 // Error events carry {tagname, line, column, document, reason}: a document
@@ -54,6 +60,7 @@ func TestErrorEventData(t *testing.T) {
 	if err := s.Start(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	h.take(s)
 	want := []string{"before=1", "err=assign@3:44 errs true", "err=transition@7", "err=error.communication send@11"}
 	if !slices.Equal(h.logs, want) {
 		t.Fatalf("logs %q, want %q", h.logs, want)
