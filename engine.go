@@ -42,11 +42,14 @@ type Options struct {
 	// Clock supplies time and timers.
 	// default: RealClock{}
 	Clock Clock
-	// Log receives <log> output.
+	// Log receives <log> output, after the macrostep, off the session's
+	// lock, in order with the session's other effects (see the package
+	// documentation: it may read the session).
 	// default: discarded
 	Log func(sessionID, label string, value any)
 	// OnError is told why each error.execution and error.communication
-	// event was raised (the event carries no message).
+	// event was raised (the event carries no message), as Log is told of
+	// <log> output: after the macrostep, off the session's lock.
 	// default: nil
 	OnError func(sessionID string, ev *Event, cause error)
 	// MaxMicrosteps bounds one macrostep (see interp.Options).
