@@ -12,9 +12,9 @@
 // processor's Send, the Observer's ErrorEvent) run after the macrostep,
 // off the session's lock: they may read the session they come from
 // (Configuration, Value, ...), Post to it, and Send to other sessions,
-// even ones that send back to it. A Send to the session whose effects are
-// being carried out waits until they are, so it must not be made from
-// their own callbacks: Post instead. Custom actions, host functions and
+// even ones that send back to it. A Send to (or Cancel or Checkpoint of)
+// the session whose effects are being carried out waits until they are,
+// so it must not be made from their own callbacks: Post instead. Custom actions, host functions and
 // the Observer's other functions run inside the macrostep: they must not
 // call back into their session.
 //

@@ -429,7 +429,9 @@ func (e *Engine) carry(s *Session) {
 	}
 	clear(fx) // hold no event data
 	s.mu.Lock()
-	s.scratch.fx = fx[:0] // scratch kept: never hibernated while carrying
+	if cap(fx) <= 16 { // nor a burst's large buffer
+		s.scratch.fx = fx[:0] // scratch kept: never hibernated while carrying
+	}
 }
 
 // doneCarrying lets the next macrostep of s run (s.mu held); the events
