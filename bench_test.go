@@ -55,12 +55,11 @@ var (
 	}
 )
 
-// parseDocFile parses the document at path.
-func parseDocFile(tb testing.TB, path string) *scxml.Document {
-	tb.Helper()
+func parseBenchDoc(b *testing.B, path string) *scxml.Document {
+	b.Helper()
 	doc, err := scxml.ParseFile(path, nil)
 	if err != nil {
-		tb.Fatal(err)
+		b.Fatal(err)
 	}
 	return doc
 }
@@ -94,7 +93,7 @@ func benchMacrosteps(b *testing.B, path string, store persist.Store, setup, cycl
 // benchMacrostepsWith is benchMacrosteps with further engine options
 // (an Observer, a Logger).
 func benchMacrostepsWith(b *testing.B, path string, store persist.Store, opts engine.Options, setup, cycle []engine.Event) {
-	doc := parseDocFile(b, path)
+	doc := parseBenchDoc(b, path)
 	opts.Clock = engine.NewManualClock(benchStart)
 	opts.Store = store
 	opts.OnStoreError = func(id string, err error) { b.Errorf("checkpoint of %s: %v", id, err) }
@@ -177,7 +176,7 @@ func BenchmarkCheckpointMemory(b *testing.B) {
 // the setup events and one cycle: in routing, with its call data, the
 // chosen group and the queue timeout pending.
 func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
-	m, err := interp.Compile(parseDocFile(b, benchRoutingDoc), datamodel.Standard())
+	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc), datamodel.Standard())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -267,7 +266,7 @@ func BenchmarkCheckpointRedisCluster(b *testing.B) {
 		b.Skip("starts a six-node Redis Cluster")
 	}
 	rc := redistest.Cluster(b, 3, 1)
-	doc := parseDocFile(b, benchRoutingDoc)
+	doc := parseBenchDoc(b, benchRoutingDoc)
 	rec := routingRecord(b, doc)
 	var ns atomic.Int64
 	newStore := func(b *testing.B) *persist.RedisStore {

@@ -355,12 +355,18 @@ func TestCallbacksRunOffTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.Start(ctx, parseDocFile(t, "testdata/outbox/pong.scxml"), engine.StartOptions{ID: "ponger", Type: engine.Chat}); err != nil {
+	docs := map[string]*scxml.Document{}
+	for _, name := range []string{"pong", "callbacks"} {
+		if docs[name], err = scxml.ParseFile("testdata/outbox/"+name+".scxml", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Start(ctx, docs["pong"], engine.StartOptions{ID: "ponger", Type: engine.Chat}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan *engine.Session, 1)
 	go func() {
-		s, err := e.Start(ctx, parseDocFile(t, "testdata/outbox/callbacks.scxml"), engine.StartOptions{ID: "caller", Type: engine.Chat})
+		s, err := e.Start(ctx, docs["callbacks"], engine.StartOptions{ID: "caller", Type: engine.Chat})
 		if err != nil {
 			t.Error(err)
 		}

@@ -405,7 +405,7 @@ func BenchmarkCheckpointMemoryObserved(b *testing.B) {
 // disturbed, for both alike, where two separate benchmarks' means
 // differ by more than the observer costs.
 func benchOverhead(b *testing.B, withStore bool, opts engine.Options) {
-	doc := parseDocFile(b, benchRoutingDoc)
+	doc := parseBenchDoc(b, benchRoutingDoc)
 	ctx := context.Background()
 	start := func(o engine.Options) *engine.Session {
 		o.Clock = engine.NewManualClock(benchStart)
