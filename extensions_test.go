@@ -273,7 +273,7 @@ func TestExtensionErrors(t *testing.T) {
 	}
 }
 
-func mustParse(t *testing.T, src string) *scxml.Document {
+func mustParse(t testing.TB, src string) *scxml.Document {
 	t.Helper()
 	d, err := scxml.Parse([]byte(src), nil)
 	if err != nil {
@@ -395,5 +395,38 @@ func TestCallbacksRunOffTheLock(t *testing.T) {
 	}
 	if want := []string{"invoke in b"}; !slices.Equal(ivk.seen, want) {
 		t.Errorf("Invoke saw %q, want %q", ivk.seen, want)
+	}
+}
+
+// BenchmarkMacrostepEffects: each macrostep has effects to carry out, a
+// <log> (to Options.Log) and a <send> to another session, which drain
+// then runs: two macrosteps an op, one with effects.
+func BenchmarkMacrostepEffects(b *testing.B) {
+	var logged int
+	e, err := engine.New(engine.Options{Log: func(string, string, any) { logged++ }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Start(ctx, mustParse(b, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript">
+  <state id="idle"><transition event="ping"/></state></scxml>`), engine.StartOptions{ID: "fx-b", Type: engine.Chat}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := e.Start(ctx, mustParse(b, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript">
+  <state id="run"><transition event="t"><log label="t" expr="1"/><send target="#_scxml_fx-b" event="ping"/></transition></state></scxml>`), engine.StartOptions{ID: "fx-a", Type: engine.Chat})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := s.Send(ctx, engine.Event{Name: "t"}); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if logged != n {
+		b.Fatalf("%d logs for %d macrosteps", logged, n)
 	}
 }
