@@ -424,8 +424,15 @@ func (e *Engine) carry(s *Session) {
 	// (a service answering a child at once, PostInvoke to it).
 	e.noteChildren(s)
 	s.mu.Unlock()
-	for i := range fx {
-		e.carryOut(&fx[i])
+	// Extension code is guarded where it is called; this is the last
+	// line, so that the session is locked again whatever happens.
+	if err := guard("effects", func() error {
+		for i := range fx {
+			e.carryOut(&fx[i])
+		}
+		return nil
+	}); err != nil {
+		e.sessionError(s.id, err)
 	}
 	clear(fx) // hold no event data
 	s.mu.Lock()
