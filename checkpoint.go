@@ -150,7 +150,9 @@ func (s *Session) Checkpoint(ctx context.Context) error {
 	if err := s.e.ready(ctx, "checkpoint", s.id); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	if _, err := s.lockIdle(ctx, true); err != nil { // effects first (settle)
+		return err
+	}
 	defer s.mu.Unlock()
 	if s.cp.fenced {
 		return s.err
@@ -223,7 +225,6 @@ func (e *Engine) sessionOptions(id string) interp.Options {
 	return interp.Options{
 		Host:          host{e},
 		MaxMicrosteps: e.opts.MaxMicrosteps,
-		OnError:       e.onError,
 		OnTransition:  e.transitionHook(),
 		IOProcessors:  e.ioLocations(id),
 		Actions:       e.ext.actions,
@@ -309,7 +310,7 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	// The first macrostep saves the session under this node (or deletes
 	// it, had it ended), which takes it out of the failed node's index
 	// in the same atomic step.
-	err = e.process(ctx, s)
+	err = e.process(ctx, s, true)
 	e.drain()
 	return s, err
 }

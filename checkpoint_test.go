@@ -274,3 +274,45 @@ func TestOpenWithStoreOptions(t *testing.T) {
 		t.Fatalf("with one shard, index keys %s and %s differ", a, b)
 	}
 }
+
+// noteStore tells of each record saved, with its Seq.
+type noteStore struct {
+	persist.Store
+	note func(string)
+}
+
+func (n noteStore) Save(ctx context.Context, rec *persist.Record) error {
+	n.note(fmt.Sprintf("save %d", rec.Seq))
+	return n.Store.Save(ctx, rec)
+}
+
+// The effects of a macrostep are carried out before the checkpoint after
+// it is written: a node failing between the two resumes the session from
+// the checkpoint before them and runs the macrostep again, so an effect
+// leaves at least once, never not at all.
+func TestEffectsLeaveBeforeCheckpoint(t *testing.T) {
+	var order []string
+	note := func(s string) { order = append(order, s) }
+	e, err := engine.New(engine.Options{
+		Store: noteStore{persist.NewMemory(persist.MemoryOptions{}), note},
+		Log:   func(_, label string, _ any) { note("log " + label) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	s, err := e.Start(ctx, mustParse(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="a">
+  <state id="a"><onentry><log label="entered" expr="1"/></onentry><transition event="go" target="b"><log label="went" expr="2"/></transition></state>
+  <state id="b"/>
+</scxml>`), engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, engine.Event{Name: "go"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"log entered", "save 1", "log went", "save 2"}; strings.Join(order, ", ") != strings.Join(want, ", ") {
+		t.Errorf("order %q, want %q", order, want)
+	}
+}

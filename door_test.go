@@ -163,17 +163,24 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// spinObserver signals spinning when a session takes its "spin"
+// transition, whose script then spins: during the macrostep (its <log>
+// is an effect, carried out once the macrostep is over).
+func spinObserver(spinning chan<- struct{}) *engine.Observer {
+	return &engine.Observer{Transition: func(ti engine.TransitionInfo) {
+		if ti.Event != nil && ti.Event.Name == "spin" {
+			spinning <- struct{}{}
+		}
+	}}
+}
+
 // Shutdown drains: the macrostep in flight finishes (its runaway script
 // interrupted by the watchdog) and a checkpoint whose write failed is
 // written again.
 func TestShutdownDrains(t *testing.T) {
 	spinning := make(chan struct{}, 1)
 	store := &hibStore{MemoryStore: persist.NewMemory(persist.MemoryOptions{})}
-	e, err := engine.New(engine.Options{Store: store, ScriptBudget: 50 * time.Millisecond, Log: func(_, label string, _ any) {
-		if label == "spin" {
-			spinning <- struct{}{}
-		}
-	}})
+	e, err := engine.New(engine.Options{Store: store, ScriptBudget: 50 * time.Millisecond, Observer: spinObserver(spinning)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,11 +225,7 @@ func TestShutdownDrains(t *testing.T) {
 // run for an hour is interrupted when it ends.
 func TestShutdownDeadline(t *testing.T) {
 	spinning := make(chan struct{}, 1)
-	e, err := engine.New(engine.Options{ScriptBudget: time.Hour, Log: func(_, label string, _ any) {
-		if label == "spin" {
-			spinning <- struct{}{}
-		}
-	}})
+	e, err := engine.New(engine.Options{ScriptBudget: time.Hour, Observer: spinObserver(spinning)})
 	if err != nil {
 		t.Fatal(err)
 	}

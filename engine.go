@@ -42,11 +42,14 @@ type Options struct {
 	// Clock supplies time and timers.
 	// default: RealClock{}
 	Clock Clock
-	// Log receives <log> output.
+	// Log receives <log> output, after the macrostep, off the session's
+	// lock, in order with the session's other effects (see the package
+	// documentation: it may read the session).
 	// default: discarded
 	Log func(sessionID, label string, value any)
 	// OnError is told why each error.execution and error.communication
-	// event was raised (the event carries no message).
+	// event was raised (the event carries no message), as Log is told of
+	// <log> output: after the macrostep, off the session's lock.
 	// default: nil
 	OnError func(sessionID string, ev *Event, cause error)
 	// MaxMicrosteps bounds one macrostep (see interp.Options).
@@ -337,12 +340,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 // drainAll waits for the macrostep in flight of each session (by taking
-// its lock), stops its timer and writes its checkpoint again if the last
-// write failed.
+// its lock once its effects are out), stops its timer and writes its
+// checkpoint again if the last write failed.
 func (e *Engine) drainAll(ctx context.Context, sessions []*Session) error {
 	var errs []error
 	for _, s := range sessions {
-		s.mu.Lock()
+		if _, err := s.lockIdle(ctx, true); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if s.timer != nil {
 			s.timer.Stop()
 			s.timer = nil

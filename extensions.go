@@ -62,21 +62,28 @@ type Extension struct {
 }
 
 // Invoker runs an invoke type for an extension (see Extension.Invokers).
-// Its methods are called while the invoking session is being processed:
-// they must not call Send or Start on the engine (Post, PostInvoke and
-// Publish are safe), and should return quickly. The invoking session may
-// be an invoked SCXML child: sessionID is then the child's own id, which
-// PostInvoke and Publish take (see Engine.Send), and Cancel is called
-// when the child's invoking state exits or the child ends, cancelled by
-// its parent included. Cancel is not called once the service sent
-// done.invoke.<invokeID>.
+// Its methods are effects of the invoking session's macrostep: they are
+// called once the macrostep is over, off the session's lock, in the order
+// the macrostep asked for them (an Event sent right after the <invoke>
+// comes after Invoke). They may read the session, and call PostInvoke,
+// Publish and Post (a service may answer at once) or Send to another
+// session; a Send to the invoking session itself would wait for them to
+// return. The invoking session may be an invoked SCXML child: sessionID
+// is then the child's own id, which PostInvoke and Publish take (see
+// Engine.Send), and Cancel is called when the child's invoking state
+// exits or the child ends, cancelled by its parent included. Cancel is
+// not called once the service sent done.invoke.<invokeID>; it is called,
+// when the state exits, for an invocation whose Invoke failed (the
+// session heard of the failure only after its macrostep): an unknown
+// invokeID is to be ignored.
 type Invoker interface {
-	// Invoke starts the service for the session. An error makes the
-	// session raise error.execution.
+	// Invoke starts the service for the session. An error comes back
+	// to the session as an error.execution event (posted: the <invoke>
+	// ran in an earlier macrostep), which OnError hears of.
 	Invoke(sessionID string, req *InvokeRequest) error
 	// Event delivers an event the session sent to the invocation (<send
-	// target="#_<invokeid>">, or autoforward). An error makes the session
-	// raise error.communication.
+	// target="#_<invokeid>">, or autoforward). An error comes back to the
+	// session as an error.communication event with the send's sendid.
 	Event(sessionID, invokeID string, ev Event) error
 	// Cancel stops the service: the invoking state was exited, or the
 	// session ended.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -272,7 +273,7 @@ func TestExtensionErrors(t *testing.T) {
 	}
 }
 
-func mustParse(t *testing.T, src string) *scxml.Document {
+func mustParse(t testing.TB, src string) *scxml.Document {
 	t.Helper()
 	d, err := scxml.Parse([]byte(src), nil)
 	if err != nil {
@@ -282,3 +283,150 @@ func mustParse(t *testing.T, src string) *scxml.Document {
 }
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// callerInvoker is an invoke type whose Invoke reads the invoking session
+// and answers at once.
+type callerInvoker struct {
+	e    *engine.Engine
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *callerInvoker) Invoke(sessionID string, req *engine.InvokeRequest) error {
+	s, err := c.e.Session(sessionID)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.seen = append(c.seen, "invoke in "+strings.Join(s.Configuration(), ","))
+	c.mu.Unlock()
+	return c.e.PostInvoke(sessionID, req.InvokeID, engine.Event{Name: "answer"})
+}
+
+func (c *callerInvoker) Event(string, string, engine.Event) error { return nil }
+func (c *callerInvoker) Cancel(string, string)                    {}
+
+// The effects of a macrostep (<log> output, error causes, an
+// extension's Invoke) are carried out once the macrostep is over, off the
+// session's lock: the callbacks read the session they come from, post to
+// it, and Send to another session that sends back to it, none of which
+// could be done under its lock (each deadlocked when the callbacks ran
+// inside the macrostep).
+func TestCallbacksRunOffTheLock(t *testing.T) {
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		seen []string
+		e    *engine.Engine
+	)
+	note := func(what, id string) {
+		s, err := e.Session(id)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, what+" in "+strings.Join(s.Configuration(), ","))
+		mu.Unlock()
+	}
+	ivk := &callerInvoker{}
+	var err error
+	e, err = engine.New(engine.Options{
+		Log: func(id, label string, _ any) {
+			if id != "caller" {
+				return
+			}
+			note("log "+label, id)
+			// B answers A with a <send>, processed once this returns.
+			if err := e.Send(ctx, "ponger", engine.Event{Name: "ping", Data: map[string]any{"from": id}}); err != nil {
+				t.Error(err)
+			}
+		},
+		OnError: func(id string, ev *engine.Event, _ error) {
+			note("error "+ev.Name, id)
+		},
+		Extensions: []*engine.Extension{{
+			Name:     "caller",
+			Invokers: map[string]engine.Invoker{"caller": ivk},
+			Open:     func(e *engine.Engine) error { ivk.e = e; return nil },
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	docs := map[string]*scxml.Document{}
+	for _, name := range []string{"pong", "callbacks"} {
+		if docs[name], err = scxml.ParseFile("testdata/outbox/"+name+".scxml", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Start(ctx, docs["pong"], engine.StartOptions{ID: "ponger", Type: engine.Chat}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *engine.Session, 1)
+	go func() {
+		s, err := e.Start(ctx, docs["callbacks"], engine.StartOptions{ID: "caller", Type: engine.Chat})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+	var s *engine.Session
+	select {
+	case s = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Start did not return: a callback waits for the session it was called for")
+	}
+	// The pong B sent back, the answer the service posted and an event
+	// posted now are processed in that order.
+	if err := e.Post("caller", engine.Event{Name: "posted"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the session did not end: in %v", s.Configuration())
+	}
+	// Each callback saw the state its macrostep left: it ran after it.
+	want := []string{"log entered in a", "error error.execution in a"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("callbacks saw %q, want %q", seen, want)
+	}
+	if want := []string{"invoke in b"}; !slices.Equal(ivk.seen, want) {
+		t.Errorf("Invoke saw %q, want %q", ivk.seen, want)
+	}
+}
+
+// BenchmarkMacrostepEffects: each macrostep has effects to carry out, a
+// <log> (to Options.Log) and a <send> to another session, which drain
+// then runs: two macrosteps an op, one with effects.
+func BenchmarkMacrostepEffects(b *testing.B) {
+	var logged int
+	e, err := engine.New(engine.Options{Log: func(string, string, any) { logged++ }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Start(ctx, mustParse(b, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript">
+  <state id="idle"><transition event="ping"/></state></scxml>`), engine.StartOptions{ID: "fx-b", Type: engine.Chat}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := e.Start(ctx, mustParse(b, `<scxml xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript">
+  <state id="run"><transition event="t"><log label="t" expr="1"/><send target="#_scxml_fx-b" event="ping"/></transition></state></scxml>`), engine.StartOptions{ID: "fx-a", Type: engine.Chat})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := s.Send(ctx, engine.Event{Name: "t"}); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if logged != n {
+		b.Fatalf("%d logs for %d macrosteps", logged, n)
+	}
+}

@@ -344,7 +344,7 @@ func (e *Engine) hibernateIdle(s *Session, now time.Time) (at time.Time, ok bool
 		return now.Add(after), false // starting, or ending
 	case now.Before(time.Unix(0, s.last).Add(after)):
 		return time.Unix(0, s.last).Add(after), false
-	case !s.cp.saved || s.sess.Pending() || s.busy():
+	case !s.cp.saved || s.sess.Pending() || s.busy() || s.scratch != nil && s.scratch.carrying:
 		// Its record is older than its state, or an event waits:
 		// hibernating it would lose state.
 		return now.Add(after), false

@@ -13,108 +13,245 @@ import (
 	"github.com/orsgo/engine/interp"
 )
 
-func (e *Engine) onError(is *interp.Session, ev *Event, cause error) {
-	if e.opts.OnError != nil {
-		e.guarded(is.ID(), "OnError", func() { e.opts.OnError(is.ID(), ev, cause) })
-	}
-	e.observeError(is.ID(), ev, cause)
-}
+// The host and the outbox. During a macrostep the interpreter asks the
+// engine's host where each outbound event goes (Route: a lookup that
+// delivers nothing); everything the macrostep does to the world lands in
+// the interpreter session's outbox (interp.Effect). After the macrostep
+// the engine takes the outbox, still holding the session, then releases
+// the session's lock and carries the effects out in order (carry, in
+// session.go's macrostep driver): deliveries to other sessions, I/O
+// processor sends, extensions' Invoke, Event and Cancel, Options.Log,
+// OnError and the Observer's ErrorEvent. So no callback runs under the
+// session's lock: a callback may read the session, Post to it, and Send
+// to other sessions.
 
 // host is the interp.Host of every session of the engine.
 type host struct{ e *Engine }
 
 // outbox is the work the engine carries out for its sessions off their
-// lock: I/O processor sends and the drains of posted events.
+// lock on goroutines of its own: I/O processor sends and the drains of
+// posted events.
 type outbox struct {
 	// inflight counts it, for Quiesce; Engine.ctx aborts it.
 	inflight atomic.Int64
 }
 
-func (h host) Log(from *interp.Session, label string, value any) {
-	if h.e.opts.Log != nil {
-		h.e.guarded(from.ID(), "Log", func() { h.e.opts.Log(from.ID(), label, value) })
-	}
-	if h.e.log != nil {
-		h.e.logAt(h.e.ctx, slog.LevelInfo, "log", h.e.sessionAttr(from.ID()), slog.String("doc", from.Machine().Document().Name),
-			slog.String("label", label), slog.Any("value", value))
-	}
-}
-
-func (h host) Dispatch(from *interp.Session, msg *interp.Message) error {
-	if ok, err := h.dispatchInvoke(from, msg); ok {
-		return err
+// Route implements interp.Host: where an event for a target outside the
+// session tree goes, decided during the macrostep without delivering it
+// (the effect is carried out after it). Errors found here are raised in
+// the same macrostep: an unknown I/O processor or a malformed target
+// (error.execution), a session this engine does not run
+// (error.communication, W3C test 496).
+func (h host) Route(from *interp.Session, msg *interp.Message) (interp.RouteDecision, error) {
+	e := h.e
+	if _, ok := strings.CutPrefix(msg.Target, "#_"); ok && e.ext.invokers[msg.Type] != nil {
+		return interp.RouteOutbox, nil // an extension's invocation: Invoker.Event
 	}
 	if msg.Type != "" {
-		return h.e.dispatchIO(from, msg)
+		var dec interp.RouteDecision
+		err := guard(fmt.Sprintf("send type %q: I/O processor", msg.Type), func() (err error) {
+			dec, err = e.routeIO(from, msg)
+			return err
+		})
+		return dec, err
 	}
 	id, ok := strings.CutPrefix(msg.Target, "#_scxml_")
 	if !ok {
-		return fmt.Errorf("send target %q: %w", msg.Target, interp.ErrInvalidTarget)
+		return interp.RouteOutbox, fmt.Errorf("send target %q: %w", msg.Target, interp.ErrInvalidTarget)
 	}
-	e := h.e
-	to, kid := e.route(id)
-	if to == nil && e.adopting() {
+	if to, _ := e.route(id); to == nil && !e.adopting() {
+		return interp.RouteOutbox, fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
+	}
+	// Perhaps a session of an adopted node, not loaded yet: it is loaded
+	// (fence.go) when the effect is carried out.
+	return interp.RouteOutbox, nil
+}
+
+// CheckInvoke implements interp.Invoker: the invoke types extensions run,
+// for top-level sessions and invoked children alike.
+func (h host) CheckInvoke(_ *interp.Session, typ string) error {
+	if h.e.ext.invokers[typ] == nil {
+		known := slices.Sorted(maps.Keys(h.e.ext.invokers))
+		return fmt.Errorf("invoke type %q (the engine runs SCXML and %v): %w", typ, known, interp.ErrUnsupportedType)
+	}
+	return nil
+}
+
+// routeIO is Route for a <send> to another I/O processor: the checks
+// that need no network, and the in-process loopback of a target the
+// processor resolves to a session of this engine (LocalResolver). A
+// session addressing itself gets the event at once (RouteSelf: W3C test
+// 201, it precedes a later <send> to itself); another session of this
+// engine gets it as an SCXML send would (msg rewritten to its
+// #_scxml_<id>).
+func (e *Engine) routeIO(from *interp.Session, msg *interp.Message) (interp.RouteDecision, error) {
+	p := e.processorFor(msg.Type)
+	if p == nil {
+		return interp.RouteOutbox, fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
+	}
+	if strings.TrimSpace(msg.Target) == "" {
+		return interp.RouteOutbox, fmt.Errorf("send type %q: no target: %w", msg.Type, interp.ErrUnreachable)
+	}
+	if tc, ok := p.(TargetChecker); ok {
+		if err := tc.CheckTarget(msg.Target); err != nil {
+			return interp.RouteOutbox, fmt.Errorf("send type %q: %w: %w", msg.Type, err, interp.ErrInvalidTarget)
+		}
+	}
+	lr, ok := p.(LocalResolver)
+	if !ok {
+		return interp.RouteOutbox, nil
+	}
+	id, in, local, err := lr.ResolveLocal(msg.Target, e.ioEvent(p, from.ID(), msg.Event))
+	switch {
+	case err != nil:
+		return interp.RouteOutbox, fmt.Errorf("send type %q: %w", msg.Type, err)
+	case !local:
+		return interp.RouteOutbox, nil
+	case id == from.ID():
+		// The sender itself, in the middle of its macrostep: straight
+		// into its external queue, behind what it queued before and
+		// ahead of what it queues after, as a <send> to
+		// "#_scxml_<own id>" would be (an invoked child included).
+		msg.Event = in
+		return interp.RouteSelf, nil
+	}
+	if strings.HasPrefix(id, rootOf(from).ID()+".") {
+		// A child of the sender's own tree, maybe invoked in this very
+		// macrostep: not in the directory until the macrostep ends.
+		e.noteSubscriptions(from)
+	}
+	if to, _ := e.route(id); to == nil {
+		return interp.RouteOutbox, nil // not run here: over the network
+	}
+	// Another session of this engine: as an SCXML send between sessions,
+	// processed in order once the sender's macrostep is over.
+	*msg = interp.Message{Target: "#_scxml_" + id, Event: in}
+	return interp.RouteOutbox, nil
+}
+
+// ioEvent is ev as I/O processor p sends it from session sid: with its
+// origin.
+func (e *Engine) ioEvent(p IOProcessor, sid string, ev Event) Event {
+	ev.Origin = p.Location(sid)
+	ev.OriginType = p.Types()[0]
+	return ev
+}
+
+// carryOut carries out one effect of a macrostep, off the session's
+// lock. A failure the session must hear of comes back to it as an event
+// (error.communication, or error.execution for a service that would not
+// start), as for an I/O processor's asynchronous send; OnError and the
+// Observer hear of it too.
+func (e *Engine) carryOut(fx *interp.Effect) {
+	switch fx.Kind {
+	case interp.EffectSend:
+		e.carrySend(fx)
+	case interp.EffectInvoke:
+		req := fx.Invoke
+		ivk := e.ext.invokers[req.Type]
+		if ivk == nil { // checked by CheckInvoke: an engine's invokers do not change
+			return
+		}
+		err := guard(fmt.Sprintf("invoke type %q: Invoke", req.Type), func() error { return ivk.Invoke(fx.From, req) })
+		if err != nil {
+			e.failBack(fx.From, interp.EventErrorExecution, "", "invoke", fmt.Errorf("%s: %w", fx.At, err))
+		}
+	case interp.EffectCancelInvoke:
+		if ivk := e.ext.invokers[fx.InvokeType]; ivk != nil {
+			e.guarded(fx.From, fmt.Sprintf("invoke type %q: Cancel of %q", fx.InvokeType, fx.InvokeID), func() { ivk.Cancel(fx.From, fx.InvokeID) })
+		}
+	case interp.EffectLog:
+		if e.opts.Log != nil {
+			e.guarded(fx.From, "Log", func() { e.opts.Log(fx.From, fx.Label, fx.Value) })
+		}
+		if e.log != nil {
+			e.logAt(e.ctx, slog.LevelInfo, "log", e.sessionAttr(fx.From), slog.String("doc", fx.Doc),
+				slog.String("label", fx.Label), slog.Any("value", fx.Value))
+		}
+	case interp.EffectError:
+		e.onError(fx.From, fx.Event, fx.Cause)
+	}
+}
+
+// carrySend delivers the event of an EffectSend.
+func (e *Engine) carrySend(fx *interp.Effect) {
+	msg := &fx.Message
+	if ivk := e.ext.invokers[msg.Type]; ivk != nil && strings.HasPrefix(msg.Target, "#_") {
+		id := msg.Target[2:]
+		err := guard(fmt.Sprintf("invoke type %q: Event to %q", msg.Type, id), func() error { return ivk.Event(fx.From, id, msg.Event) })
+		if err != nil {
+			e.failBack(fx.From, interp.EventErrorCommunication, msg.Event.SendID, "send", err)
+		}
+		return
+	}
+	if msg.Type != "" {
+		e.sendIO(fx.From, msg)
+		return
+	}
+	id := strings.TrimPrefix(msg.Target, "#_scxml_")
+	if to, kid := e.route(id); to != nil {
+		e.enqueue(to, kid, msg.Event)
+		return
+	}
+	sender, ev := fx.From, msg.Event
+	if e.adopting() {
 		// Perhaps a session of an adopted node, not loaded yet: it is
 		// loaded (fence.go) and the event delivered off the sender's
-		// macrostep; a session that turns out not to exist is reported
-		// to OnError as error.communication of the sender.
-		sender, ev := from.ID(), msg.Event
+		// run; a session that turns out not to exist is reported to
+		// OnError as error.communication of the sender.
 		e.goAsync(func(ctx context.Context) {
 			if err := e.Send(ctx, id, ev); err != nil {
 				e.onErrorID(sender, fmt.Errorf("send target %q: %w", msg.Target, err))
 			}
 		})
-		return nil
+		return
 	}
-	if to == nil {
-		return fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable)
-	}
-	e.enqueue(to, kid, msg.Event)
-	return nil
+	// Routed when the <send> ran, gone since.
+	e.failBack(sender, interp.EventErrorCommunication, ev.SendID, "send",
+		fmt.Errorf("send target %q: no session %s: %w", msg.Target, id, interp.ErrUnreachable))
 }
 
-func (e *Engine) onErrorID(sessionID string, cause error) {
-	ev := &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}
+// sendIO hands a <send> for another processor to it, asynchronously: the
+// session goes on, and a failure comes back as error.communication.
+func (e *Engine) sendIO(sid string, msg *interp.Message) {
+	p := e.processorFor(msg.Type)
+	if p == nil { // checked by Route: an engine's processors do not change
+		return
+	}
+	var ev Event
+	if err := guard(fmt.Sprintf("send type %q: I/O processor", msg.Type), func() error { ev = e.ioEvent(p, sid, msg.Event); return nil }); err != nil {
+		e.failBack(sid, interp.EventErrorCommunication, msg.Event.SendID, "send", err)
+		return
+	}
+	target := msg.Target
+	e.goAsync(func(ctx context.Context) {
+		err := guard(fmt.Sprintf("I/O processor %s: Send", p.Name()), func() error { return p.Send(ctx, sid, target, ev) })
+		if err != nil {
+			// The <send> ran in an earlier macrostep: its position is in
+			// what OnError heard.
+			e.failBack(sid, interp.EventErrorCommunication, ev.SendID, "send", err)
+		}
+	})
+}
+
+// failBack tells a session, by an event (name) posted to it, that an
+// effect of one of its macrosteps failed, and OnError and the Observer
+// why.
+func (e *Engine) failBack(sessionID, name, sendID, tag string, err error) {
+	ev := Event{Name: name, Type: interp.Platform, SendID: sendID, Data: map[string]any{"tagname": tag, "reason": err.Error()}}
+	e.onError(sessionID, &ev, err)
+	_ = e.Post(sessionID, ev)
+}
+
+func (e *Engine) onError(sessionID string, ev *Event, cause error) {
 	if e.opts.OnError != nil {
 		e.guarded(sessionID, "OnError", func() { e.opts.OnError(sessionID, ev, cause) })
 	}
 	e.observeError(sessionID, ev, cause)
 }
 
-// Invoke implements interp.Invoker for the engine's host: extensions'
-// invoke types, for top-level sessions and invoked children alike (from
-// is the invoking session; a child's id addresses it, see Engine.Send).
-func (h host) Invoke(from *interp.Session, req *interp.InvokeRequest) error {
-	ivk := h.e.ext.invokers[req.Type]
-	if ivk == nil {
-		known := slices.Sorted(maps.Keys(h.e.ext.invokers))
-		return fmt.Errorf("invoke type %q (the engine runs SCXML and %v): %w", req.Type, known, interp.ErrUnsupportedType)
-	}
-	if from.Parent() != nil {
-		// A child started in this macrostep is not in its top-level
-		// session's directory yet, and the service may answer at once.
-		h.e.noteSubscriptions(from)
-	}
-	return guard(fmt.Sprintf("invoke type %q: Invoke", req.Type), func() error { return ivk.Invoke(from.ID(), req) })
-}
-
-// CancelInvoke implements interp.Invoker.
-func (h host) CancelInvoke(from *interp.Session, invokeID, typ string) {
-	if ivk := h.e.ext.invokers[typ]; ivk != nil {
-		h.e.guarded(from.ID(), fmt.Sprintf("invoke type %q: Cancel of %q", typ, invokeID), func() { ivk.Cancel(from.ID(), invokeID) })
-	}
-}
-
-// dispatchInvoke delivers a session's event to an extension's invocation
-// ("#_<invokeid>" with the invoke type); ok is false when msg is not for
-// one.
-func (h host) dispatchInvoke(from *interp.Session, msg *interp.Message) (ok bool, err error) {
-	ivk := h.e.ext.invokers[msg.Type]
-	id, isInvoke := strings.CutPrefix(msg.Target, "#_")
-	if ivk == nil || !isInvoke {
-		return false, nil
-	}
-	return true, guard(fmt.Sprintf("invoke type %q: Event to %q", msg.Type, id), func() error { return ivk.Event(from.ID(), id, msg.Event) })
+func (e *Engine) onErrorID(sessionID string, cause error) {
+	e.onError(sessionID, &Event{Name: interp.EventErrorCommunication, Type: interp.Platform}, cause)
 }
 
 // Globals implements interp.SessionHost: an invoked child's host objects
@@ -126,80 +263,10 @@ func (h host) Globals(sessionID string) map[string]any { return h.e.globals(sess
 func (h host) IOProcessors(sessionID string) map[string]string { return h.e.ioLocations(sessionID) }
 
 var (
+	_ interp.Host        = host{}
 	_ interp.Invoker     = host{}
 	_ interp.SessionHost = host{}
 )
-
-// dispatchIO hands a <send> for another processor to it, asynchronously:
-// the session goes on, and a failure comes back as error.communication.
-func (e *Engine) dispatchIO(from *interp.Session, msg *interp.Message) error {
-	return guard(fmt.Sprintf("send type %q: I/O processor", msg.Type), func() error { return e.sendIO(from, msg) })
-}
-
-func (e *Engine) sendIO(from *interp.Session, msg *interp.Message) error {
-	p := e.processorFor(msg.Type)
-	if p == nil {
-		return fmt.Errorf("send type %q: %w", msg.Type, interp.ErrUnsupportedType)
-	}
-	if strings.TrimSpace(msg.Target) == "" {
-		return fmt.Errorf("send type %q: no target: %w", msg.Type, interp.ErrUnreachable)
-	}
-	if tc, ok := p.(TargetChecker); ok {
-		if err := tc.CheckTarget(msg.Target); err != nil {
-			return fmt.Errorf("send type %q: %w: %w", msg.Type, err, interp.ErrInvalidTarget)
-		}
-	}
-	sid, ev, target := from.ID(), msg.Event, msg.Target
-	ev.Origin = p.Location(sid)
-	ev.OriginType = p.Types()[0]
-	if lr, ok := p.(LocalResolver); ok {
-		id, in, local, err := lr.ResolveLocal(target, ev)
-		if err != nil {
-			return fmt.Errorf("send type %q: %w", msg.Type, err)
-		}
-		if local && e.deliverLocal(from, id, in) {
-			return nil
-		}
-	}
-	e.goAsync(func(ctx context.Context) {
-		err := guard(fmt.Sprintf("I/O processor %s: Send", p.Name()), func() error { return p.Send(ctx, sid, target, ev) })
-		if err != nil {
-			e.onErrorID(sid, err)
-			// The <send> ran in an earlier macrostep: its position is in
-			// what OnError heard.
-			_ = e.Post(sid, Event{Name: interp.EventErrorCommunication, Type: interp.Platform, SendID: ev.SendID,
-				Data: map[string]any{"tagname": "send", "reason": err.Error()}})
-		}
-	})
-	return nil
-}
-
-// deliverLocal delivers ev, which an I/O processor resolved to session id
-// of this engine, in process. It reports false when the engine runs no
-// such session.
-func (e *Engine) deliverLocal(from *interp.Session, id string, ev Event) bool {
-	if strings.HasPrefix(id, rootOf(from).ID()+".") {
-		// A child of the sender's own tree, maybe invoked in this very
-		// macrostep: not in the directory until the macrostep ends.
-		e.noteSubscriptions(from)
-	}
-	to, kid := e.route(id)
-	if to == nil {
-		return false
-	}
-	if id == from.ID() {
-		// The sender itself, held by this goroutine in the middle of its
-		// macrostep: straight into its external queue, behind what it
-		// queued before and ahead of what it queues after, as a <send>
-		// to "#_scxml_<own id>" would be (an invoked child included).
-		from.Enqueue(ev)
-		return true
-	}
-	// Another session: as Dispatch posts an SCXML send, processed in
-	// order once the sender's macrostep is over.
-	e.enqueue(to, kid, ev)
-	return true
-}
 
 // goAsync runs f on its own goroutine, counted by Quiesce.
 func (e *Engine) goAsync(f func(ctx context.Context)) {

@@ -47,8 +47,10 @@ type TargetChecker interface {
 // sessions is. For any other target, or a session the engine does not
 // run, Send is called as usual.
 //
-// ResolveLocal is called while the sending session is held: it must not
-// block on the network nor call back into the engine.
+// ResolveLocal is called while the sending session is held, during its
+// macrostep (it decides where the event goes, interp.Host.Route): it must
+// not block on the network nor call back into the engine. CheckTarget is
+// called there too.
 type LocalResolver interface {
 	// ResolveLocal reports whether target addresses a session of this
 	// engine (ok), which one, and the event it would receive for ev (ev

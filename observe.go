@@ -18,10 +18,12 @@ import (
 // (BenchmarkMacrostepRoutingObserved measures the rest).
 //
 // The functions are called synchronously, from the goroutine that runs
-// the session, while the session is locked: they must return quickly and
-// must not call back into the engine for that session (Send,
-// Configuration, ...), or they deadlock. Calls for one session are
-// serialised; calls for different sessions may be concurrent.
+// the session, while the session is locked (but ErrorEvent, called with
+// the macrostep's other effects once the lock is released, as
+// Options.OnError is): they must return quickly and must not call back
+// into the engine for that session (Send, Configuration, ...), or they
+// deadlock. Calls for one session are serialised; calls for different
+// sessions may be concurrent.
 type Observer struct {
 	// Macrostep is told of each completed run of a top-level session:
 	// the macrosteps that one Start, Send, timer or posted batch of

@@ -69,7 +69,7 @@ func (e *Engine) drain() {
 		s.in.mu.Lock()
 		s.in.queued = false
 		s.in.mu.Unlock()
-		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
+		e.sessionError(s.id, e.process(e.ctx, s, false)) // no caller waits for it
 	}
 }
 
@@ -402,7 +402,7 @@ func (s *Session) sendChild(ctx context.Context, id string, ev Event) error {
 		ev.Type = interp.External
 	}
 	s.postChild(id, ev)
-	err := s.e.process(ctx, s)
+	err := s.e.process(ctx, s, true)
 	s.e.drain()
 	return err
 }

@@ -168,7 +168,7 @@ func (e *Engine) Start(ctx context.Context, doc *scxml.Document, opts StartOptio
 	})
 	e.leave(s)
 	e.endInterp(s, t0)
-	err = e.afterMacrostep(ctx, s, err)
+	err = e.settle(ctx, s, err)
 	e.observeMacrostep(s, t0, err)
 	s.mu.Unlock()
 	e.drain()
@@ -215,7 +215,7 @@ func (s *Session) Send(ctx context.Context, ev Event) error {
 		return err
 	}
 	s.post(ev)
-	err := s.e.process(ctx, s)
+	err := s.e.process(ctx, s, true)
 	s.e.drain()
 	return err
 }
@@ -298,7 +298,15 @@ func (s *Session) Cancel() error {
 	if err := s.e.open("cancel", s.id); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	err := s.cancel()
+	s.e.drain() // what its onexit handlers sent other sessions
+	return err
+}
+
+func (s *Session) cancel() error {
+	if _, err := s.lockIdle(s.e.ctx, true); err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if err := s.e.awake(s); err != nil {
 		return err
@@ -312,13 +320,18 @@ func (s *Session) Cancel() error {
 	s.e.enter(s)
 	err := guard("cancel", func() error { s.sess.Cancel(); return nil })
 	s.e.leave(s)
-	return s.e.afterMacrostep(s.e.ctx, s, err)
+	return s.e.settle(s.e.ctx, s, err)
 }
 
 // events in its inbox, each as one macrostep. A hibernated session is
-// woken first.
-func (e *Engine) process(ctx context.Context, s *Session) error {
-	s.mu.Lock()
+// woken first. With wait false (no caller waits for the result: drain, a
+// timer), it returns at once when another goroutine is carrying out the
+// session's effects: that one processes what came meanwhile (see
+// doneCarrying).
+func (e *Engine) process(ctx context.Context, s *Session, wait bool) error {
+	if ok, err := s.lockIdle(ctx, wait); !ok {
+		return err
+	}
 	defer s.mu.Unlock()
 	if e.closed.Load() {
 		return fmt.Errorf("engine: session %s: %w", s.id, ErrClosed)
@@ -368,9 +381,104 @@ func (e *Engine) process(ctx context.Context, s *Session) error {
 	})
 	e.leave(s)
 	e.endInterp(s, t0)
-	err = e.afterMacrostep(ctx, s, err)
+	err = e.settle(ctx, s, err)
 	e.observeMacrostep(s, t0, err)
 	return err
+}
+
+// settle ends a run of macrosteps of s (s.mu held, and held again on
+// return): their effects are carried out, off the session's lock (carry),
+// then the session is checkpointed (afterMacrostep). Effects leave before
+// the checkpoint that records the state after them is written, so a node
+// that fails between the two resumes the session from the checkpoint
+// before them and runs the macrosteps again: effects are carried out at
+// least once, as when they left during the macrostep.
+func (e *Engine) settle(ctx context.Context, s *Session, err error) error {
+	if !s.sess.HasEffects() {
+		return e.afterMacrostep(ctx, s, err) // most macrosteps: nothing more
+	}
+	e.carry(s)
+	err = e.afterMacrostep(ctx, s, err)
+	e.doneCarrying(s)
+	return err
+}
+
+// carry takes the outbox of s and carries out its effects in order, with
+// s.mu released meanwhile: a callback (Options.Log, OnError, an Invoker,
+// an I/O processor) may read the session, Post to it or Send to another.
+// Until doneCarrying, no other macrostep of s runs nor is it checkpointed
+// (lockIdle waits), so its effects leave in the order its macrosteps made
+// them, each batch before the checkpoint after it.
+func (e *Engine) carry(s *Session) {
+	if s.scratch == nil {
+		s.scratch = &scratch{}
+	}
+	sc := s.scratch
+	fx := s.sess.TakeOutbox(sc.fx)
+	sc.fx = nil
+	sc.carrying = true
+	// Its state is ahead of its record until afterMacrostep: not to be
+	// hibernated meanwhile.
+	s.cp.saved = false
+	// Children started in the macrostep are addressable by the effects
+	// (a service answering a child at once, PostInvoke to it).
+	e.noteChildren(s)
+	s.mu.Unlock()
+	// Extension code is guarded where it is called; this is the last
+	// line, so that the session is locked again whatever happens.
+	if err := guard("effects", func() error {
+		for i := range fx {
+			e.carryOut(&fx[i])
+		}
+		return nil
+	}); err != nil {
+		e.sessionError(s.id, err)
+	}
+	clear(fx) // hold no event data
+	s.mu.Lock()
+	if cap(fx) <= 16 { // nor a burst's large buffer
+		s.scratch.fx = fx[:0] // scratch kept: never hibernated while carrying
+	}
+}
+
+// doneCarrying lets the next macrostep of s run (s.mu held); the events
+// posted while the effects were carried out, which drain and timers left
+// to this goroutine, are queued for drain.
+func (e *Engine) doneCarrying(s *Session) {
+	sc := s.scratch
+	sc.carrying = false
+	if sc.idle != nil {
+		close(sc.idle)
+		sc.idle = nil
+	}
+	if s.busy() && s.sess != nil && s.sess.Running() {
+		e.markRunnable(s)
+	}
+}
+
+// lockIdle locks s.mu once no goroutine is carrying out effects of s
+// (see carry). With wait false it returns false at once, unlocked, when
+// one is; it returns false with ctx's error when ctx ends while it waits.
+func (s *Session) lockIdle(ctx context.Context, wait bool) (bool, error) {
+	s.mu.Lock()
+	for s.scratch != nil && s.scratch.carrying {
+		if !wait {
+			s.mu.Unlock()
+			return false, nil
+		}
+		if s.scratch.idle == nil {
+			s.scratch.idle = make(chan struct{})
+		}
+		idle := s.scratch.idle
+		s.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return false, fmt.Errorf("engine: session %s: %w", s.id, ctx.Err())
+		}
+		s.mu.Lock()
+	}
+	return true, nil
 }
 
 // afterMacrostep checkpoints the session, re-arms its timer and retires it
@@ -456,7 +564,7 @@ func (e *Engine) armTimerAt(s *Session, due time.Time) {
 			s.timer = nil
 		}
 		s.mu.Unlock()
-		e.sessionError(s.id, e.process(e.ctx, s)) // no caller waits for it
+		e.sessionError(s.id, e.process(e.ctx, s, false)) // no caller waits for it
 		e.drain()
 	})
 }
@@ -468,6 +576,13 @@ type scratch struct {
 	spare []Event
 	// kids is noteChildren's buffer.
 	kids []*interp.Session
+	// fx is the outbox carried out last, reused as the next one (carry).
+	fx []interp.Effect
+	// carrying says a goroutine is carrying out the session's effects,
+	// s.mu released (carry); idle, made by the first goroutine to wait
+	// for it (lockIdle), is closed when it is done.
+	carrying bool
+	idle     chan struct{}
 }
 
 // unixNano is t in Unix ns, 0 for the zero time; fromUnixNano the

@@ -50,7 +50,7 @@ func (s *Session) execute(x scxml.Executable) error {
 				return s.fail(err)
 			}
 		}
-		s.host.Log(s, x.Label, v)
+		s.emit(Effect{Kind: EffectLog, Label: x.Label, Value: v})
 	case *scxml.Assign:
 		if err := s.dm.Assign(x); err != nil {
 			return s.fail(err)
@@ -262,9 +262,19 @@ func (s *Session) deliver(msg *Message) {
 			return
 		}
 	}
-	err := s.host.Dispatch(s, msg)
+	// The Host decides now, delivering nothing: the event leaves with
+	// the outbox, after the macrostep.
+	dec, err := s.host.Route(s, msg)
 	switch {
+	case err == nil && dec == RouteOutbox:
+		s.emit(Effect{Kind: EffectSend, Message: *msg})
+	case err == nil && dec == RouteSelf:
+		// A loopback through another I/O processor: behind what the
+		// session queued for itself before, ahead of what it queues
+		// after (W3C test 201).
+		s.Enqueue(msg.Event)
 	case err == nil:
+		// routeDone: delivered inside the tree.
 	case errors.Is(err, ErrInvalidTarget) || errors.Is(err, ErrUnsupportedType):
 		s.raiseError(EventErrorExecution, msg.Event.SendID, s.atElement(err))
 	default:

@@ -22,7 +22,8 @@ import (
 //     which sessions an extension's events are for; they are part of the
 //     snapshot, so a recovered session keeps them.
 //
-// Invoke types other than SCXML are run by the Host (see Invoker).
+// Invoke types other than SCXML are run by the caller, through the outbox
+// (see Invoker).
 
 // ActionName identifies custom executable content: its element's
 // namespace URI and local name.
@@ -35,8 +36,8 @@ func (n ActionName) String() string { return "{" + n.Namespace + "}" + n.Local }
 
 // Action runs one custom executable content element. An error makes the
 // session raise error.execution and stop the enclosing block (section
-// 4.1), as a failing <assign> does; OnError hears the error, prefixed with
-// the element's file:line:col.
+// 4.1), as a failing <assign> does; the outbox has the error (EffectError),
+// prefixed with the element's file:line:col.
 type Action func(c *ActionContext) error
 
 // ActionContext is what an Action may do to its session. It is valid only

@@ -16,10 +16,12 @@ import (
 // snapshot of the parent contains the child's. Nothing about a child lives
 // outside its parent, so a recovered session resumes its children too.
 //
-// Other invoke types are run by the Host, if it implements Invoker; a
-// child's invocations of such types go to its parent's Host (see
-// childHost), so an embedder's services serve children as they serve
-// top-level sessions.
+// Other invoke types are run by the caller, if the Host implements
+// Invoker: the session checks the type with the Host and puts an
+// EffectInvoke in the outbox (an EffectCancelInvoke when the invoking
+// state exits); a child's invocations of such types are checked by its
+// parent's Host (see childHost) and land in the same outbox, so an
+// embedder's services serve children as they serve top-level sessions.
 //
 // A child is a session of its own: its id is its parent's id, a dot and
 // the invokeid ("<parent id>.<invokeid>", at every depth), so the id of a
@@ -35,19 +37,19 @@ var scxmlInvokeTypes = map[string]bool{
 	"http://www.w3.org/TR/scxml/": true,
 }
 
-// Invoker is implemented by a Host that runs invoke types other than SCXML
-// (a VoiceXML dialog, a CRM lookup service...). Events for the invoked
-// service reach the host through Dispatch with the target "#_<invokeid>"
-// and the invoke type as Message.Type; events from it come back through
-// Session.Enqueue with Event.InvokeID set.
+// Invoker is implemented by a Host whose caller runs invoke types other
+// than SCXML (a VoiceXML dialog, a CRM lookup service...). The service is
+// started by the caller carrying out an EffectInvoke and stopped by an
+// EffectCancelInvoke; events for it are EffectSends with the target
+// "#_<invokeid>" and the invoke type as Message.Type; events from it come
+// back through Session.Enqueue with Event.InvokeID set.
 type Invoker interface {
-	// Invoke starts the service. An error wrapping ErrUnsupportedType
-	// means the host does not run req.Type; any error makes the session
-	// raise error.execution.
-	Invoke(from *Session, req *InvokeRequest) error
-	// CancelInvoke stops the service of the given type: its state was
-	// exited (6.4.5), or the session ended.
-	CancelInvoke(from *Session, invokeID, typ string)
+	// CheckInvoke reports, without starting anything, whether the
+	// caller runs invoke type typ: an error (wrapping
+	// ErrUnsupportedType) makes the session raise error.execution at
+	// once, and no invocation is recorded. It must not call back into
+	// the session.
+	CheckInvoke(from *Session, typ string) error
 }
 
 // SessionHost is implemented by a Host whose session options depend on the
@@ -167,6 +169,10 @@ func (s *Session) invokeHost(inv *scxml.Invoke, id, typ, src string, params map[
 		s.execError(fmt.Errorf("%s: type %q: %w", where, typ, ErrUnsupportedType))
 		return
 	}
+	if err := ivk.CheckInvoke(s, typ); err != nil {
+		s.execError(fmt.Errorf("%s: %w", where, err))
+		return
+	}
 	req := &InvokeRequest{InvokeID: id, Type: typ, Src: src, Data: params, Autoforward: inv.Autoforward}
 	if inv.Content != nil {
 		v, err := s.dm.Content(inv.Content)
@@ -176,10 +182,9 @@ func (s *Session) invokeHost(inv *scxml.Invoke, id, typ, src string, params map[
 		}
 		req.Content = v
 	}
-	if err := ivk.Invoke(s, req); err != nil {
-		s.execError(fmt.Errorf("%s: %w", where, err))
-		return
-	}
+	// Started by the caller after the macrostep; a failure then comes
+	// back as error.execution (the engine posts it).
+	s.emit(Effect{Kind: EffectInvoke, Invoke: req, At: where})
 	s.invocations = append(s.invocations, &invocation{inv: inv, id: id, typ: typ})
 }
 
@@ -245,7 +250,7 @@ func (s *Session) newChild(m *Machine, iv *invocation) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	child.parent, child.invokeID = s, iv.id
+	child.parent, child.invokeID, child.top = s, iv.id, s.top
 	return child, nil
 }
 
@@ -265,27 +270,22 @@ func (s *Session) childOptions(opts Options, id string) Options {
 
 // childHost routes what a child sends: to its parent (#_parent or the
 // parent's #_scxml_ address) straight into the parent's external queue,
-// anything else through the parent's Host. The child's invocations of
-// types other than SCXML go to the parent's Host too (Invoker), with the
-// child as the invoking session.
+// to a sibling into its queue (both inside the tree, so delivered now:
+// routeDone), anything else through the parent's Host. The child's
+// invocations of types other than SCXML are checked by the parent's Host
+// too (Invoker), with the child as the invoking session. h.parent is the
+// session that created the child, even once it cancelled the child
+// (child.parent is nil then).
 type childHost struct{ parent *Session }
 
-// Invoke implements Invoker: the parent's Host runs the service for the
-// child.
-func (h childHost) Invoke(from *Session, req *InvokeRequest) error {
+// CheckInvoke implements Invoker: the parent's Host runs the service for
+// the child.
+func (h childHost) CheckInvoke(from *Session, typ string) error {
 	ivk, ok := h.parent.host.(Invoker)
 	if !ok {
-		return fmt.Errorf("type %q: %w", req.Type, ErrUnsupportedType)
+		return fmt.Errorf("type %q: %w", typ, ErrUnsupportedType)
 	}
-	return ivk.Invoke(from, req)
-}
-
-// CancelInvoke implements Invoker. h.parent is the session that created
-// the child, even once it cancelled the child (child.parent is nil then).
-func (h childHost) CancelInvoke(from *Session, invokeID, typ string) {
-	if ivk, ok := h.parent.host.(Invoker); ok {
-		ivk.CancelInvoke(from, invokeID, typ)
-	}
+	return ivk.CheckInvoke(from, typ)
 }
 
 // Globals implements SessionHost for the child's own children.
@@ -309,27 +309,26 @@ var (
 	_ SessionHost = childHost{}
 )
 
-func (h childHost) Dispatch(from *Session, msg *Message) error {
+// Route implements Host.
+func (h childHost) Route(from *Session, msg *Message) (RouteDecision, error) {
 	p := h.parent
 	if msg.Type == "" && (msg.Target == "#_parent" || msg.Target == "#_scxml_"+p.id) {
 		if p.invocationOf(from) == nil {
-			return nil // cancelled: its last words are dropped (6.4.5)
+			return routeDone, nil // cancelled: its last words are dropped (6.4.5)
 		}
 		ev := msg.Event
 		ev.InvokeID = from.invokeID
 		p.externalQueue.push(ev)
-		return nil
+		return routeDone, nil
 	}
 	if msg.Type == "" && strings.HasPrefix(msg.Target, "#_scxml_") {
 		// A sibling or a parent's sibling of the same tree.
 		if p.deliverInvoke(msg) {
-			return nil
+			return routeDone, nil
 		}
 	}
-	return p.host.Dispatch(from, msg)
+	return p.host.Route(from, msg)
 }
-
-func (h childHost) Log(from *Session, label string, value any) { h.parent.host.Log(from, label, value) }
 
 func (s *Session) invocationOf(child *Session) *invocation {
 	for _, iv := range s.invocations {
@@ -399,10 +398,10 @@ func (s *Session) cancelInvokes(st *scxml.State) {
 		if iv.child != nil {
 			iv.child.parent = nil
 			iv.child.Cancel()
-		} else if ivk, ok := s.host.(Invoker); ok && !iv.done {
+		} else if !iv.done {
 			// A service that sent done.invoke has ended: nothing to
 			// cancel.
-			ivk.CancelInvoke(s, iv.id, iv.typ)
+			s.emit(Effect{Kind: EffectCancelInvoke, InvokeID: iv.id, InvokeType: iv.typ})
 		}
 	}
 }
@@ -446,7 +445,8 @@ func (s *Session) deliverInvoke(msg *Message) bool {
 		if s.parent == nil {
 			return false
 		}
-		return childHost{parent: s.parent}.Dispatch(s, msg) == nil
+		_, err := childHost{parent: s.parent}.Route(s, msg)
+		return err == nil
 	}
 	for _, iv := range s.invocations {
 		if msg.Target == "#_"+iv.id || (iv.child != nil && msg.Target == "#_scxml_"+iv.child.id) {
@@ -466,11 +466,11 @@ func (s *Session) deliverTo(iv *invocation, msg *Message) {
 		iv.child.Enqueue(msg.Event)
 		return
 	}
+	// A service the caller runs: the event leaves with the outbox, and a
+	// failure to deliver it comes back as error.communication.
 	m := *msg
 	m.Type = iv.typ
-	if err := s.host.Dispatch(s, &m); err != nil {
-		s.raiseError(EventErrorCommunication, msg.Event.SendID, err)
-	}
+	s.emit(Effect{Kind: EffectSend, Message: m})
 }
 
 // snapshotInvocations records every active invocation with the document
@@ -506,7 +506,7 @@ func (s *Session) restoreInvocations(recs []InvokeRecord, opts Options) error {
 			if err != nil {
 				return fmt.Errorf("interp: restore session %s: invoke %s: %w", s.id, rec.InvokeID, err)
 			}
-			child.parent, child.invokeID = s, rec.InvokeID
+			child.parent, child.invokeID, child.top = s, rec.InvokeID, s.top
 			iv.child = child
 		}
 		s.invocations = append(s.invocations, iv)

@@ -47,13 +47,7 @@ func TestEventlessCondThrows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var raised []string
-			s, err := m.NewSession("s", interp.Options{
-				MaxMicrosteps: 1000,
-				OnError: func(_ *interp.Session, ev *interp.Event, cause error) {
-					raised = append(raised, ev.Name+": "+cause.Error())
-				},
-			})
+			s, err := m.NewSession("s", interp.Options{MaxMicrosteps: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,6 +73,12 @@ func TestEventlessCondThrows(t *testing.T) {
 			}
 			if got := s.Configuration(); !slices.Equal(got, c.config) {
 				t.Fatalf("configuration %v, want %v", got, c.config)
+			}
+			var raised []string
+			for _, fx := range s.TakeOutbox(nil) {
+				if fx.Kind == interp.EffectError {
+					raised = append(raised, fx.Event.Name+": "+fx.Cause.Error())
+				}
 			}
 			if len(raised) != c.errors {
 				t.Fatalf("%d errors raised, want %d:\n%s", len(raised), c.errors, strings.Join(raised, "\n"))

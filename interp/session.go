@@ -16,23 +16,43 @@ const (
 	scxmlProcessorShortType = "scxml"
 )
 
-// Host is the session's window on the world: it delivers events sent to
-// targets the session does not own (other sessions, I/O processors) and
-// receives the <log> output. Its methods are called synchronously from
-// Start, Step and Advance, and must not call back into the session: a Host
-// that wants to deliver an event to another session enqueues it there.
+// Host is the session's window on the world. It is asked, during the
+// macrostep and without delivering anything, where an event for a target
+// the session does not own goes (Route); what the event then does is the
+// caller's, after the macrostep, through the outbox (see Effect). Route is
+// called from Start, Step, Advance and Cancel and must not call back into
+// the session.
 type Host interface {
-	// Dispatch delivers msg. It returns nil when the event was accepted,
-	// an error wrapping ErrInvalidTarget or ErrUnsupportedType when the
-	// request cannot be interpreted (the session raises error.execution),
-	// and any other error (ErrUnreachable, say) when the target cannot be
-	// reached (the session raises error.communication).
-	Dispatch(from *Session, msg *Message) error
-	// Log receives the output of a <log> element.
-	Log(from *Session, label string, value any)
+	// Route decides what becomes of msg, an event for a target outside
+	// the session tree: RouteOutbox puts it in the outbox (an EffectSend,
+	// carried out after the macrostep), RouteSelf puts msg.Event into
+	// the sending session's own external queue now (an I/O processor's
+	// address of the session itself: a loopback), in order with its other
+	// sends to itself. Route may rewrite *msg into the form it is to be
+	// carried out in. It returns an error wrapping ErrInvalidTarget or
+	// ErrUnsupportedType when the request cannot be interpreted (the
+	// session raises error.execution), and any other error (ErrUnreachable,
+	// say) when the target cannot be reached (error.communication), both
+	// before the next executable content runs (W3C tests 159, 194, 496).
+	Route(from *Session, msg *Message) (RouteDecision, error)
 }
 
-// Message is an event leaving a session through Host.Dispatch.
+// RouteDecision is a Host's answer to Route.
+type RouteDecision uint8
+
+// Route decisions.
+const (
+	// RouteOutbox: the event goes into the outbox, an EffectSend.
+	RouteOutbox RouteDecision = iota
+	// RouteSelf: the event (msg.Event as Route left it) goes into the
+	// sending session's own external queue at once.
+	RouteSelf
+	// routeDone: delivered inside the session tree (an invoked child's
+	// parent or sibling); interp's own, see childHost.
+	routeDone
+)
+
+// Message is an event leaving a session (Host.Route, EffectSend).
 type Message struct {
 	// Target is the target URI as evaluated ("#_scxml_<id>", a URL, ...).
 	Target string
@@ -44,8 +64,9 @@ type Message struct {
 
 // Options configure a session. The zero value is usable.
 type Options struct {
-	// Host delivers outbound events and log output.
-	// default: a host that rejects every outbound target and drops logs.
+	// Host routes outbound events (see Host; the outbox holds what the
+	// session does to the world).
+	// default: a host that rejects every outbound target
 	Host Host
 	// MaxMicrosteps bounds the microsteps of one macrostep, so that a chart
 	// looping on eventless transitions fails with ErrLivelock instead of
@@ -62,15 +83,12 @@ type Options struct {
 	// (e.g. "basichttp") to location. The SCXML processor is always there.
 	// default: none
 	IOProcessors map[string]string
-	// OnError, when set, is told why each error.execution or
-	// error.communication event was raised: the event itself carries no
-	// message, so this is where a person finds the file:line:col.
-	// default: nil
-	OnError func(s *Session, ev *Event, cause error)
 	// OnTransition, when set, is told of each transition taken, before
 	// its microstep runs (section 3.13), with the event that enabled it
-	// (nil for an eventless transition), for observers: it must not call
-	// back into the session.
+	// (nil for an eventless transition). It is a pure observer, called
+	// during the macrostep (not an effect: it changes nothing outside,
+	// and buffering it would cost a copy per transition for tracing that
+	// wants it in step): it must not call back into the session.
 	// default: nil
 	OnTransition func(s *Session, t *scxml.Transition, ev *Event)
 	// Load reads the document an <invoke src> names: doc is the file of
@@ -122,16 +140,15 @@ const (
 
 type nopHost struct{}
 
-func (nopHost) Dispatch(_ *Session, msg *Message) error {
-	return fmt.Errorf("target %q: %w", msg.Target, ErrInvalidTarget)
+func (nopHost) Route(_ *Session, msg *Message) (RouteDecision, error) {
+	return RouteOutbox, fmt.Errorf("target %q: %w", msg.Target, ErrInvalidTarget)
 }
-func (nopHost) Log(*Session, string, any) {}
 
 // Session is one running instance of a Machine: the whole state of
 // interpretation, explicit so that it can be snapshotted. A Session never
 // starts goroutines, reads the clock or performs I/O: time comes in through
 // Start and Advance, events through Enqueue, and everything outbound goes
-// through the Host. A Session is not safe for concurrent use.
+// into the outbox (TakeOutbox). A Session is not safe for concurrent use.
 type Session struct {
 	m    *Machine
 	id   string
@@ -173,6 +190,11 @@ type Session struct {
 	// Subscribe), sorted.
 	subs []string
 
+	// top is the top-level session of the tree, whose outbox holds the
+	// effects of every session in it (s itself for a top-level session).
+	top    *Session
+	outbox []Effect
+
 	// Scratch space reused by every microstep: no allocations per step.
 	enabled      []*scxml.Transition
 	exitSet      bitset.Set
@@ -207,6 +229,7 @@ func (m *Machine) NewSession(id string, opts Options) (*Session, error) {
 		opts.MaxMacrosteps = defaultMaxMacrosteps
 	}
 	s := &Session{m: m, id: id, opts: opts, host: opts.Host, params: opts.Data}
+	s.top = s
 	if s.host == nil {
 		s.host = nopHost{}
 	}
@@ -338,8 +361,8 @@ func (s *Session) Pending() bool {
 
 // Advance moves the session's clock to now and delivers the delayed sends
 // that are due, in due order. Events for the session itself go to its
-// external queue, to be processed by Step; the others are dispatched to the
-// Host. Time never goes backwards: an earlier now is ignored.
+// external queue, to be processed by Step; the others are routed as a
+// <send> without delay is (Host.Route, the outbox). Time never goes backwards: an earlier now is ignored.
 func (s *Session) Advance(now time.Time) {
 	if now.After(s.now) {
 		s.now = now
@@ -430,12 +453,12 @@ func (s *Session) Cancel() {
 }
 
 // raiseError places error.execution or error.communication on the
-// internal queue (section 5.10.1) and tells OnError why.
+// internal queue (section 5.10.1) and puts why in the outbox
+// (EffectError).
 func (s *Session) raiseError(name string, sendID string, cause error) {
 	ev := Event{Name: name, Type: Platform, SendID: sendID, Data: errorData(cause)}
-	if s.opts.OnError != nil {
-		s.opts.OnError(s, &ev, cause)
-	}
+	cp := ev
+	s.emit(Effect{Kind: EffectError, Event: &cp, Cause: cause})
 	s.internalQueue.push(ev)
 }
 

@@ -149,7 +149,7 @@ func TestXMLContentEvent(t *testing.T) {
 			}
 		}
 		if s.Final() != "pass" {
-			t.Errorf("restore=%v: final %q, logs %q", restore, s.Final(), h.logs)
+			t.Errorf("restore=%v: final %q, logs %q", restore, s.Final(), h.logs())
 		}
 	}
 }

@@ -20,7 +20,7 @@ func TestEventDataNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Final() != "pass" {
-		t.Errorf("final %q, logs %q", s.Final(), h.logs)
+		t.Errorf("final %q, logs %q", s.Final(), h.logs())
 	}
 
 	m = compileDoc(t, checkDoc(``, `_event.data === undefined`, `typeof _event.data`))
@@ -47,7 +47,7 @@ func TestEventDataKeyOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		if s.Final() != "pass" {
-			t.Fatalf("run %d: final %q, logs %q", i, s.Final(), h.logs)
+			t.Fatalf("run %d: final %q, logs %q", i, s.Final(), h.logs())
 		}
 	}
 }

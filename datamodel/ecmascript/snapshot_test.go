@@ -14,17 +14,40 @@ import (
 	"github.com/orsgo/engine/scxml"
 )
 
-// recHost records <log> output and errors; it delivers nothing.
+// recHost records the <log> output and error causes in the outboxes of
+// the sessions made with it (startSession, restoreBytes); it delivers
+// nothing.
 type recHost struct {
-	logs []string
+	sessions []*interp.Session
+	out      []string
+	errs     []error
 }
 
-func (h *recHost) Dispatch(_ *interp.Session, msg *interp.Message) error {
-	return fmt.Errorf("target %q: %w", msg.Target, interp.ErrInvalidTarget)
+func (h *recHost) Route(_ *interp.Session, msg *interp.Message) (interp.RouteDecision, error) {
+	return interp.RouteOutbox, fmt.Errorf("target %q: %w", msg.Target, interp.ErrInvalidTarget)
 }
 
-func (h *recHost) Log(_ *interp.Session, label string, v any) {
-	h.logs = append(h.logs, fmt.Sprintf("%s=%v", label, v))
+// attach makes h take s's outbox, if opts use h.
+func attach(s *interp.Session, opts interp.Options) {
+	if h, ok := opts.Host.(*recHost); ok {
+		h.sessions = append(h.sessions, s)
+	}
+}
+
+// logs returns the <log> output so far, "label=value", taking the
+// outboxes.
+func (h *recHost) logs() []string {
+	for _, s := range h.sessions {
+		for _, fx := range s.TakeOutbox(nil) {
+			switch fx.Kind {
+			case interp.EffectLog:
+				h.out = append(h.out, fmt.Sprintf("%s=%v", fx.Label, fx.Value))
+			case interp.EffectError:
+				h.errs = append(h.errs, fx.Cause)
+			}
+		}
+	}
+	return h.out
 }
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -36,6 +59,7 @@ func startSession(t *testing.T, m *interp.Machine, id string, opts interp.Option
 	if err != nil {
 		t.Fatal(err)
 	}
+	attach(s, opts)
 	if err := s.Start(t0); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +111,7 @@ func restoreBytes(t *testing.T, m *interp.Machine, id string, b []byte, opts int
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
+	attach(r, opts)
 	return r
 }
 
@@ -111,7 +136,7 @@ func runCheck(t *testing.T, s *interp.Session, h *recHost, which string) {
 		t.Fatalf("%s: run: %v", which, err)
 	}
 	if s.Final() != "pass" {
-		t.Errorf("%s session: check failed (final %q), logs %q", which, s.Final(), h.logs)
+		t.Errorf("%s session: check failed (final %q), logs %q", which, s.Final(), h.logs())
 	}
 }
 
@@ -267,15 +292,18 @@ func TestSnapshotRejectsUnrestorable(t *testing.T) {
 <final id="end"/>
 </scxml>`
 			m := compileDoc(t, src)
-			var causes []error
-			s, err := m.NewSession("sess-bad-7", interp.Options{OnError: func(_ *interp.Session, ev *interp.Event, cause error) {
-				causes = append(causes, cause)
-			}})
+			s, err := m.NewSession("sess-bad-7", interp.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Start(t0); err != nil {
 				t.Fatal(err)
+			}
+			var causes []error
+			for _, fx := range s.TakeOutbox(nil) {
+				if fx.Kind == interp.EffectError {
+					causes = append(causes, fx.Cause)
+				}
 			}
 			if len(causes) > 0 {
 				t.Fatalf("document raised errors: %v", causes)
@@ -358,7 +386,7 @@ func TestRestoreDoesNotRerun(t *testing.T) {
 			m := compileDoc(t, src)
 			h := &recHost{}
 			s := startSession(t, m, "once", interp.Options{Host: h})
-			if got := strings.Join(h.logs, " "); got != "entry=a" {
+			if got := strings.Join(h.logs(), " "); got != "entry=a" {
 				t.Fatalf("logs after start %q", got)
 			}
 			// Leave an event queued: it must be in the snapshot.
@@ -366,10 +394,9 @@ func TestRestoreDoesNotRerun(t *testing.T) {
 			b := encodeSnap(t, s)
 
 			rh := &recHost{}
-			var causes []error
-			r := restoreBytes(t, m, "once", b, interp.Options{Host: rh, OnError: func(_ *interp.Session, _ *interp.Event, c error) { causes = append(causes, c) }})
-			if len(rh.logs) != 0 {
-				t.Errorf("restore produced output %q", rh.logs)
+			r := restoreBytes(t, m, "once", b, interp.Options{Host: rh})
+			if len(rh.logs()) != 0 {
+				t.Errorf("restore produced output %q", rh.logs())
 			}
 			if got := strings.Join(r.Configuration(), ","); got != "a" {
 				t.Errorf("restored configuration %q, want a", got)
@@ -380,7 +407,7 @@ func TestRestoreDoesNotRerun(t *testing.T) {
 			if err := r.Run(); err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(rh.logs, " "); got != "entry=b" {
+			if got := strings.Join(rh.logs(), " "); got != "entry=b" {
 				t.Errorf("logs after restore and next %q, want entry=b only", got)
 			}
 			// A second checkpoint/restore in the middle changes nothing.
@@ -390,7 +417,7 @@ func TestRestoreDoesNotRerun(t *testing.T) {
 				t.Fatal(err)
 			}
 			if r.Final() != "pass" {
-				t.Errorf("final %q, logs %q, errors %v", r.Final(), rh.logs, causes)
+				t.Errorf("final %q, logs %q, errors %v", r.Final(), rh.logs(), rh.errs)
 			}
 		})
 	}
