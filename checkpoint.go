@@ -378,9 +378,20 @@ func (e *Engine) TakeOver(ctx context.Context, from string, recs []*persist.Reco
 		return out
 	}
 	now, w := e.clock.Now(), e.writer()
+	// Sessions that run here already are left alone (one lock for all).
+	e.mu.Lock()
+	for i, rec := range recs {
+		if rec != nil && e.sessions[rec.SessionID] != nil {
+			out[i].Err = fmt.Errorf("engine: take over %s: %w", rec.SessionID, ErrSessionExists)
+		}
+	}
+	e.mu.Unlock()
 	var moves []persist.Move
 	var todo []takeoverCheck
 	for i, rec := range recs {
+		if out[i].Err != nil {
+			continue
+		}
 		t, resume, err := e.checkTakeover(rec, docs[i], now)
 		switch {
 		case err != nil:
@@ -442,9 +453,6 @@ func (e *Engine) checkTakeover(rec *persist.Record, doc *scxml.Document, now tim
 	id := rec.SessionID
 	if err := errors.Join(checkID("take over: record's session id", id), checkType("take over "+id+": record's type", SessionType(rec.Type))); err != nil {
 		return t, false, err
-	}
-	if _, err := e.Session(id); err == nil {
-		return t, false, fmt.Errorf("engine: take over %s: %w", id, ErrSessionExists)
 	}
 	if t.m, err = e.Compile(doc); err != nil {
 		return t, false, err
