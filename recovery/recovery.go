@@ -141,8 +141,10 @@ type Options struct {
 	Horizon time.Duration
 }
 
-// Batch is how many records Recover loads per round trip.
-const Batch = 1000
+// Batch is how many records Recover loads, checks and moves at once (in
+// pipelined round trips of up to 1000 reads, and one of moves): big
+// enough that a move script serves several sessions of each shard.
+const Batch = 4000
 
 // batchers × GOMAXPROCS batches are loaded and taken over at once.
 const batchers = 2
