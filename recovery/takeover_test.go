@@ -300,3 +300,58 @@ func TestRecoverBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverHibernatedKeptAlive: with HibernateAfter, the hibernation
+// sweep keeps the records of sessions taken over hibernated alive beyond
+// the store's time to live, as it does for sessions that hibernated by
+// themselves: their queue timeout, due after two TTLs, wakes them.
+func TestRecoverHibernatedKeptAlive(t *testing.T) {
+	ctx := context.Background()
+	clock := engine.NewManualClock(t0)
+	st := persist.NewMemory(persist.MemoryOptions{TTL: 12 * time.Second, Now: clock.Now})
+	qdoc := parse(t, queue) // a 30 s queue timeout
+	a := newEngine(t, "A", clock, st)
+	var ids []string
+	for range 3 {
+		s, err := a.Start(ctx, qdoc, engine.StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(ctx, engine.Event{Name: "target.failed"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(ctx, engine.Event{Name: "target.failed"}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID())
+	}
+	a.Close()
+	clock.Advance(time.Second)
+	var storeErrs []error
+	b, err := engine.New(engine.Options{Node: "B", Clock: clock, Store: st, HibernateAfter: time.Second,
+		OnStoreError: func(_ string, err error) { storeErrs = append(storeErrs, err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	rep, err := recovery.Recover(ctx, b, "A", recovery.Options{Documents: recovery.NewLibrary(qdoc)})
+	if err != nil || rep.Hibernated != 3 {
+		t.Fatalf("recover: %+v, %v", rep, err)
+	}
+	for range 30 { // to t0+31s
+		clock.Advance(time.Second)
+	}
+	if len(storeErrs) > 0 {
+		t.Fatalf("store errors: %v", storeErrs)
+	}
+	for _, id := range ids {
+		s, err := b.Session(id)
+		if err != nil {
+			t.Fatalf("session %s: %v", id, err)
+		}
+		// Two retries: the timeout sends the call to voicemail.
+		if cfg := config(t, s); cfg != "voicemail" || s.Err() != nil {
+			t.Fatalf("session %s in %q, err %v", id, cfg, s.Err())
+		}
+	}
+}
