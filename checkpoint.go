@@ -386,8 +386,8 @@ func (e *Engine) TakeOver(ctx context.Context, from string, recs []*persist.Reco
 		}
 	}
 	e.mu.Unlock()
-	var moves []persist.Move
-	var todo []takeoverCheck
+	moves := make([]persist.Move, 0, len(recs))
+	todo := make([]takeoverCheck, 0, len(recs))
 	for i, rec := range recs {
 		if out[i].Err != nil {
 			continue

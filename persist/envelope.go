@@ -187,7 +187,15 @@ func recordSeq(b []byte) (uint64, bool) {
 
 // decodeRecord checks and opens the envelope of the value stored for
 // sessionID. Errors name the session and wrap ErrCorrupt or ErrVersion.
+// The record it returns shares nothing with b.
 func decodeRecord(sessionID string, b []byte) (*Record, error) {
+	return decodeRecordOf(sessionID, b, false)
+}
+
+// decodeRecordOf is decodeRecord; with owned, b is the caller's to give
+// away (a reply read for this record alone), and the record's Data is
+// a slice of it rather than a copy.
+func decodeRecordOf(sessionID string, b []byte, owned bool) (*Record, error) {
 	if len(b) < 5 || string(b[:4]) != magic {
 		return nil, fmt.Errorf("session %s: %d bytes without the record header: %w", sessionID, len(b), ErrCorrupt)
 	}
@@ -210,7 +218,7 @@ func decodeRecord(sessionID string, b []byte) (*Record, error) {
 		return nil, fmt.Errorf("session %s: record format flags %#02x, this build knows none: %w", sessionID, f, ErrVersion)
 	}
 	var p payload
-	if !decodePayload(body, &p) {
+	if !decodePayload(body, &p, owned) {
 		// Not in the forms encodeRecord writes: msgpack reads any.
 		p = payload{}
 		if err := msgpack.Unmarshal(body, &p); err != nil {
@@ -239,8 +247,8 @@ func decodeRecord(sessionID string, b []byte) (*Record, error) {
 
 // decodePayload reads the payload in the forms encodeRecord writes (the
 // ones msgpack's encoder writes for it too), without reflection, copying
-// what it keeps; false for any other form.
-func decodePayload(b []byte, p *payload) bool {
+// what it keeps (but Data, when b is owned); false for any other form.
+func decodePayload(b []byte, p *payload, owned bool) bool {
 	if len(b) == 0 || b[0] != 0x98 {
 		return false
 	}
@@ -289,7 +297,11 @@ func decodePayload(b []byte, p *payload) bool {
 	}
 	bin := func(dst *[]byte) bool {
 		v, ok := raw(true)
-		if v != nil {
+		switch {
+		case v == nil:
+		case owned:
+			*dst = v[:len(v):len(v)]
+		default:
 			*dst = append([]byte(nil), v...)
 		}
 		return ok

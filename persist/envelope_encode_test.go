@@ -46,7 +46,7 @@ func TestEncodeRecordMatchesMsgpack(t *testing.T) {
 		}
 		// The reader without reflection reads it, as msgpack does.
 		var fast, slow payload
-		if !decodePayload(got[headerLen:], &fast) {
+		if !decodePayload(got[headerLen:], &fast, false) {
 			t.Fatalf("record %d: decodePayload refused the payload", n)
 		}
 		if err := msgpack.Unmarshal(got[headerLen:], &slow); err != nil {
@@ -56,7 +56,7 @@ func TestEncodeRecordMatchesMsgpack(t *testing.T) {
 			fast.Doc != slow.Doc || !bytes.Equal(fast.DocHash, slow.DocHash) || fast.Created != slow.Created || fast.Updated != slow.Updated {
 			t.Fatalf("record %d: decodePayload read %+v, msgpack %+v", n, fast, slow)
 		}
-		if decodePayload(got[headerLen:len(got)-1], &fast) || decodePayload(append(got[headerLen:len(got):len(got)], 0), &fast) {
+		if decodePayload(got[headerLen:len(got)-1], &fast, false) || decodePayload(append(got[headerLen:len(got):len(got)], 0), &fast, true) {
 			t.Fatalf("record %d: decodePayload took a truncated or overlong payload", n)
 		}
 		back, err := decodeRecord(rec.SessionID, got)

@@ -992,7 +992,9 @@ func (r *RedisStore) open(key, sessionID string, b []byte) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRecord(sessionID, clear)
+	// b is a reply read for this record alone, and clear is b or a
+	// fresh buffer: the record may keep it.
+	return decodeRecordOf(sessionID, clear, true)
 }
 
 // loadChunk bounds the GETs of one LoadMany pipeline.
