@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/interp/snapshot"
@@ -209,16 +211,24 @@ func (e *Engine) storeError(id string, err error) error {
 // (a record's Data), for Resume, a wake from hibernation and
 // RestoreEveryStep.
 func (e *Engine) restore(m *interp.Machine, id string, data []byte) (*interp.Session, error) {
+	snap, err := decodeSnapshot(id, data)
+	if err != nil {
+		return nil, err
+	}
+	return m.Restore(snap, e.sessionOptions(id))
+}
+
+// decodeSnapshot decodes a record's Data. A record whose snapshot cannot
+// be read is a damaged record to the store's callers too.
+func decodeSnapshot(id string, data []byte) (*interp.Snapshot, error) {
 	snap, err := snapshot.Decode(id, data)
 	if err != nil {
-		// A record whose snapshot cannot be read is a damaged record to
-		// the store's callers too.
 		if errors.Is(err, snapshot.ErrVersion) {
 			return nil, fmt.Errorf("%w: %w", err, persist.ErrVersion)
 		}
 		return nil, fmt.Errorf("%w: %w", err, persist.ErrCorrupt)
 	}
-	return m.Restore(snap, e.sessionOptions(id))
+	return snap, nil
 }
 
 func (e *Engine) sessionOptions(id string) interp.Options {
@@ -313,4 +323,240 @@ func (e *Engine) ResumeRecord(ctx context.Context, rec *persist.Record, doc *scx
 	err = e.process(ctx, s, true)
 	e.drain()
 	return s, err
+}
+
+// Takeover is what TakeOver did with one record.
+type Takeover struct {
+	// Session is the session, now hibernated on this engine; nil when it
+	// was not taken over.
+	Session *Session
+	// Resume says that the record was left for ResumeRecord: the session
+	// must run a macrostep now (a delayed send of it fell due, events
+	// wait in its queues, it runs invoked sessions, it has not started or
+	// has ended), or the store cannot move records (persist.Mover), or it
+	// is not known whether the move landed (the store's error). Err is
+	// nil then.
+	Resume bool
+	// Err says why the session was not taken over; its record is kept as
+	// it was. It wraps ErrSessionExists when the session runs here
+	// already; persist.ErrCorrupt or persist.ErrVersion for a damaged
+	// record; ErrFenced (and persist.ErrFenced) when this node is fenced;
+	// persist.ErrMoved or persist.ErrNotFound when the record changed or
+	// went since it was read.
+	Err error
+}
+
+// TakeOver takes over sessions of node from whose records recs were just
+// read from Options.Store (docs[i] is the document of recs[i]), without
+// restoring their interpreter sessions: what package recovery's eager
+// Recover does with each batch of records.
+//
+// It checks each record as a restore would before running anything (its
+// snapshot decodes, is of the session and of docs[i], names states the
+// document has), then moves the records to this node in one
+// persist.Mover.MoveMany: each is written unchanged but for its owner,
+// its writer's epoch and its Seq (one more, as the checkpoint of a
+// resumed session's first macrostep would be), on condition that it is
+// still in from's index with the Seq that was read, so that no session
+// is taken from a node that took it meanwhile, and a failure part way
+// leaves each session owned by exactly one node. Each moved session is
+// then installed hibernated (Session.Hibernated), its timer armed for its
+// next delayed send: its first event, query or timer wakes it from the
+// record just written, as any hibernated session is woken, and from then
+// on it runs as a resumed one would have. A session that must run a
+// macrostep now is not moved (Takeover.Resume).
+//
+// A hibernated session's record is kept alive by the hibernation sweep
+// (Options.HibernateAfter); without it, a recovered session that gets no
+// event and no timer within the store's time to live loses its record
+// and cannot be woken, whereas a resumed one would run on in memory.
+func (e *Engine) TakeOver(ctx context.Context, from string, recs []*persist.Record, docs []*scxml.Document) []Takeover {
+	out := make([]Takeover, len(recs))
+	fail := func(err error) []Takeover {
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	if len(docs) != len(recs) {
+		return fail(fmt.Errorf("engine: take over from %s: %d records, %d documents", from, len(recs), len(docs)))
+	}
+	if err := e.ready(ctx, "take over", ""); err != nil {
+		return fail(err)
+	}
+	if e.opts.Store == nil {
+		return fail(fmt.Errorf("engine: take over from %s: no Store configured: %w", from, ErrNotPersisted))
+	}
+	if lost := e.Fenced(); lost != nil {
+		return fail(fmt.Errorf("engine: take over from %s: %w (node %s was fenced: %w)", from, ErrFenced, e.opts.Node, lost))
+	}
+	mover, ok := e.opts.Store.(persist.Mover)
+	if !ok {
+		for i := range out {
+			out[i].Resume = true
+		}
+		return out
+	}
+	now, w := e.clock.Now(), e.writer()
+	// Sessions that run here already are left alone (one lock for all).
+	e.mu.Lock()
+	for i, rec := range recs {
+		if rec != nil && e.sessions[rec.SessionID] != nil {
+			out[i].Err = fmt.Errorf("engine: take over %s: %w", rec.SessionID, ErrSessionExists)
+		}
+	}
+	e.mu.Unlock()
+	moves := make([]persist.Move, 0, len(recs))
+	todo := make([]takeoverCheck, 0, len(recs))
+	for i, rec := range recs {
+		if out[i].Err != nil {
+			continue
+		}
+		t, resume, err := e.checkTakeover(rec, docs[i], now)
+		switch {
+		case err != nil:
+			out[i].Err = err
+			continue
+		case resume:
+			out[i].Resume = true
+			continue
+		}
+		t.i = i
+		nrec := *rec
+		nrec.Node, nrec.Epoch, nrec.Seq, nrec.Updated, nrec.Due = w.Node, w.Epoch, rec.Seq+1, now, t.due
+		moves = append(moves, persist.Move{Record: &nrec, From: from, Seq: rec.Seq})
+		todo = append(todo, t)
+	}
+	if len(moves) == 0 {
+		return out
+	}
+	errs := mover.MoveMany(ctx, moves)
+	for k, t := range todo {
+		rec := recs[t.i]
+		switch err := errs[k]; {
+		case err == nil:
+			out[t.i].Session, out[t.i].Err = e.installTakeover(rec, t.m, t.snap, t.due, now)
+		case errors.Is(err, persist.ErrFenced):
+			// Refused for this node's epoch: this node was fenced.
+			err = fmt.Errorf("engine: take over %s: %w: %w", rec.SessionID, ErrFenced, err)
+			e.fc.lost.CompareAndSwap(nil, &err)
+			out[t.i].Err = err
+		case errors.Is(err, persist.ErrMoved), errors.Is(err, persist.ErrNotFound):
+			out[t.i].Err = fmt.Errorf("engine: take over %s: %w", rec.SessionID, err)
+		default:
+			// It may have landed: ResumeRecord writes it again (the same
+			// Seq, which the store accepts).
+			out[t.i].Resume = true
+		}
+	}
+	return out
+}
+
+// takeoverCheck is what checkTakeover read of a record.
+type takeoverCheck struct {
+	i    int
+	m    *interp.Machine
+	snap *snapshot.Summary
+	due  time.Time
+}
+
+// checkTakeover checks rec, of doc, as ResumeRecord and a restore would
+// without building the interpreter session, and says whether it must be
+// resumed instead (it has something to do now).
+func (e *Engine) checkTakeover(rec *persist.Record, doc *scxml.Document, now time.Time) (t takeoverCheck, resume bool, err error) {
+	switch {
+	case rec == nil:
+		return t, false, errors.New("engine: take over: nil record")
+	case doc == nil:
+		return t, false, fmt.Errorf("engine: take over %s: nil document", rec.SessionID)
+	}
+	id := rec.SessionID
+	if err := errors.Join(checkID("take over: record's session id", id), checkType("take over "+id+": record's type", SessionType(rec.Type))); err != nil {
+		return t, false, err
+	}
+	if t.m, err = e.Compile(doc); err != nil {
+		return t, false, err
+	}
+	if t.snap, err = snapshot.Peek(id, rec.Data); err != nil {
+		if errors.Is(err, snapshot.ErrVersion) {
+			return t, false, fmt.Errorf("engine: resume: %w: %w", err, persist.ErrVersion)
+		}
+		return t, false, fmt.Errorf("engine: resume: %w: %w", err, persist.ErrCorrupt)
+	}
+	snap := t.snap
+	if snap.DocHash != doc.Hash {
+		return t, false, fmt.Errorf("engine: resume: interp: restore session %s: document %q (%x) is not the one the session ran (%q, %x): %w",
+			id, doc.Name, doc.Hash[:6], snap.DocName, snap.DocHash[:6], interp.ErrDocumentMismatch)
+	}
+	n := len(doc.States)
+	in := func(idx ...int) bool {
+		for _, i := range idx {
+			if i < 0 || i >= n {
+				return false
+			}
+		}
+		return true
+	}
+	ok := in(snap.Configuration...) && in(snap.StatesToInvoke...) && in(snap.DataDone...)
+	for _, h := range snap.History {
+		ok = ok && in(h.State) && in(h.States...)
+	}
+	if !ok {
+		return t, false, fmt.Errorf("engine: resume: session %s: snapshot names a state index out of range of document %q: %w", id, doc.Name, persist.ErrCorrupt)
+	}
+	for _, d := range snap.Due {
+		if t.due.IsZero() || d.Before(t.due) {
+			t.due = d
+		}
+	}
+	s := Session{typ: SessionType(rec.Type), m: t.m}
+	resume = !s.persisted() || !snap.Started || !snap.Running || snap.Final != "" ||
+		snap.Internal > 0 || snap.External > 0 ||
+		len(snap.StatesToInvoke) > 0 || snap.Invocations > 0 ||
+		!t.due.IsZero() && !t.due.After(now) ||
+		e.opts.RestoreEveryStep // its first macrostep proves the snapshot
+	return t, resume, nil
+}
+
+// installTakeover installs the session of rec, whose record this engine
+// just moved to itself at rec.Seq+1, hibernated.
+func (e *Engine) installTakeover(rec *persist.Record, m *interp.Machine, snap *snapshot.Summary, due, now time.Time) (*Session, error) {
+	id := rec.SessionID
+	s := &Session{e: e, id: id, typ: SessionType(rec.Type), m: m, created: unixNano(rec.Created)}
+	s.cp.seq, s.cp.saved = rec.Seq+1, true
+	s.noteFresh(now)
+	s.last = now.UnixNano()
+	if len(snap.Subs) > 0 {
+		subs := slices.Clone(snap.Subs)
+		slices.Sort(subs)
+		s.rt.subs.Store(&subs)
+	}
+	var cfg []string
+	for _, i := range snap.Configuration {
+		if st := m.Document().States[i]; st.IsAtomic() {
+			cfg = append(cfg, st.ID)
+		}
+	}
+	e.mu.Lock()
+	if e.closed.Load() {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, dup := e.sessions[id]; dup {
+		// Resumed here meanwhile: its own checkpoints overwrite the move
+		// (the same Seq or higher).
+		e.mu.Unlock()
+		return nil, fmt.Errorf("engine: take over %s: %w", id, ErrSessionExists)
+	}
+	e.sessions[id] = s
+	e.armSweep(s)
+	e.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.observeSession(s, SessionResumed, nil)
+	e.hibernated(s, cfg)
+	if !due.IsZero() {
+		e.armTimerAt(s, due)
+	}
+	return s, nil
 }

@@ -386,6 +386,16 @@ func (e *Engine) hibernate(s *Session) {
 	e.observeSession(s, SessionHibernated, nil)
 }
 
+// hibernated makes s, a session taken over without its interpreter
+// session (TakeOver), hibernated as hibernate leaves one, in configuration
+// cfg. s.mu is held.
+func (e *Engine) hibernated(s *Session, cfg []string) {
+	s.hibCfg = cfg
+	s.hib.Store(true)
+	e.hib.n.Add(1)
+	e.observeSession(s, SessionHibernated, nil)
+}
+
 // awake wakes s if it is hibernated. s.mu is held.
 func (e *Engine) awake(s *Session) error {
 	if !s.hib.Load() {

@@ -187,7 +187,15 @@ func recordSeq(b []byte) (uint64, bool) {
 
 // decodeRecord checks and opens the envelope of the value stored for
 // sessionID. Errors name the session and wrap ErrCorrupt or ErrVersion.
+// The record it returns shares nothing with b.
 func decodeRecord(sessionID string, b []byte) (*Record, error) {
+	return decodeRecordOf(sessionID, b, false)
+}
+
+// decodeRecordOf is decodeRecord; with owned, b is the caller's to give
+// away (a reply read for this record alone), and the record's Data is
+// a slice of it rather than a copy.
+func decodeRecordOf(sessionID string, b []byte, owned bool) (*Record, error) {
 	if len(b) < 5 || string(b[:4]) != magic {
 		return nil, fmt.Errorf("session %s: %d bytes without the record header: %w", sessionID, len(b), ErrCorrupt)
 	}
@@ -210,8 +218,12 @@ func decodeRecord(sessionID string, b []byte) (*Record, error) {
 		return nil, fmt.Errorf("session %s: record format flags %#02x, this build knows none: %w", sessionID, f, ErrVersion)
 	}
 	var p payload
-	if err := msgpack.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("session %s: record payload: %v: %w", sessionID, err, ErrCorrupt)
+	if !decodePayload(body, &p, owned) {
+		// Not in the forms encodeRecord writes: msgpack reads any.
+		p = payload{}
+		if err := msgpack.Unmarshal(body, &p); err != nil {
+			return nil, fmt.Errorf("session %s: record payload: %v: %w", sessionID, err, ErrCorrupt)
+		}
 	}
 	if p.SessionID != sessionID {
 		return nil, fmt.Errorf("session %s: stored record is of session %q: %w", sessionID, p.SessionID, ErrCorrupt)
@@ -231,6 +243,116 @@ func decodeRecord(sessionID string, b []byte) (*Record, error) {
 	}
 	copy(rec.DocHash[:], p.DocHash)
 	return rec, nil
+}
+
+// decodePayload reads the payload in the forms encodeRecord writes (the
+// ones msgpack's encoder writes for it too), without reflection, copying
+// what it keeps (but Data, when b is owned); false for any other form.
+func decodePayload(b []byte, p *payload, owned bool) bool {
+	if len(b) == 0 || b[0] != 0x98 {
+		return false
+	}
+	b = b[1:]
+	// raw reads the bytes of a str (bin, if bin) of any length form.
+	raw := func(bin bool) ([]byte, bool) {
+		if len(b) == 0 {
+			return nil, false
+		}
+		c, n, h := b[0], 0, 1
+		switch {
+		case !bin && c&0xe0 == 0xa0:
+			n = int(c & 0x1f)
+		case bin && c == 0xc0:
+			b = b[1:]
+			return nil, true
+		case !bin && c == 0xd9, bin && c == 0xc4:
+			if len(b) < 2 {
+				return nil, false
+			}
+			n, h = int(b[1]), 2
+		case !bin && c == 0xda, bin && c == 0xc5:
+			if len(b) < 3 {
+				return nil, false
+			}
+			n, h = int(binary.BigEndian.Uint16(b[1:])), 3
+		case !bin && c == 0xdb, bin && c == 0xc6:
+			if len(b) < 5 {
+				return nil, false
+			}
+			n, h = int(binary.BigEndian.Uint32(b[1:])), 5
+		default:
+			return nil, false
+		}
+		if len(b)-h < n {
+			return nil, false
+		}
+		v := b[h : h+n]
+		b = b[h+n:]
+		return v, true
+	}
+	str := func(dst *string) bool {
+		v, ok := raw(false)
+		*dst = string(v)
+		return ok
+	}
+	bin := func(dst *[]byte) bool {
+		v, ok := raw(true)
+		switch {
+		case v == nil:
+		case owned:
+			*dst = v[:len(v):len(v)]
+		default:
+			*dst = append([]byte(nil), v...)
+		}
+		return ok
+	}
+	integer := func(dst *int64) bool {
+		if len(b) == 0 {
+			return false
+		}
+		c, n := b[0], 0
+		switch {
+		case c <= 0x7f || c >= 0xe0:
+			*dst, b = int64(int8(c)), b[1:]
+			return true
+		case c == 0xcc || c == 0xd0:
+			n = 1
+		case c == 0xcd || c == 0xd1:
+			n = 2
+		case c == 0xce || c == 0xd2:
+			n = 4
+		case c == 0xcf || c == 0xd3:
+			n = 8
+		default:
+			return false
+		}
+		if len(b) < 1+n {
+			return false
+		}
+		v := b[1 : 1+n]
+		switch c {
+		case 0xcc:
+			*dst = int64(v[0])
+		case 0xcd:
+			*dst = int64(binary.BigEndian.Uint16(v))
+		case 0xce:
+			*dst = int64(binary.BigEndian.Uint32(v))
+		case 0xcf:
+			*dst = int64(binary.BigEndian.Uint64(v))
+		case 0xd0:
+			*dst = int64(int8(v[0]))
+		case 0xd1:
+			*dst = int64(int16(binary.BigEndian.Uint16(v)))
+		case 0xd2:
+			*dst = int64(int32(binary.BigEndian.Uint32(v)))
+		case 0xd3:
+			*dst = int64(binary.BigEndian.Uint64(v))
+		}
+		b = b[1+n:]
+		return true
+	}
+	return str(&p.SessionID) && str(&p.Node) && str(&p.Type) && bin(&p.Data) && str(&p.Doc) &&
+		bin(&p.DocHash) && integer(&p.Created) && integer(&p.Updated) && len(b) == 0
 }
 
 // unixMilli is t in Unix milliseconds, 0 for the zero time.

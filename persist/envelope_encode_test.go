@@ -44,6 +44,21 @@ func TestEncodeRecordMatchesMsgpack(t *testing.T) {
 		if cap(got) != len(got) {
 			t.Errorf("record %d: %d bytes in a buffer of %d: its size was not computed exactly", n, len(got), cap(got))
 		}
+		// The reader without reflection reads it, as msgpack does.
+		var fast, slow payload
+		if !decodePayload(got[headerLen:], &fast, false) {
+			t.Fatalf("record %d: decodePayload refused the payload", n)
+		}
+		if err := msgpack.Unmarshal(got[headerLen:], &slow); err != nil {
+			t.Fatal(err)
+		}
+		if fast.SessionID != slow.SessionID || fast.Node != slow.Node || fast.Type != slow.Type || !bytes.Equal(fast.Data, slow.Data) ||
+			fast.Doc != slow.Doc || !bytes.Equal(fast.DocHash, slow.DocHash) || fast.Created != slow.Created || fast.Updated != slow.Updated {
+			t.Fatalf("record %d: decodePayload read %+v, msgpack %+v", n, fast, slow)
+		}
+		if decodePayload(got[headerLen:len(got)-1], &fast, false) || decodePayload(append(got[headerLen:len(got):len(got)], 0), &fast, true) {
+			t.Fatalf("record %d: decodePayload took a truncated or overlong payload", n)
+		}
 		back, err := decodeRecord(rec.SessionID, got)
 		if err != nil {
 			t.Fatalf("record %d: %v", n, err)

@@ -58,6 +58,7 @@ var (
 	_ Fencer    = (*MemoryStore)(nil)
 	_ Scheduler = (*MemoryStore)(nil)
 	_ Loader    = (*MemoryStore)(nil)
+	_ Mover     = (*MemoryStore)(nil)
 )
 
 // NewMemory returns an empty MemoryStore. Options with a negative TTL are
@@ -289,6 +290,47 @@ func (m *MemoryStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Rec
 		recs[i], errs[i] = m.Load(ctx, id)
 	}
 	return recs, errs
+}
+
+// MoveMany implements Mover, under one lock.
+func (m *MemoryStore) MoveMany(ctx context.Context, moves []Move) []error {
+	errs := make([]error, len(moves))
+	vals := make([][]byte, len(moves))
+	for i, mv := range moves {
+		vals[i], errs[i] = prepareSave(ctx, mv.Record)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for i, mv := range moves {
+		if errs[i] != nil {
+			continue
+		}
+		rec := mv.Record
+		if m.closed {
+			errs[i] = fmt.Errorf("persist: move session %s: %w", rec.SessionID, ErrClosed)
+			continue
+		}
+		if e := m.epochs[rec.Node]; e > rec.Epoch {
+			errs[i] = fenced(rec.SessionID, Writer{rec.Node, rec.Epoch}, e)
+			continue
+		}
+		old, ok := m.get(rec.SessionID, now)
+		if !ok {
+			errs[i] = notFound(rec.SessionID)
+			continue
+		}
+		if old.node != mv.From {
+			errs[i] = moved(rec.SessionID, mv.From, mv.Seq, "node "+old.node+" owns it")
+			continue
+		}
+		if seq, _ := recordSeq(old.value); seq != mv.Seq {
+			errs[i] = moved(rec.SessionID, mv.From, mv.Seq, fmt.Sprintf("the store holds seq %d", seq))
+			continue
+		}
+		m.put(rec.Node, rec.SessionID, vals[i], rec.Due, now)
+	}
+	return errs
 }
 
 // Delete implements Store.

@@ -66,6 +66,10 @@ var (
 	// that gets it must stop serving the session and never write it
 	// again: another node runs it.
 	ErrFenced = errors.New("persist: fenced: the writer lost the session")
+	// ErrMoved: Mover.MoveMany was refused because the session's record
+	// is not the one the mover read: another node took the session over,
+	// or a later checkpoint was written, since. Nothing was written.
+	ErrMoved = errors.New("persist: moved: the record changed since it was read")
 )
 
 // Writer names who writes: a node and the epoch it holds (zero for a node
@@ -233,6 +237,34 @@ type Loader interface {
 	LoadMany(ctx context.Context, sessionIDs []string) (recs []*Record, errs []error)
 }
 
+// Move is one session moving to a new owner (Mover).
+type Move struct {
+	// Record is written as Save writes it: under Record.Node, fenced by
+	// Record.Epoch, with the session's index entry moved to Record.Node.
+	Record *Record
+	// From is the node whose index must still list the session, and Seq
+	// the checkpoint its record must still hold, for the move to happen.
+	From string
+	Seq  uint64
+}
+
+// Mover is implemented by stores that move many sessions to a new owner
+// at once (RedisStore pipelines one script per session; MemoryStore takes
+// its lock once): a node recovering a failed node's sessions
+// (package recovery) writes their records under its own name without
+// restoring them, on condition that nobody took them meanwhile.
+type Mover interface {
+	// MoveMany writes each move's Record as Save would (fencing check on
+	// Record.Node and Record.Epoch, index entry moved, time to live
+	// refreshed), in one atomic step with checking that the session is
+	// still in the index of From and that its record still holds
+	// checkpoint Seq. errs[i] is nil when moves[i] landed. Otherwise it
+	// wraps ErrFenced, ErrMoved (the session moved or was written since),
+	// or ErrNotFound (its record is gone), and nothing was written for
+	// it; any other error leaves it unknown whether the move landed.
+	MoveMany(ctx context.Context, moves []Move) (errs []error)
+}
+
 // SessionError is an error about one session's record, as Expirer.Touch
 // reports each session it could not refresh, so that a caller can tell
 // which sessions failed and why (errors.As finds it in a joined error;
@@ -272,6 +304,10 @@ func notFound(sessionID string) error {
 
 func fenced(sessionID string, w Writer, stored uint64) error {
 	return fmt.Errorf("session %s: node %s writes with epoch %d, the store holds epoch %d: %w", sessionID, w.Node, w.Epoch, stored, ErrFenced)
+}
+
+func moved(sessionID, from string, seq uint64, why string) error {
+	return fmt.Errorf("session %s: move from node %s at seq %d: %s: %w", sessionID, from, seq, why, ErrMoved)
 }
 
 func stale(sessionID string, seq, stored uint64) error {

@@ -237,6 +237,71 @@ func storeSuite(t *testing.T, newStore func(t *testing.T) *harness) {
 		}
 	})
 
+	t.Run("move", func(t *testing.T) {
+		// What recovery's eager Recover does: records move to the new
+		// owner in one call, each on condition that nobody took it or
+		// wrote it since it was read.
+		h := newStore(t)
+		mv, ok := h.store.(Mover)
+		if !ok {
+			t.Fatalf("%T does not implement Mover", h.store)
+		}
+		f := h.store.(Fencer)
+		t0 := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+		for _, id := range []string{"m1", "m2", "m3", "m4", "m5"} {
+			save(t, h.store, &Record{SessionID: id, Node: "A", Seq: 4, Data: []byte("data of " + id)})
+		}
+		save(t, h.store, &Record{SessionID: "m4", Node: "C", Seq: 4}) // C took m4 meanwhile (same Seq)
+		save(t, h.store, &Record{SessionID: "m5", Node: "A", Seq: 6}) // A wrote m5 again
+		epoch, err := f.Promote(ctx, "B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		move := func(id string, seq uint64, due time.Time) Move {
+			rec := load(t, h.store, id)
+			rec.Node, rec.Epoch, rec.Seq, rec.Due = "B", epoch, seq+1, due
+			return Move{Record: rec, From: "A", Seq: seq}
+		}
+		moves := []Move{move("m1", 4, t0.Add(3*time.Second)), move("m2", 4, time.Time{}), move("m4", 4, time.Time{}), move("m5", 4, time.Time{}),
+			{Record: &Record{SessionID: "gone", Node: "B", Epoch: epoch, Seq: 1}, From: "A", Seq: 0}}
+		moves[2].Record.Data = []byte("data of m4") // as B read it before C's save
+		errs := mv.MoveMany(ctx, moves)
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("moves of m1, m2: %v, %v", errs[0], errs[1])
+		}
+		wantErr(t, errs[2], ErrMoved, "m4")
+		wantErr(t, errs[3], ErrMoved, "m5")
+		wantErr(t, errs[4], ErrNotFound, "gone")
+		for _, id := range []string{"m1", "m2"} {
+			if got := load(t, h.store, id); got.Node != "B" || got.Seq != 5 || string(got.Data) != "data of "+id {
+				t.Fatalf("%s after the move: %+v", id, got)
+			}
+		}
+		if got := load(t, h.store, "m4"); got.Node != "C" || got.Seq != 4 {
+			t.Fatalf("m4, taken by C, was moved: %+v", got)
+		}
+		if a, b, c := list(t, h.store, "A"), list(t, h.store, "B"), list(t, h.store, "C"); a != "m3,m5" || b != "m1,m2" || c != "m4" {
+			t.Fatalf("A lists %q, B %q, C %q", a, b, c)
+		}
+		if ds, err := h.store.(Scheduler).DueBefore(ctx, "B", t0.Add(time.Hour)); err != nil || len(ds) != 1 || ds[0].SessionID != "m1" || !ds[0].Due.Equal(t0.Add(3*time.Second)) {
+			t.Fatalf("B's due sessions: %v, %v", ds, err)
+		}
+		// A second move of the same records finds them moved; a fenced
+		// writer moves nothing.
+		if errs := mv.MoveMany(ctx, []Move{move("m1", 4, time.Time{})}); !errors.Is(errs[0], ErrMoved) {
+			t.Fatalf("moving m1 again: %v", errs[0])
+		}
+		if _, err := f.Promote(ctx, "B"); err != nil {
+			t.Fatal(err)
+		}
+		if errs := mv.MoveMany(ctx, []Move{move("m3", 4, time.Time{})}); !errors.Is(errs[0], ErrFenced) {
+			t.Fatalf("move by a fenced writer: %v", errs[0])
+		}
+		if got := load(t, h.store, "m3"); got.Node != "A" || got.Seq != 4 {
+			t.Fatalf("m3 after a fenced move: %+v", got)
+		}
+	})
+
 	t.Run("fencing", func(t *testing.T) {
 		h := newStore(t)
 		f, ok := h.store.(Fencer)

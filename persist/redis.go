@@ -268,6 +268,7 @@ var (
 	_ Fencer    = (*RedisStore)(nil)
 	_ Scheduler = (*RedisStore)(nil)
 	_ Loader    = (*RedisStore)(nil)
+	_ Mover     = (*RedisStore)(nil)
 )
 
 type saveReq struct {
@@ -436,6 +437,56 @@ end
 redis.call('PEXPIRE', KEYS[4], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return {0}
+`)
+
+// moveScript moves many sessions of one shard (Mover.MoveMany): KEYS
+// epochs, nodes, index of the writer, index of the node they move from,
+// then their records; ARGV node, epoch, index prefix, ttl (ms), then for
+// each record its member, value, Seq (8 bytes), due score and the Seq its
+// record must hold (8 bytes). Each is saved as saveScript saves it, unless
+// its record is gone (3), holds another Seq (2, then that Seq) or is not
+// in the index it moves from (4). It answers a code and a value per
+// record (all fenced, 1 and the epoch, when the writer is).
+var moveScript = newScript(`
+local out = {}
+local e = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if e > tonumber(ARGV[2]) then
+  for i = 5, #KEYS do out[#out + 1] = 1; out[#out + 1] = tostring(e) end
+  return out
+end
+local others = {}
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if n ~= ARGV[1] then others[#others + 1] = n end
+end
+local added = false
+for i = 5, #KEYS do
+  local a = 4 + (i - 5) * 5
+  local m = ARGV[a + 1]
+  local h = redis.call('GETRANGE', KEYS[i], 0, 13)
+  if string.len(h) ~= 14 then
+    out[#out + 1] = 3; out[#out + 1] = ''
+  elseif string.sub(h, 7, 14) ~= ARGV[a + 5] then
+    out[#out + 1] = 2; out[#out + 1] = string.sub(h, 7, 14)
+  elseif not redis.call('ZSCORE', KEYS[4], m) then
+    out[#out + 1] = 4; out[#out + 1] = ''
+  else
+    redis.call('SET', KEYS[i], ARGV[a + 2], 'PX', ARGV[4])
+    if redis.call('ZADD', KEYS[3], ARGV[a + 4], m) == 1 then
+      for _, n in ipairs(others) do
+        local k = ARGV[3] .. n
+        if redis.call('ZREM', k, m) == 1 and redis.call('EXISTS', k) == 0 then
+          redis.call('SREM', KEYS[2], n)
+        end
+      end
+      added = true
+    end
+    out[#out + 1] = 0; out[#out + 1] = ''
+  end
+end
+if added then redis.call('SADD', KEYS[2], ARGV[1]) end
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return out
 `)
 
 // deleteScript: KEYS record, epochs, nodes; ARGV node, epoch, index
@@ -941,7 +992,9 @@ func (r *RedisStore) open(key, sessionID string, b []byte) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRecord(sessionID, clear)
+	// b is a reply read for this record alone, and clear is b or a
+	// fresh buffer: the record may keep it.
+	return decodeRecordOf(sessionID, clear, true)
 }
 
 // loadChunk bounds the GETs of one LoadMany pipeline.
@@ -977,6 +1030,135 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 		}
 	}
 	return recs, errs
+}
+
+// MoveMany implements Mover: the moves are grouped by shard (and by the
+// nodes they move from and to), one script per group moves a group, and
+// the scripts of all groups go in one pipeline, from the caller's
+// goroutine (the batch is made already: no group committer). Groups that
+// fail on a connection or cluster error are sent again as Saves are
+// (RetryFor); with WaitReplicas, a WAIT on every master follows.
+func (r *RedisStore) MoveMany(ctx context.Context, moves []Move) []error {
+	errs := make([]error, len(moves))
+	if r.isClosed() {
+		for i, mv := range moves {
+			errs[i] = fmt.Errorf("persist: move session %s: %w", mv.Record.SessionID, ErrClosed)
+		}
+		return errs
+	}
+	type group struct {
+		sh         shard
+		node, from string
+		epoch      uint64
+		idx        []int
+		keys       []string
+		args       []any
+	}
+	type groupKey struct {
+		shard      int
+		node, from string
+		epoch      uint64
+	}
+	by := make(map[groupKey]*group)
+	var groups []*group
+	ttlMs := r.opts.TTL.Milliseconds()
+	for i, mv := range moves {
+		b, err := prepareSave(ctx, mv.Record)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		rec := mv.Record
+		m := r.member(rec.SessionID)
+		k := int(crc16(m)) % len(r.shardList)
+		gk := groupKey{k, rec.Node, mv.From, rec.Epoch}
+		g := by[gk]
+		if g == nil {
+			sh := r.shardList[k]
+			g = &group{sh: sh, node: rec.Node, from: mv.From, epoch: rec.Epoch,
+				keys: []string{sh.epochs(), sh.nodes(), sh.index(rec.Node), sh.index(mv.From)},
+				args: []any{rec.Node, epochArg(rec.Epoch), sh.indexPrefix(), ttlMs}}
+			by[gk] = g
+			groups = append(groups, g)
+		}
+		b = r.opts.Sealer.seal(g.sh.record(m), b)
+		r.bytes.Add(uint64(len(b)))
+		g.idx = append(g.idx, i)
+		g.keys = append(g.keys, g.sh.record(m))
+		g.args = append(g.args, m, b, binary.BigEndian.AppendUint64(nil, rec.Seq), dueScore(rec.Due), binary.BigEndian.AppendUint64(nil, mv.Seq))
+	}
+	r.saves.Add(uint64(len(moves)))
+	r.batches.Add(1)
+	deadline := time.Now().Add(r.opts.RetryFor)
+	for len(groups) > 0 {
+		cmds, _ := pipelined(ctx, r.c, len(groups), func(run scriptFn, i int) *redis.Cmd {
+			return run(moveScript, groups[i].keys, groups[i].args...)
+		}, nil)
+		var again []*group
+		for gi, g := range groups {
+			v, err := cmds[gi].Result()
+			a, ok := v.([]any)
+			if err == nil && (!ok || len(a) != 2*len(g.idx)) {
+				err = fmt.Errorf("unexpected script reply %v", v)
+			}
+			if err != nil {
+				for _, i := range g.idx {
+					errs[i] = fmt.Errorf("persist: move session %s: %w", moves[i].Record.SessionID, err)
+				}
+				if retryable(err) {
+					again = append(again, g)
+				}
+				continue
+			}
+			for j, i := range g.idx {
+				id := moves[i].Record.SessionID
+				code, _ := a[2*j].(int64)
+				val, _ := a[2*j+1].(string)
+				switch code {
+				case replyOK:
+					errs[i] = nil
+				case replyFenced:
+					e, _ := strconv.ParseUint(val, 10, 64)
+					errs[i] = fenced(id, Writer{g.node, g.epoch}, e)
+				case replyStale:
+					why := "the store holds another seq"
+					if len(val) == 8 {
+						why = fmt.Sprintf("the store holds seq %d", binary.BigEndian.Uint64([]byte(val)))
+					}
+					errs[i] = moved(id, g.from, moves[i].Seq, why)
+				case replyGone:
+					errs[i] = notFound(id)
+				case replyOwned:
+					errs[i] = moved(id, g.from, moves[i].Seq, "it is not in the node's index")
+				default:
+					errs[i] = fmt.Errorf("persist: move session %s: unexpected script reply %d %q", id, code, val)
+				}
+			}
+		}
+		if len(again) == 0 || r.opts.RetryFor <= 0 || time.Now().Add(r.opts.RetryBackoff).After(deadline) || ctx.Err() != nil {
+			break
+		}
+		r.reload(ctx)
+		for _, g := range again {
+			r.retries.Add(uint64(len(g.idx)))
+		}
+		select {
+		case <-time.After(r.opts.RetryBackoff):
+		case <-ctx.Done():
+		case <-r.stop:
+		}
+		groups = again
+	}
+	if r.opts.WaitReplicas > 0 {
+		if err := r.waitAll(ctx); err != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = fmt.Errorf("persist: move session %s: written, but %w", moves[i].Record.SessionID, err)
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // Delete implements Store: one script in the record's shard deletes the

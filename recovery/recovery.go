@@ -18,9 +18,16 @@
 // switch over is the controller's job (or the lease's: Lease).
 //
 // Two ways to take over. Eager (Recover, and Switchover by default) lists
-// the failed node's sessions, loads their records in pipelined batches
-// and resumes them in parallel; their first checkpoints here go through
-// the store's group committer. Lazy (Options.Lazy: engine.Adopt) loads
+// the failed node's sessions, loads their records in pipelined batches,
+// checks them and moves them to this node in the store (a store that
+// implements persist.Mover: one pipelined round trip per batch), each on
+// condition that nobody took it meanwhile, and installs each session
+// hibernated (engine.Engine.TakeOver): no interpreter session is built
+// until its first event, query or delayed send, which wakes it from the
+// record just written. A session that has something to do at once (a
+// delayed send that fell due during the outage, an event in its queue,
+// invoked sessions) is restored and run at once, as Options.Build
+// restores every session. Lazy (Options.Lazy: engine.Adopt) loads
 // nothing: the switchover takes the time of one promotion, whatever the
 // number of sessions, and each session is loaded when an event, a send or
 // its next timer needs it.
@@ -105,9 +112,20 @@ func (l *Library) Document(_ context.Context, name string, hash [32]byte) (*scxm
 type Options struct {
 	// Documents resolves the document of each session. Required.
 	Documents Documents
-	// Parallel is how many sessions are resumed at once.
-	// default: 4 × GOMAXPROCS (resuming waits on the store)
+	// Parallel is how many sessions are restored at once (with Build,
+	// or those that have something to do at once: see Recover).
+	// default: 32 × GOMAXPROCS (restoring waits on the store)
 	Parallel int
+	// Build makes Recover restore every session's interpreter session
+	// and run its first macrostep at once (engine.Engine.ResumeRecord),
+	// writing its checkpoint under this node through the store's group
+	// committer, instead of taking it over hibernated
+	// (engine.Engine.TakeOver). Recovery then costs what building an
+	// interpreter session (an ECMAScript runtime) per session costs,
+	// several times the CPU (BenchmarkRecoverRedisCluster/build), in
+	// exchange for sessions that are all in memory when it returns.
+	// default: false
+	Build bool
 	// OnSession is told of each session as it is resumed (err nil) or
 	// fails to be (err says why; the record is kept). Calls are
 	// serialised, not concurrent.
@@ -123,8 +141,13 @@ type Options struct {
 	Horizon time.Duration
 }
 
-// Batch is how many records Recover loads per round trip.
-const Batch = 1000
+// Batch is how many records Recover loads, checks and moves at once (in
+// pipelined round trips of up to 1000 reads, and one of moves): big
+// enough that a move script serves several sessions of each shard.
+const Batch = 4000
+
+// batchers × GOMAXPROCS batches are loaded and taken over at once.
+const batchers = 2
 
 // Report says what a recovery did.
 type Report struct {
@@ -136,6 +159,10 @@ type Report struct {
 	// their first macrostep (a timer that fell due while the node was
 	// down ended the call, say) and were deleted.
 	Resumed, Ended int
+	// Hibernated is how many of Resumed were taken over hibernated
+	// (engine.Engine.TakeOver): their interpreter sessions are built at
+	// their first event, query or timer. Zero with Options.Build.
+	Hibernated int
 	// Skipped is how many already ran on this node.
 	Skipped int
 	// Epoch is the epoch the failed node was raised to (fenced at).
@@ -174,7 +201,9 @@ func (r *Report) Err() error {
 
 // Recover fences node (unless it is e's own: e must have been promoted
 // then, engine.Engine.Promote) and resumes on e every session that node's
-// index lists in e's store. It returns an error only when it could not
+// index lists in e's store: hibernated (see the package documentation),
+// or restored at once with Options.Build or when it has something to do
+// now. It returns an error only when it could not
 // fence node or list its sessions (or ctx ended); per-session failures
 // are in the Report (Report.Err sums them up).
 func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (*Report, error) {
@@ -204,7 +233,7 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		return nil, err
 	}
 	var mu sync.Mutex
-	done := func(id string, ended, skipped bool, err error) {
+	done := func(id string, ended, skipped, hibernated bool, err error) {
 		mu.Lock()
 		switch {
 		case skipped:
@@ -213,6 +242,9 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 			rep.Resumed++
 			if ended {
 				rep.Ended++
+			}
+			if hibernated {
+				rep.Hibernated++
 			}
 		}
 		if err != nil {
@@ -226,8 +258,11 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 	type item struct {
 		id  string
 		rec *persist.Record
+		doc *scxml.Document // nil: not resolved yet
 		err error
 	}
+	// Sessions restored at once (Options.Build, or those TakeOver leaves
+	// because they have something to do now) go to Parallel workers.
 	work := make(chan item, Batch)
 	var wg sync.WaitGroup
 	for range min(opts.Parallel, max(1, len(ids))) {
@@ -235,13 +270,21 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				ended, skipped, err := resume(ctx, e, it.id, it.rec, it.err, opts.Documents)
-				done(it.id, ended, skipped, err)
+				ended, skipped, err := resume(ctx, e, it.id, it.rec, it.doc, it.err, opts.Documents)
+				done(it.id, ended, skipped, false, err)
 			}
 		}()
 	}
+	send := func(it item) bool {
+		select {
+		case work <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	// Records are loaded Batch at a time in one round trip (a store that
-	// implements persist.Loader), while the previous batch resumes.
+	// implements persist.Loader).
 	load := func(ids []string) ([]*persist.Record, []error) {
 		if l, ok := st.(persist.Loader); ok {
 			return l.LoadMany(ctx, ids)
@@ -252,27 +295,83 @@ func Recover(ctx context.Context, e *engine.Engine, node string, opts Options) (
 		}
 		return recs, errs
 	}
-feed:
-	for off := 0; off < len(ids); off += Batch {
-		chunk := ids[off:min(len(ids), off+Batch)]
+	// batch loads one batch and takes its sessions over (or hands them
+	// to the workers, with Build).
+	batch := func(chunk []string) {
 		// Sessions that already run here are not loaded.
 		need := chunk[:0:0]
 		for _, id := range chunk {
 			if _, err := e.Session(id); err == nil {
-				done(id, false, true, nil)
+				done(id, false, true, false, nil)
 				continue
 			}
 			need = append(need, id)
 		}
+		if len(need) == 0 {
+			return
+		}
 		recs, errs := load(need)
+		if opts.Build {
+			for i, id := range need {
+				if !send(item{id: id, rec: recs[i], err: errs[i]}) {
+					return
+				}
+			}
+			return
+		}
+		var trecs []*persist.Record
+		var tdocs []*scxml.Document
 		for i, id := range need {
-			select {
-			case work <- item{id, recs[i], errs[i]}:
-			case <-ctx.Done():
-				break feed
+			if errs[i] != nil {
+				done(id, false, false, false, errs[i])
+				continue
+			}
+			doc, err := opts.Documents.Document(ctx, recs[i].Doc, recs[i].DocHash)
+			if err != nil {
+				done(id, false, false, false, fmt.Errorf("session %s: %w", id, err))
+				continue
+			}
+			trecs, tdocs = append(trecs, recs[i]), append(tdocs, doc)
+		}
+		for i, t := range e.TakeOver(ctx, node, trecs, tdocs) {
+			id := trecs[i].SessionID
+			switch {
+			case t.Session != nil:
+				done(id, false, false, true, nil)
+			case t.Resume:
+				if !send(item{id: id, rec: trecs[i], doc: tdocs[i]}) {
+					return
+				}
+			case errors.Is(t.Err, engine.ErrSessionExists):
+				done(id, false, true, false, nil)
+			default:
+				done(id, false, false, false, t.Err)
 			}
 		}
 	}
+	// A few batches at once: one's round trips overlap another's
+	// decoding.
+	chunks := make(chan []string)
+	var bwg sync.WaitGroup
+	for range min(batchers*runtime.GOMAXPROCS(0), max(1, (len(ids)+Batch-1)/Batch)) {
+		bwg.Add(1)
+		go func() {
+			defer bwg.Done()
+			for chunk := range chunks {
+				batch(chunk)
+			}
+		}()
+	}
+feed:
+	for off := 0; off < len(ids); off += Batch {
+		select {
+		case chunks <- ids[off:min(len(ids), off+Batch)]:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(chunks)
+	bwg.Wait()
 	close(work)
 	wg.Wait()
 	rep.Elapsed = time.Since(start)
@@ -318,14 +417,15 @@ func fence(ctx context.Context, e *engine.Engine, node string) (uint64, error) {
 }
 
 // resume resumes one session from its loaded record (or reports why it
-// could not be loaded), finding its document.
-func resume(ctx context.Context, e *engine.Engine, id string, rec *persist.Record, err error, docs Documents) (ended, skipped bool, _ error) {
+// could not be loaded), finding its document unless doc is given.
+func resume(ctx context.Context, e *engine.Engine, id string, rec *persist.Record, doc *scxml.Document, err error, docs Documents) (ended, skipped bool, _ error) {
 	if err != nil {
 		return false, false, err
 	}
-	doc, err := docs.Document(ctx, rec.Doc, rec.DocHash)
-	if err != nil {
-		return false, false, fmt.Errorf("session %s: %w", id, err)
+	if doc == nil {
+		if doc, err = docs.Document(ctx, rec.Doc, rec.DocHash); err != nil {
+			return false, false, fmt.Errorf("session %s: %w", id, err)
+		}
 	}
 	s, err := e.ResumeRecord(ctx, rec, doc)
 	if errors.Is(err, engine.ErrSessionExists) {

@@ -1,0 +1,125 @@
+package snapshot
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/orsgo/engine/interp"
+)
+
+// Summary is what Peek reads of a snapshot: what a node needs to take a
+// session over without restoring it (its document, where it stands, when
+// its next delayed send falls due, whether anything waits for it), and
+// nothing of its datamodel or its events' data.
+type Summary struct {
+	Version   int
+	SessionID string
+	DocName   string
+	DocHash   [32]byte
+
+	Started, Running bool
+	Final            string
+
+	// State indices in document order, as in interp.Snapshot.
+	Configuration, StatesToInvoke, DataDone []int
+	History                                 []interp.HistoryEntry
+
+	// Internal and External count the events in the session's queues,
+	// Invocations its active invocations.
+	Internal, External, Invocations int
+	// Due are the due times of its delayed sends.
+	Due []time.Time
+	// Subs are its event subscriptions.
+	Subs []string
+}
+
+// Peek reads the summary of what Encode wrote for the session sessionID,
+// skipping the variables, the events and the invoked sessions' snapshots
+// (their encoding is walked, not decoded: a truncated or malformed one is
+// an error, a value the interpreter would refuse is not). Errors are
+// Decode's.
+func Peek(sessionID string, b []byte) (*Summary, error) {
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(bytes.NewReader(b))
+	d := &decoder{dec: dec}
+	s := &Summary{}
+	err := d.fields("snapshot", func(k string) (err error) {
+		switch k {
+		case "ver":
+			s.Version, err = d.dec.DecodeInt()
+		case "id":
+			s.SessionID, err = d.dec.DecodeString()
+		case "doc":
+			s.DocName, err = d.dec.DecodeString()
+		case "hash":
+			var b []byte
+			if b, err = d.dec.DecodeBytes(); err == nil && len(b) != len(s.DocHash) && b != nil {
+				err = fmt.Errorf("%d bytes, want %d", len(b), len(s.DocHash))
+			}
+			copy(s.DocHash[:], b)
+		case "st":
+			s.Started, err = d.dec.DecodeBool()
+		case "run":
+			s.Running, err = d.dec.DecodeBool()
+		case "fin":
+			s.Final, err = d.dec.DecodeString()
+		case "cfg":
+			s.Configuration, err = d.ints()
+		case "inv":
+			s.StatesToInvoke, err = d.ints()
+		case "dd":
+			s.DataDone, err = d.ints()
+		case "hist":
+			s.History, err = slice(d, d.history)
+		case "iq":
+			s.Internal, err = d.count()
+		case "eq":
+			s.External, err = d.count()
+		case "invk":
+			s.Invocations, err = d.count()
+		case "dl":
+			s.Due, err = slice(d, func(t *time.Time) error {
+				return d.fields("delayed send", func(k string) (err error) {
+					if k == "due" {
+						*t, err = d.dec.DecodeTime()
+						return err
+					}
+					return d.dec.Skip()
+				})
+			})
+		case "subs":
+			s.Subs, err = d.strs()
+		default: // now, seq, end, cur, vars
+			err = d.dec.Skip()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
+	}
+	if s.Version != interp.SnapshotVersion {
+		return nil, fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, s.Version, interp.SnapshotVersion, ErrVersion)
+	}
+	if s.SessionID != sessionID {
+		return nil, fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, s.SessionID, ErrCorrupt)
+	}
+	return s, nil
+}
+
+// count skips an array (nil counts as empty) and returns its length.
+func (d *decoder) count() (int, error) {
+	n, err := d.dec.DecodeArrayLen()
+	if err != nil || n < 0 {
+		return 0, err
+	}
+	for range n {
+		if err := d.dec.Skip(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
