@@ -548,13 +548,20 @@ func (e *Engine) installTakeover(rec *persist.Record, m *interp.Machine, snap *s
 		e.mu.Unlock()
 		return nil, fmt.Errorf("engine: take over %s: %w", id, ErrSessionExists)
 	}
+	// Hibernated from the moment it is listed, so that a call racing
+	// with the rest wakes it from its record, and the sweep (armed for
+	// hibernated sessions even without HibernateAfter) keeps the record
+	// alive.
+	s.hibCfg = cfg
+	s.hib.Store(true)
+	e.hib.n.Add(1)
 	e.sessions[id] = s
 	e.armSweep(s)
 	e.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.observeSession(s, SessionResumed, nil)
-	e.hibernated(s, cfg)
+	e.observeSession(s, SessionHibernated, nil)
 	if !due.IsZero() {
 		e.armTimerAt(s, due)
 	}

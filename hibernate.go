@@ -105,16 +105,29 @@ func (e *Engine) Hibernated() int { return int(e.hib.n.Load()) }
 
 // armSweep arms the hibernation sweep for s, a session that just started,
 // resumed or woke, unless one is armed. e.mu is held.
+//
+// Without HibernateAfter the sweep still runs for sessions installed
+// hibernated (Engine.TakeOver, eager recovery): it refreshes their
+// records, TTL/4 apart, so that they do not expire before their next
+// event; it then hibernates nothing.
 func (e *Engine) armSweep(s *Session) {
-	if e.opts.HibernateAfter <= 0 || e.opts.Store == nil || e.closed.Load() || !s.persisted() {
+	if e.opts.Store == nil || e.closed.Load() || !s.persisted() {
 		return
+	}
+	first := e.opts.HibernateAfter
+	if first <= 0 {
+		_, ttl := e.expirer()
+		if !s.hib.Load() || ttl <= 0 {
+			return
+		}
+		first = max(ttl/4, time.Millisecond)
 	}
 	if e.hib.armed {
 		e.hib.more = true // a sweep running now may not have seen s
 		return
 	}
 	e.hib.armed = true
-	e.hib.timer = e.clock.AfterFunc(e.opts.HibernateAfter, e.sweep)
+	e.hib.timer = e.clock.AfterFunc(first, e.sweep)
 }
 
 // sweep hibernates the sessions that have been idle for HibernateAfter,
@@ -139,7 +152,9 @@ func (e *Engine) sweep() {
 		switch {
 		case !s.persisted(): // never hibernated
 		case !s.hib.Load():
-			scan = append(scan, s)
+			if after > 0 {
+				scan = append(scan, s)
+			}
 		case x != nil && s.staleRecord(now, ttl):
 			touch = append(touch, s)
 		}
@@ -174,7 +189,9 @@ func (e *Engine) sweep() {
 		return
 	}
 	d := max(next.Sub(now), after/8)
-	if refreshing {
+	if after <= 0 && live == 0 {
+		d = max(ttl/4, time.Millisecond) // refreshing only (armSweep)
+	} else if refreshing {
 		d = min(d, max(ttl/4, time.Millisecond))
 	}
 	e.hib.timer = e.clock.AfterFunc(d, e.sweep)

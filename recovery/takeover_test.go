@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -306,6 +307,14 @@ func TestRecoverBuild(t *testing.T) {
 // the store's time to live, as it does for sessions that hibernated by
 // themselves: their queue timeout, due after two TTLs, wakes them.
 func TestRecoverHibernatedKeptAlive(t *testing.T) {
+	// Without HibernateAfter too: the sweep then runs for the sessions
+	// installed hibernated only, refreshing their records.
+	for _, after := range []time.Duration{time.Second, 0} {
+		t.Run(fmt.Sprintf("HibernateAfter=%v", after), func(t *testing.T) { testRecoverHibernatedKeptAlive(t, after) })
+	}
+}
+
+func testRecoverHibernatedKeptAlive(t *testing.T, after time.Duration) {
 	ctx := context.Background()
 	clock := engine.NewManualClock(t0)
 	st := persist.NewMemory(persist.MemoryOptions{TTL: 12 * time.Second, Now: clock.Now})
@@ -328,7 +337,7 @@ func TestRecoverHibernatedKeptAlive(t *testing.T) {
 	a.Close()
 	clock.Advance(time.Second)
 	var storeErrs []error
-	b, err := engine.New(engine.Options{Node: "B", Clock: clock, Store: st, HibernateAfter: time.Second,
+	b, err := engine.New(engine.Options{Node: "B", Clock: clock, Store: st, HibernateAfter: after,
 		OnStoreError: func(_ string, err error) { storeErrs = append(storeErrs, err) }})
 	if err != nil {
 		t.Fatal(err)
