@@ -366,10 +366,10 @@ type Takeover struct {
 // on it runs as a resumed one would have. A session that must run a
 // macrostep now is not moved (Takeover.Resume).
 //
-// A hibernated session's record is kept alive by the hibernation sweep
-// (Options.HibernateAfter); without it, a recovered session that gets no
-// event and no timer within the store's time to live loses its record
-// and cannot be woken, whereas a resumed one would run on in memory.
+// A hibernated session's record is kept alive by the hibernation sweep,
+// which runs for sessions installed this way even without
+// Options.HibernateAfter (it then refreshes their records, a quarter of
+// the store's time to live apart, and hibernates nothing).
 func (e *Engine) TakeOver(ctx context.Context, from string, recs []*persist.Record, docs []*scxml.Document) []Takeover {
 	out := make([]Takeover, len(recs))
 	fail := func(err error) []Takeover {
