@@ -179,11 +179,12 @@ type Engine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	rt  runQueue    // sessions with events from other sessions (routing.go)
-	out outbox      // effects carried out off the session's lock (host.go)
-	hib hibernation // the sweep (hibernate.go)
-	wd  watchdog    // the script watchdog (watchdog.go)
-	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
+	rt  runQueue      // sessions with events from other sessions (routing.go)
+	out outbox        // effects carried out off the session's lock (host.go)
+	hib hibernation   // the sweep (hibernate.go)
+	tm  sessionTimers // the sessions' timers (timers.go)
+	wd  watchdog      // the script watchdog (watchdog.go)
+	fc  fencing       // epoch, lost deletions, adopted nodes (fence.go)
 
 	log *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
 }
@@ -305,6 +306,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.hib.timer.Stop()
 		e.hib.timer = nil
 	}
+	e.tm.stop()
 	e.mu.Unlock()
 	var errs []error
 	drained := make(chan error, 1)
@@ -342,10 +344,7 @@ func (e *Engine) drainAll(ctx context.Context, sessions []*Session) error {
 	var errs []error
 	for _, s := range sessions {
 		s.mu.Lock()
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
-		}
+		e.stopTimer(s)
 		if s.sess != nil && s.sess.Running() && !s.cp.saved && e.opts.Store != nil && s.persisted() && ctx.Err() == nil {
 			errs = append(errs, e.save(ctx, s, nil))
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,6 +90,36 @@ type hibernation struct {
 	armed, more bool
 	scratch     []*Session   // the sweep's only
 	n           atomic.Int64 // hibernated sessions
+
+	// cfgs holds the configurations of hibernated sessions, each once,
+	// by its states joined with NULs (cfgKey the key's buffer): a
+	// million sessions waiting in the same states share one slice.
+	cfgMu  sync.Mutex
+	cfgs   map[string]*[]string
+	cfgKey []byte
+}
+
+// sharedConfig returns cfg's shared copy, which nobody modifies.
+func (h *hibernation) sharedConfig(cfg []string) *[]string {
+	h.cfgMu.Lock()
+	defer h.cfgMu.Unlock()
+	b := h.cfgKey[:0]
+	for i, id := range cfg {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, id...)
+	}
+	h.cfgKey = b
+	if c := h.cfgs[string(b)]; c != nil {
+		return c
+	}
+	if h.cfgs == nil {
+		h.cfgs = make(map[string]*[]string)
+	}
+	c := &cfg
+	h.cfgs[string(b)] = c
+	return c
 }
 
 // wakeRetry is how long a hibernated session whose timer fell due waits
@@ -161,6 +192,9 @@ func (e *Engine) sweep() {
 		scan[i] = nil // hold no session until the next sweep
 	}
 	e.hib.scratch = scan[:0]
+	if cap(scan) > 64 && live < cap(scan)/4 {
+		e.hib.scratch = nil // a burst's sessions hibernated: not their capacity
+	}
 	if len(touch) > 0 {
 		e.refresh(x, touch, now)
 	}
@@ -358,7 +392,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
-	s.hibCfg = s.sess.Configuration()
+	s.hibCfg = e.hib.sharedConfig(s.sess.Configuration())
 	s.sess = nil
 	e.unwatch(s)
 	s.scratch = nil
@@ -435,8 +469,8 @@ func (e *Engine) wake(s *Session) error {
 // s.mu is held.
 func (e *Engine) retryWake(s *Session) {
 	retry := e.clock.Now().Add(wakeRetry)
-	fell := s.timer == nil && !s.due.IsZero()
-	waiting := s.busy() && (s.timer == nil || s.due.After(retry))
+	due, armed, fell := e.timerState(s)
+	waiting := s.busy() && (!armed || due.After(retry))
 	if !fell && !waiting {
 		return
 	}
