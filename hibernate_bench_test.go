@@ -28,13 +28,20 @@ func BenchmarkWakeRedis(b *testing.B) {
 		b.Skip("starts a redis-server")
 	}
 	srv := redistest.Standalone(b)
-	store, err := persist.NewRedis(redis.NewClient(&redis.Options{Addr: srv.Addr}),
-		persist.RedisOptions{Cluster: "wake", SweepInterval: persist.NoSweep})
-	if err != nil {
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name     string
+		maxBatch int
+	}{{"group-commit", 0}, {"no-group-commit", persist.NoGroupCommit}} {
+		b.Run(tc.name, func(b *testing.B) {
+			store, err := persist.NewRedis(redis.NewClient(&redis.Options{Addr: srv.Addr}),
+				persist.RedisOptions{Cluster: "wake-" + tc.name, SweepInterval: persist.NoSweep, MaxBatch: tc.maxBatch})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			benchWake(b, store, *wakeSessions)
+		})
 	}
-	defer store.Close()
-	benchWake(b, store, *wakeSessions)
 }
 
 // BenchmarkWakeMemory is BenchmarkWakeRedis with the memory store: the
