@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,19 @@ type hibernation struct {
 	scratch     []*Session   // the sweep's only
 	n           atomic.Int64 // hibernated sessions
 
+	// awake holds the persisted sessions that started, resumed or woke
+	// (armSweep) and have not been seen hibernated or ended since: the
+	// sweep's candidates, so that a sweep costs the awake sessions, not
+	// a node's million hibernated ones (Engine.mu).
+	awake map[*Session]struct{}
+	// oldest is at most the Session.cp.fresh of every hibernated
+	// session (math.MaxInt64: none known), and full when the sweep last
+	// went through all sessions (Engine.mu): the sweep goes through them
+	// all, for the records to refresh, only once one may be half its
+	// time to live old, or TTL/4 after the last time.
+	oldest atomic.Int64
+	full   time.Time
+
 	// cfgs holds the configurations of hibernated sessions, each once,
 	// by its states joined with NULs (cfgKey the key's buffer): a
 	// million sessions waiting in the same states share one slice.
@@ -140,6 +154,10 @@ func (e *Engine) armSweep(s *Session) {
 	if e.opts.HibernateAfter <= 0 || e.opts.Store == nil || e.closed.Load() || !s.persisted() {
 		return
 	}
+	if e.hib.awake == nil {
+		e.hib.awake = make(map[*Session]struct{})
+	}
+	e.hib.awake[s] = struct{}{}
 	if e.hib.armed {
 		e.hib.more = true // a sweep running now may not have seen s
 		return
@@ -166,19 +184,40 @@ func (e *Engine) sweep() {
 	e.hib.more = false
 	scan := e.hib.scratch[:0]
 	var touch []*Session // allocated only when a record needs refreshing
-	for _, s := range e.sessions {
-		switch {
-		case !s.persisted(): // never hibernated
-		case !s.hib.Load():
+	if x != nil && e.hib.n.Load() > 0 &&
+		(now.UnixNano()-e.hib.oldest.Load() >= int64(ttl/2) || !now.Before(e.hib.full.Add(ttl/4))) {
+		// Some record may need refreshing: through every session, as
+		// hibernated ones are not listed elsewhere. Sessions
+		// hibernating meanwhile lower oldest again (hibernate).
+		e.hib.full = now
+		e.hib.oldest.Store(math.MaxInt64)
+		oldest := int64(math.MaxInt64)
+		for _, s := range e.sessions {
+			switch {
+			case !s.persisted(): // never hibernated
+			case !s.hib.Load():
+				scan = append(scan, s)
+			case s.staleRecord(now, ttl):
+				touch = append(touch, s)
+			default:
+				oldest = min(oldest, s.cp.fresh.Load())
+			}
+		}
+		e.hib.lowerOldest(oldest)
+		clear(e.hib.awake) // the scan lists them
+	} else {
+		for s := range e.hib.awake {
+			if s.hib.Load() || s.ended.Load() {
+				delete(e.hib.awake, s)
+				continue
+			}
 			scan = append(scan, s)
-		case x != nil && s.staleRecord(now, ttl):
-			touch = append(touch, s)
 		}
 	}
 	e.mu.Unlock()
 
 	next, live := now.Add(after), 0
-	for i, s := range scan {
+	for _, s := range scan {
 		if at, ok := e.hibernateIdle(s, now); !ok {
 			live++
 			if at.Before(next) {
@@ -189,18 +228,34 @@ func (e *Engine) sweep() {
 			// woke for Configuration, say, and wrote nothing since).
 			touch = append(touch, s)
 		}
+	}
+	if len(touch) > 0 {
+		e.refresh(x, touch, now)
+		// Refreshed now, or still old after a failed Touch.
+		for _, s := range touch {
+			e.hib.lowerOldest(s.cp.fresh.Load())
+		}
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// Those still awake stay candidates (a full scan listed them, or
+	// they are in the set already); the others leave it.
+	for i, s := range scan {
+		if s.hib.Load() || s.ended.Load() || !s.persisted() {
+			delete(e.hib.awake, s)
+		} else {
+			e.hib.awake[s] = struct{}{}
+		}
 		scan[i] = nil // hold no session until the next sweep
 	}
 	e.hib.scratch = scan[:0]
 	if cap(scan) > 64 && live < cap(scan)/4 {
 		e.hib.scratch = nil // a burst's sessions hibernated: not their capacity
 	}
-	if len(touch) > 0 {
-		e.refresh(x, touch, now)
+	if len(e.hib.awake) == 0 {
+		e.hib.awake = nil // nor the map's
 	}
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	refreshing := x != nil && e.hib.n.Load() > 0
 	if e.closed.Load() || live == 0 && !e.hib.more && !refreshing {
 		// Nothing to watch: the next Start, Resume or wake arms it.
@@ -212,6 +267,16 @@ func (e *Engine) sweep() {
 		d = min(d, max(ttl/4, time.Millisecond))
 	}
 	e.hib.timer = e.clock.AfterFunc(d, e.sweep)
+}
+
+// lowerOldest lowers oldest to fresh, if that is older.
+func (h *hibernation) lowerOldest(fresh int64) {
+	for {
+		old := h.oldest.Load()
+		if old <= fresh || h.oldest.CompareAndSwap(old, fresh) {
+			return
+		}
+	}
 }
 
 // expirer returns the store as a persist.Expirer and its TTL, or nil when
@@ -411,6 +476,7 @@ func (e *Engine) hibernate(s *Session) {
 		s.rt.children.Store(&childDir{kids: kids})
 	}
 	s.hib.Store(true)
+	e.hib.lowerOldest(s.cp.fresh.Load())
 	e.hib.n.Add(1)
 	e.observeSession(s, SessionHibernated, nil)
 }
