@@ -457,7 +457,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
-	s.hibCfg = e.hib.sharedConfig(s.sess.Configuration())
+	cfg := s.sess.Configuration()
 	s.sess = nil
 	e.unwatch(s)
 	s.scratch = nil
@@ -475,6 +475,16 @@ func (e *Engine) hibernate(s *Session) {
 		}
 		s.rt.children.Store(&childDir{kids: kids})
 	}
+	e.hibernated(s, cfg)
+}
+
+// hibernated marks s, which has no interpreter session, hibernated in
+// configuration cfg (its atomic states): a session hibernate just
+// dropped, or one installed from its record without restoring it. Its
+// record is the one it last wrote or refreshed at s.cp.fresh, which the
+// sweep keeps alive from then on. s.mu is held.
+func (e *Engine) hibernated(s *Session, cfg []string) {
+	s.hibCfg = e.hib.sharedConfig(cfg)
 	s.hib.Store(true)
 	e.hib.lowerOldest(s.cp.fresh.Load())
 	e.hib.n.Add(1)
