@@ -128,13 +128,21 @@ func (h *hibernation) sharedConfig(cfg []string) *[]string {
 	if c := h.cfgs[string(b)]; c != nil {
 		return c
 	}
+	c := &cfg
+	if len(h.cfgs) >= maxSharedConfigs {
+		return c // a document of very many configurations: not shared
+	}
 	if h.cfgs == nil {
 		h.cfgs = make(map[string]*[]string)
 	}
-	c := &cfg
 	h.cfgs[string(b)] = c
 	return c
 }
+
+// maxSharedConfigs bounds the configurations kept for sharing: sessions
+// wait in a few configurations of their documents, but a document could
+// reach many.
+const maxSharedConfigs = 4096
 
 // wakeRetry is how long a hibernated session whose timer fell due waits
 // before trying again when its record could not be read.
