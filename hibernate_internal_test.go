@@ -56,6 +56,10 @@ func TestSweepAwakeOnly(t *testing.T) {
 	if e.Hibernated() != n || awake() != 0 {
 		t.Fatalf("after %v: %d hibernated, %d in the awake set; want %d, 0", after, e.Hibernated(), awake(), n)
 	}
+	// Sessions hibernated in the same configuration share it.
+	if ss[0].hibCfg == nil || ss[0].hibCfg != ss[n-1].hibCfg || len(*ss[0].hibCfg) != 1 || (*ss[0].hibCfg)[0] != "waiting" {
+		t.Fatalf("hibernated configurations %p %v, %p: want one shared [waiting]", ss[0].hibCfg, ss[0].hibCfg, ss[n-1].hibCfg)
+	}
 	// A woken session joins the set, and leaves it hibernated again. The
 	// first sweep with hibernated sessions went through all of them.
 	if err := ss[3].Send(ctx, Event{Name: "call.released"}); err != nil {
