@@ -537,6 +537,10 @@ func (e *Engine) installTakeover(rec *persist.Record, m *interp.Machine, snap *s
 			cfg = append(cfg, st.ID)
 		}
 	}
+	// s.mu first, while no one else can find s: listed hibernated, it is
+	// woken by the first call that finds it, once installed.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	e.mu.Lock()
 	if e.closed.Load() {
 		e.mu.Unlock()
@@ -548,20 +552,15 @@ func (e *Engine) installTakeover(rec *persist.Record, m *interp.Machine, snap *s
 		e.mu.Unlock()
 		return nil, fmt.Errorf("engine: take over %s: %w", id, ErrSessionExists)
 	}
-	// Hibernated from the moment it is listed, so that a call racing
-	// with the rest wakes it from its record, and the sweep (armed for
-	// hibernated sessions even without HibernateAfter) keeps the record
-	// alive.
-	s.hibCfg = cfg
+	// Hibernated before the sweep is armed for it: the sweep runs for
+	// hibernated sessions even without HibernateAfter, and keeps the
+	// record alive.
 	s.hib.Store(true)
-	e.hib.n.Add(1)
 	e.sessions[id] = s
 	e.armSweep(s)
 	e.mu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	e.observeSession(s, SessionResumed, nil)
-	e.observeSession(s, SessionHibernated, nil)
+	e.hibernated(s, cfg)
 	if !due.IsZero() {
 		e.armTimerAt(s, due)
 	}

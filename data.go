@@ -368,7 +368,9 @@ func (e *Engine) Sessions() []SessionInfo {
 			info.Configuration = s.sess.Configuration()
 		case s.hib.Load():
 			info.Hibernated = true
-			info.Configuration = slices.Clone(s.hibCfg)
+			if s.hibCfg != nil {
+				info.Configuration = slices.Clone(*s.hibCfg)
+			}
 		}
 		s.mu.Unlock()
 		out = append(out, info)

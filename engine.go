@@ -182,11 +182,12 @@ type Engine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	rt  runQueue    // sessions with events from other sessions (routing.go)
-	out outbox      // effects carried out off the session's lock (host.go)
-	hib hibernation // the sweep (hibernate.go)
-	wd  watchdog    // the script watchdog (watchdog.go)
-	fc  fencing     // epoch, lost deletions, adopted nodes (fence.go)
+	rt  runQueue      // sessions with events from other sessions (routing.go)
+	out outbox        // effects carried out off the session's lock (host.go)
+	hib hibernation   // the sweep (hibernate.go)
+	tm  sessionTimers // the sessions' timers (timers.go)
+	wd  watchdog      // the script watchdog (watchdog.go)
+	fc  fencing       // epoch, lost deletions, adopted nodes (fence.go)
 
 	log       *slog.Logger // Options.Logger with the node; nil: nothing logged (observe.go)
 	persisted atomic.Int64 // running persisted sessions: Persisted (observe.go)
@@ -309,6 +310,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.hib.timer.Stop()
 		e.hib.timer = nil
 	}
+	e.tm.stop()
 	e.mu.Unlock()
 	var errs []error
 	drained := make(chan error, 1)
@@ -349,10 +351,7 @@ func (e *Engine) drainAll(ctx context.Context, sessions []*Session) error {
 			errs = append(errs, err)
 			continue
 		}
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
-		}
+		e.stopTimer(s)
 		if s.sess != nil && s.sess.Running() && !s.cp.saved && e.opts.Store != nil && s.persisted() && ctx.Err() == nil {
 			errs = append(errs, e.save(ctx, s, nil))
 		}

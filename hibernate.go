@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,7 +91,58 @@ type hibernation struct {
 	armed, more bool
 	scratch     []*Session   // the sweep's only
 	n           atomic.Int64 // hibernated sessions
+
+	// awake holds the persisted sessions that started, resumed or woke
+	// (armSweep) and have not been seen hibernated or ended since: the
+	// sweep's candidates, so that a sweep costs the awake sessions, not
+	// a node's million hibernated ones (Engine.mu).
+	awake map[*Session]struct{}
+	// oldest is at most the Session.cp.fresh of every hibernated
+	// session (math.MaxInt64: none known), and full when the sweep last
+	// went through all sessions (Engine.mu): the sweep goes through them
+	// all, for the records to refresh, only once one may be half its
+	// time to live old, or TTL/4 after the last time.
+	oldest atomic.Int64
+	full   time.Time
+
+	// cfgs holds the configurations of hibernated sessions, each once,
+	// by its states joined with NULs (cfgKey the key's buffer): a
+	// million sessions waiting in the same states share one slice.
+	cfgMu  sync.Mutex
+	cfgs   map[string]*[]string
+	cfgKey []byte
 }
+
+// sharedConfig returns cfg's shared copy, which nobody modifies.
+func (h *hibernation) sharedConfig(cfg []string) *[]string {
+	h.cfgMu.Lock()
+	defer h.cfgMu.Unlock()
+	b := h.cfgKey[:0]
+	for i, id := range cfg {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, id...)
+	}
+	h.cfgKey = b
+	if c := h.cfgs[string(b)]; c != nil {
+		return c
+	}
+	c := &cfg
+	if len(h.cfgs) >= maxSharedConfigs {
+		return c // a document of very many configurations: not shared
+	}
+	if h.cfgs == nil {
+		h.cfgs = make(map[string]*[]string)
+	}
+	h.cfgs[string(b)] = c
+	return c
+}
+
+// maxSharedConfigs bounds the configurations kept for sharing: sessions
+// wait in a few configurations of their documents, but a document could
+// reach many.
+const maxSharedConfigs = 4096
 
 // wakeRetry is how long a hibernated session whose timer fell due waits
 // before trying again when its record could not be read.
@@ -116,11 +169,18 @@ func (e *Engine) armSweep(s *Session) {
 	}
 	first := e.opts.HibernateAfter
 	if first <= 0 {
+		// Only a session installed hibernated (TakeOver): its record
+		// is refreshed, nothing is hibernated.
 		_, ttl := e.expirer()
 		if !s.hib.Load() || ttl <= 0 {
 			return
 		}
 		first = max(ttl/4, time.Millisecond)
+	} else {
+		if e.hib.awake == nil {
+			e.hib.awake = make(map[*Session]struct{})
+		}
+		e.hib.awake[s] = struct{}{}
 	}
 	if e.hib.armed {
 		e.hib.more = true // a sweep running now may not have seen s
@@ -148,21 +208,42 @@ func (e *Engine) sweep() {
 	e.hib.more = false
 	scan := e.hib.scratch[:0]
 	var touch []*Session // allocated only when a record needs refreshing
-	for _, s := range e.sessions {
-		switch {
-		case !s.persisted(): // never hibernated
-		case !s.hib.Load():
-			if after > 0 {
-				scan = append(scan, s)
+	if x != nil && e.hib.n.Load() > 0 &&
+		(now.UnixNano()-e.hib.oldest.Load() >= int64(ttl/2) || !now.Before(e.hib.full.Add(ttl/4))) {
+		// Some record may need refreshing: through every session, as
+		// hibernated ones are not listed elsewhere. Sessions
+		// hibernating meanwhile lower oldest again (hibernate).
+		e.hib.full = now
+		e.hib.oldest.Store(math.MaxInt64)
+		oldest := int64(math.MaxInt64)
+		for _, s := range e.sessions {
+			switch {
+			case !s.persisted(): // never hibernated
+			case !s.hib.Load():
+				if after > 0 {
+					scan = append(scan, s)
+				}
+			case s.staleRecord(now, ttl):
+				touch = append(touch, s)
+			default:
+				oldest = min(oldest, s.cp.fresh.Load())
 			}
-		case x != nil && s.staleRecord(now, ttl):
-			touch = append(touch, s)
+		}
+		e.hib.lowerOldest(oldest)
+		clear(e.hib.awake) // the scan lists them
+	} else {
+		for s := range e.hib.awake {
+			if s.hib.Load() || s.ended.Load() {
+				delete(e.hib.awake, s)
+				continue
+			}
+			scan = append(scan, s)
 		}
 	}
 	e.mu.Unlock()
 
 	next, live := now.Add(after), 0
-	for i, s := range scan {
+	for _, s := range scan {
 		if at, ok := e.hibernateIdle(s, now); !ok {
 			live++
 			if at.Before(next) {
@@ -173,15 +254,34 @@ func (e *Engine) sweep() {
 			// woke for Configuration, say, and wrote nothing since).
 			touch = append(touch, s)
 		}
-		scan[i] = nil // hold no session until the next sweep
 	}
-	e.hib.scratch = scan[:0]
 	if len(touch) > 0 {
 		e.refresh(x, touch, now)
+		// Refreshed now, or still old after a failed Touch.
+		for _, s := range touch {
+			e.hib.lowerOldest(s.cp.fresh.Load())
+		}
 	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Those still awake stay candidates (a full scan listed them, or
+	// they are in the set already); the others leave it.
+	for i, s := range scan {
+		if s.hib.Load() || s.ended.Load() || !s.persisted() {
+			delete(e.hib.awake, s)
+		} else {
+			e.hib.awake[s] = struct{}{}
+		}
+		scan[i] = nil // hold no session until the next sweep
+	}
+	e.hib.scratch = scan[:0]
+	if cap(scan) > 64 && live < cap(scan)/4 {
+		e.hib.scratch = nil // a burst's sessions hibernated: not their capacity
+	}
+	if len(e.hib.awake) == 0 {
+		e.hib.awake = nil // nor the map's
+	}
 	refreshing := x != nil && e.hib.n.Load() > 0
 	if e.closed.Load() || live == 0 && !e.hib.more && !refreshing {
 		// Nothing to watch: the next Start, Resume or wake arms it.
@@ -195,6 +295,16 @@ func (e *Engine) sweep() {
 		d = min(d, max(ttl/4, time.Millisecond))
 	}
 	e.hib.timer = e.clock.AfterFunc(d, e.sweep)
+}
+
+// lowerOldest lowers oldest to fresh, if that is older.
+func (h *hibernation) lowerOldest(fresh int64) {
+	for {
+		old := h.oldest.Load()
+		if old <= fresh || h.oldest.CompareAndSwap(old, fresh) {
+			return
+		}
+	}
 }
 
 // expirer returns the store as a persist.Expirer and its TTL, or nil when
@@ -380,7 +490,7 @@ func (s *Session) busy() bool {
 // hibernate drops the interpreter session of s and what only it needs.
 // s.mu is held; s is idle and its record current.
 func (e *Engine) hibernate(s *Session) {
-	s.hibCfg = s.sess.Configuration()
+	cfg := s.sess.Configuration()
 	s.sess = nil
 	e.unwatch(s)
 	s.scratch = nil
@@ -398,17 +508,18 @@ func (e *Engine) hibernate(s *Session) {
 		}
 		s.rt.children.Store(&childDir{kids: kids})
 	}
-	s.hib.Store(true)
-	e.hib.n.Add(1)
-	e.observeSession(s, SessionHibernated, nil)
+	e.hibernated(s, cfg)
 }
 
-// hibernated makes s, a session taken over without its interpreter
-// session (TakeOver), hibernated as hibernate leaves one, in configuration
-// cfg. s.mu is held.
+// hibernated marks s, which has no interpreter session, hibernated in
+// configuration cfg (its atomic states): a session hibernate just
+// dropped, or one installed from its record without restoring it. Its
+// record is the one it last wrote or refreshed at s.cp.fresh, which the
+// sweep keeps alive from then on. s.mu is held.
 func (e *Engine) hibernated(s *Session, cfg []string) {
-	s.hibCfg = cfg
+	s.hibCfg = e.hib.sharedConfig(cfg)
 	s.hib.Store(true)
+	e.hib.lowerOldest(s.cp.fresh.Load())
 	e.hib.n.Add(1)
 	e.observeSession(s, SessionHibernated, nil)
 }
@@ -467,8 +578,8 @@ func (e *Engine) wake(s *Session) error {
 // s.mu is held.
 func (e *Engine) retryWake(s *Session) {
 	retry := e.clock.Now().Add(wakeRetry)
-	fell := s.timer == nil && !s.due.IsZero()
-	waiting := s.busy() && (s.timer == nil || s.due.After(retry))
+	due, armed, fell := e.timerState(s)
+	waiting := s.busy() && (!armed || due.After(retry))
 	if !fell && !waiting {
 		return
 	}

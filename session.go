@@ -56,8 +56,10 @@ type StartOptions struct {
 //
 // Its fields are what a hibernated session costs the heap (a node may
 // hold a million): times that only the engine reads are Unix
-// nanoseconds, and what only an awake session needs hangs off pointers
-// that hibernation drops (wd, scratch).
+// nanoseconds, what only an awake session needs hangs off a pointer that
+// hibernation drops (scratch), a pending timer is an entry in the
+// engine's heap (timers.go), and its configuration while hibernated is
+// shared. 256 bytes: keep it within that size class.
 type Session struct {
 	e   *Engine
 	id  string
@@ -70,10 +72,8 @@ type Session struct {
 	mu sync.Mutex // serialises processing of the interpreter session
 	// sess is the interpreter session; nil while hibernated (hib), or
 	// once waking it failed for good (the session then ended).
-	sess  *interp.Session
-	timer Timer
-	due   time.Time // of its next delayed send, zero if none (or of a wake retry)
-	err   error     // first engine-level failure (livelock, ...)
+	sess *interp.Session
+	err  error // first engine-level failure (livelock, ...)
 	// last is when its last macrostep ran (the engine's clock, Unix
 	// ns), for the hibernation sweep.
 	last int64
@@ -83,17 +83,22 @@ type Session struct {
 	// costs 96 bytes), is closed then (in.mu).
 	ended atomic.Bool
 	hib   atomic.Bool // hibernated (hibernate.go); written under mu
-	done  chan struct{}
+	// tidx is its timer's entry in Engine.tm's heap plus one; 0 if none,
+	// timerFell if none since it fell due; tseq orders entries due at the
+	// same time (timers.go). Engine.tm.mu.
+	tidx int32
+	tseq uint32
+	done chan struct{}
 
 	in inbox       // events waiting for the session (routing.go)
 	rt sessionDir  // its subscriptions and children (routing.go)
 	cp checkpoints // its record's state (checkpoint.go)
-	// scratch holds buffers reused from one macrostep to the next; nil
-	// while hibernated. Session.mu.
+	// scratch holds buffers reused from one macrostep to the next, and
+	// its entry in the watchdog's set; nil while hibernated. Session.mu.
 	scratch *scratch
-	// hibCfg is its configuration while hibernated (Engine.Sessions); mu.
-	hibCfg []string
-	wd     *watch // its entry in the watchdog's set (watchdog.go), or nil
+	// hibCfg is its configuration while hibernated (Engine.Sessions),
+	// shared by the sessions hibernated in the same one; mu.
+	hibCfg *[]string
 	obs    runObs // its runs observed (observe.go)
 }
 
@@ -509,10 +514,7 @@ func (e *Engine) afterMacrostep(ctx context.Context, s *Session, err error) erro
 // watchdog's set and in the engine. s.mu is held.
 func (e *Engine) retire(s *Session) {
 	e.unregisterVolatile(s)
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
+	e.stopTimer(s)
 	e.unwatch(s)
 	e.mu.Lock()
 	ended := e.sessions[s.id] == s
@@ -527,46 +529,14 @@ func (e *Engine) retire(s *Session) {
 }
 
 // armTimer arms the session's timer for its next delayed send, if it has
-// one and the timer is not armed for it already. s.mu is held.
+// one, and disarms it otherwise. s.mu is held.
 func (e *Engine) armTimer(s *Session) {
 	due, ok := s.sess.NextDeadline()
 	if !ok {
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
-		}
-		s.due = time.Time{}
-		return
-	}
-	if s.timer != nil && due.Equal(s.due) {
+		e.stopTimer(s)
 		return
 	}
 	e.armTimerAt(s, due)
-}
-
-// armTimerAt (re-)arms the session's timer to process it at due. s.mu is
-// held.
-func (e *Engine) armTimerAt(s *Session, due time.Time) {
-	if e.closed.Load() {
-		return // Shutdown stopped its timers: none is armed again
-	}
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.due = due
-	d := due.Sub(e.clock.Now())
-	if d < 0 {
-		d = 0
-	}
-	s.timer = e.clock.AfterFunc(d, func() {
-		s.mu.Lock()
-		if s.due.Equal(due) {
-			s.timer = nil
-		}
-		s.mu.Unlock()
-		e.sessionError(s.id, e.process(e.ctx, s, false)) // no caller waits for it
-		e.drain()
-	})
 }
 
 // scratch holds what an awake session reuses from one macrostep to the
@@ -583,6 +553,8 @@ type scratch struct {
 	// for it (lockIdle), is closed when it is done.
 	carrying bool
 	idle     chan struct{}
+	// wd is its entry in the watchdog's set (watchdog.go), or nil.
+	wd *watch
 }
 
 // unixNano is t in Unix ns, 0 for the zero time; fromUnixNano the

@@ -22,7 +22,7 @@ type watchdog struct {
 // watchdog's set on its first macrostep and leaves it when it ends or is
 // hibernated, so that a macrostep costs two atomic stores and no
 // allocation, and a hibernated session neither holds a watch nor costs
-// the watchdog's ticks anything (Session.wd is nil then).
+// the watchdog's ticks anything (it has no scratch then).
 type watch struct {
 	// cur is the interpreter session while it runs a macrostep, nil
 	// between macrosteps. The watchdog reads it instead of Session.sess,
@@ -44,15 +44,18 @@ func (e *Engine) enter(s *Session) {
 	if e.wd.stop == nil {
 		return
 	}
-	if s.wd == nil {
+	if s.scratch == nil {
+		s.scratch = &scratch{}
+	}
+	if s.scratch.wd == nil {
 		w := &watch{}
 		e.wd.mu.Lock()
 		w.idx = len(e.wd.watched)
 		e.wd.watched = append(e.wd.watched, w)
 		e.wd.mu.Unlock()
-		s.wd = w
+		s.scratch.wd = w
 	}
-	s.wd.cur.Store(s.sess)
+	s.scratch.wd.cur.Store(s.sess)
 }
 
 // watchRead marks s as running is, an interpreter session it reads
@@ -63,13 +66,20 @@ func (e *Engine) watchRead(s *Session, is *interp.Session) {
 		return
 	}
 	e.enter(s)
-	s.wd.cur.Store(is)
+	s.scratch.wd.cur.Store(is)
 }
 
 // leave marks s as between macrosteps. s.mu is held.
 func (e *Engine) leave(s *Session) {
-	if s.wd != nil {
-		s.wd.cur.Store(nil)
+	if s.scratch == nil || s.scratch.wd == nil {
+		return
+	}
+	s.scratch.wd.cur.Store(nil)
+	if s.sess == nil {
+		// A hibernated session read (Eval): it stays out of the set,
+		// and keeps no scratch.
+		e.unwatch(s)
+		s.scratch = nil
 	}
 }
 
@@ -77,11 +87,11 @@ func (e *Engine) leave(s *Session) {
 // and its watch with it (the watchdog may still be looking at that watch
 // in its current tick: it is not reused). s.mu is held.
 func (e *Engine) unwatch(s *Session) {
-	w := s.wd
-	if w == nil {
+	if s.scratch == nil || s.scratch.wd == nil {
 		return
 	}
-	s.wd = nil
+	w := s.scratch.wd
+	s.scratch.wd = nil
 	e.wd.mu.Lock()
 	last := len(e.wd.watched) - 1
 	moved := e.wd.watched[last]
@@ -89,6 +99,11 @@ func (e *Engine) unwatch(s *Session) {
 	moved.idx = w.idx
 	e.wd.watched[last] = nil
 	e.wd.watched = e.wd.watched[:last]
+	// A set that shrank to a quarter of its capacity (a burst of
+	// sessions hibernated or ended) gives the rest back.
+	if c := cap(e.wd.watched); c > 64 && last < c/4 {
+		e.wd.watched = append(make([]*watch, 0, c/2), e.wd.watched...)
+	}
 	e.wd.mu.Unlock()
 }
 
@@ -145,6 +160,9 @@ func (e *Engine) watchdog() {
 				}
 			}
 			clear(scan) // hold no ended session until the next tick
+			if cap(scan) > 64 && len(scan) < cap(scan)/4 {
+				scan = nil // nor a burst's capacity
+			}
 		}
 	}
 }

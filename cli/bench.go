@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -128,7 +130,7 @@ func (c *countingStore) reset() {
 	c.bytes.Store(0)
 }
 
-const benchUsage = "scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--hibernate-after D] [--concurrency N] [--wave N] [--ext NAME]... [--queue GROUP=AGENTS]... [--ignore-unknown-actions] [--json]"
+const benchUsage = "scxml bench DOC --event NAME[=JSON]... [--setup NAME[=JSON]]... [--sessions N] [--events M] [--store memory|redis] [--config FILE] [--hibernate-after D] [--memprofile FILE] [--concurrency N] [--wave N] [--ext NAME]... [--queue GROUP=AGENTS]... [--ignore-unknown-actions] [--json]"
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -143,6 +145,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	hibernateAfter := fs.Duration("hibernate-after", 0, "after the sends, let the sessions idle this `DURATION` (engine.Options.HibernateAfter; needs a store) and measure the heap of a hibernated session and its wake")
 	concurrency := fs.Int("concurrency", 0, "`N` goroutines send events at once, each to its own sessions (default: one per session, as calls do, up to 10000 at once)")
 	wave := fs.Int("wave", defaultWave, "with --hibernate-after, start and drive the sessions `N` at a time, each wave hibernated before the next starts, so that a million sessions need not be awake at once")
+	memProfile := fs.String("memprofile", "", "with --hibernate-after, write a heap profile (pprof) to `FILE` once every session is hibernated")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	var x extFlags
 	x.register(fs)
@@ -168,6 +171,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	case *wave < 1:
 		fmt.Fprintf(stderr, "scxml bench: --wave %d: must be at least 1\n", *wave)
+		return 2
+	case *memProfile != "" && *hibernateAfter == 0:
+		fmt.Fprintln(stderr, "scxml bench: --memprofile needs --hibernate-after (it profiles the hibernated sessions)")
 		return 2
 	}
 	switch *storeKind {
@@ -228,7 +234,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	res, err := runBench(doc, benchOptions{
 		sessions: *sessions, events: *perSession, send: events, setup: setup,
 		store: store, cfg: cfg, warn: stderr, hibernateAfter: *hibernateAfter,
-		concurrency: *concurrency, wave: *wave, redisCPU: rcpu,
+		concurrency: *concurrency, wave: *wave, redisCPU: rcpu, memProfile: *memProfile,
 		ext: &x, progress: showProgress(stdout, *asJSON), progressTo: stderr,
 	})
 	if err != nil {
@@ -312,7 +318,10 @@ type benchOptions struct {
 	// driven at once, each wave hibernated before the next; 0: all.
 	wave     int
 	redisCPU *redisCPU // or nil
-	ext      *extFlags // extensions to load, or nil
+	// memProfile, when set, is the file the heap profile is written to
+	// with every session hibernated.
+	memProfile string
+	ext        *extFlags // extensions to load, or nil
 	// progress draws the starts and sends done, with an ETA, on
 	// progressTo (a terminal's).
 	progress   bool
@@ -610,6 +619,11 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 		if hibernated > 0 {
 			with := liveHeap()
 			res.HibernatedTotalHeapBytes = float64(with)
+			if o.memProfile != "" {
+				if err := writeHeapProfile(o.memProfile); err != nil {
+					return nil, err
+				}
+			}
 			// The wake: the next event to a sample of hibernated
 			// sessions, spread over them, one at a time.
 			var sample []*engine.Session
@@ -671,6 +685,23 @@ func runBench(doc *scxml.Document, o benchOptions) (*benchResult, error) {
 	}
 	runtime.KeepAlive(ss)
 	return res, nil
+}
+
+// writeHeapProfile writes the heap profile (pprof's "heap", as of the
+// last collection) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("--memprofile %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return nil
 }
 
 // liveHeap returns the bytes of live heap objects.

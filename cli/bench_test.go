@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -158,8 +160,23 @@ func TestBenchHibernate(t *testing.T) {
 	}
 	// In waves of 50, each hibernated before the next starts: the same
 	// figures, with at most a wave awake at once.
-	r = benchJSON(t, append([]string{routingDoc, "--sessions", "200", "--events", "3", "--store", "memory", "--hibernate-after", "10s", "--wave", "50"}, routingArgs...)...)
+	prof := filepath.Join(t.TempDir(), "heap.pprof")
+	r = benchJSON(t, append([]string{routingDoc, "--sessions", "200", "--events", "3", "--store", "memory", "--hibernate-after", "10s", "--wave", "50", "--memprofile", prof}, routingArgs...)...)
 	checkSane(t, r, 200, 3)
+	// --memprofile wrote a heap profile (gzipped pprof, inuse_space).
+	if f, err := os.Open(prof); err != nil {
+		t.Errorf("--memprofile: %v", err)
+	} else {
+		zr, err := gzip.NewReader(f)
+		var b []byte
+		if err == nil {
+			b, err = io.ReadAll(zr)
+		}
+		f.Close()
+		if err != nil || !bytes.Contains(b, []byte("inuse_space")) {
+			t.Errorf("--memprofile %s: not a heap profile (%v)", prof, err)
+		}
+	}
 	if r["concurrency"] != 50 {
 		t.Errorf("--wave 50: concurrency = %v, want 50 (a sender per session of a wave)", r["concurrency"])
 	}
