@@ -63,40 +63,82 @@ func (d *decoder) ints() ([]int, error) { return slice(d, d.int) }
 
 func (d *decoder) strs() ([]string, error) { return slice(d, d.str) }
 
+// header points at the fields a snapshot and its Summary share, so that
+// Decode and Peek read them in one place (headerField).
+type header struct {
+	version          *int
+	id, doc, final   *string
+	hash             *[32]byte
+	started, running *bool
+	cfg, inv, dd     *[]int
+	hist             *[]interp.HistoryEntry
+	subs             *[]string
+}
+
+// headerField decodes the snapshot field k into h; ok is false when k is
+// not one of the fields h points at.
+func (d *decoder) headerField(k string, h *header) (ok bool, err error) {
+	switch k {
+	case "ver":
+		*h.version, err = d.dec.DecodeInt()
+	case "id":
+		*h.id, err = d.dec.DecodeString()
+	case "doc":
+		*h.doc, err = d.dec.DecodeString()
+	case "hash":
+		var b []byte
+		if b, err = d.dec.DecodeBytes(); err == nil && len(b) != len(h.hash) && b != nil {
+			err = fmt.Errorf("%d bytes, want %d", len(b), len(h.hash))
+		}
+		copy(h.hash[:], b)
+	case "st":
+		*h.started, err = d.dec.DecodeBool()
+	case "run":
+		*h.running, err = d.dec.DecodeBool()
+	case "fin":
+		*h.final, err = d.dec.DecodeString()
+	case "cfg":
+		*h.cfg, err = d.ints()
+	case "inv":
+		*h.inv, err = d.ints()
+	case "dd":
+		*h.dd, err = d.ints()
+	case "hist":
+		*h.hist, err = slice(d, d.history)
+	case "subs":
+		*h.subs, err = d.strs()
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// checkHeader checks that a snapshot read for sessionID is of this
+// version and of that session.
+func checkHeader(sessionID string, version int, id string) error {
+	if version != interp.SnapshotVersion {
+		return fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, version, interp.SnapshotVersion, ErrVersion)
+	}
+	if id != sessionID {
+		return fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, id, ErrCorrupt)
+	}
+	return nil
+}
+
 func (d *decoder) snapshot() (*interp.Snapshot, error) {
 	s := &interp.Snapshot{}
+	h := header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
+		started: &s.Started, running: &s.Running, cfg: &s.Configuration, inv: &s.StatesToInvoke, dd: &s.DataDone,
+		hist: &s.History, subs: &s.Subs}
 	err := d.fields("snapshot", func(k string) (err error) {
+		if ok, err := d.headerField(k, &h); ok {
+			return err
+		}
 		switch k {
-		case "ver":
-			s.Version, err = d.dec.DecodeInt()
-		case "id":
-			s.SessionID, err = d.dec.DecodeString()
-		case "doc":
-			s.DocName, err = d.dec.DecodeString()
-		case "hash":
-			var b []byte
-			if b, err = d.dec.DecodeBytes(); err == nil && len(b) != len(s.DocHash) && b != nil {
-				err = fmt.Errorf("%d bytes, want %d", len(b), len(s.DocHash))
-			}
-			copy(s.DocHash[:], b)
-		case "st":
-			s.Started, err = d.dec.DecodeBool()
-		case "run":
-			s.Running, err = d.dec.DecodeBool()
-		case "fin":
-			s.Final, err = d.dec.DecodeString()
 		case "now":
 			s.Now, err = d.dec.DecodeTime()
 		case "seq":
 			s.Seq, err = d.dec.DecodeUint64()
-		case "cfg":
-			s.Configuration, err = d.ints()
-		case "inv":
-			s.StatesToInvoke, err = d.ints()
-		case "dd":
-			s.DataDone, err = d.ints()
-		case "hist":
-			s.History, err = slice(d, d.history)
 		case "end":
 			s.EndConfig, err = d.strs()
 		case "iq":
@@ -115,8 +157,6 @@ func (d *decoder) snapshot() (*interp.Snapshot, error) {
 			s.Vars, err = slice(d, func(v *interp.Var) (err error) { *v, err = d.variable(); return err })
 		case "invk":
 			s.Invocation, err = slice(d, d.invoke)
-		case "subs":
-			s.Subs, err = d.strs()
 		default:
 			err = d.dec.Skip()
 		}

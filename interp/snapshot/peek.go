@@ -47,34 +47,14 @@ func Peek(sessionID string, b []byte) (*Summary, error) {
 	dec.Reset(bytes.NewReader(b))
 	d := &decoder{dec: dec}
 	s := &Summary{}
+	h := header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
+		started: &s.Started, running: &s.Running, cfg: &s.Configuration, inv: &s.StatesToInvoke, dd: &s.DataDone,
+		hist: &s.History, subs: &s.Subs}
 	err := d.fields("snapshot", func(k string) (err error) {
+		if ok, err := d.headerField(k, &h); ok {
+			return err
+		}
 		switch k {
-		case "ver":
-			s.Version, err = d.dec.DecodeInt()
-		case "id":
-			s.SessionID, err = d.dec.DecodeString()
-		case "doc":
-			s.DocName, err = d.dec.DecodeString()
-		case "hash":
-			var b []byte
-			if b, err = d.dec.DecodeBytes(); err == nil && len(b) != len(s.DocHash) && b != nil {
-				err = fmt.Errorf("%d bytes, want %d", len(b), len(s.DocHash))
-			}
-			copy(s.DocHash[:], b)
-		case "st":
-			s.Started, err = d.dec.DecodeBool()
-		case "run":
-			s.Running, err = d.dec.DecodeBool()
-		case "fin":
-			s.Final, err = d.dec.DecodeString()
-		case "cfg":
-			s.Configuration, err = d.ints()
-		case "inv":
-			s.StatesToInvoke, err = d.ints()
-		case "dd":
-			s.DataDone, err = d.ints()
-		case "hist":
-			s.History, err = slice(d, d.history)
 		case "iq":
 			s.Internal, err = d.count()
 		case "eq":
@@ -91,8 +71,6 @@ func Peek(sessionID string, b []byte) (*Summary, error) {
 					return d.dec.Skip()
 				})
 			})
-		case "subs":
-			s.Subs, err = d.strs()
 		default: // now, seq, end, cur, vars
 			err = d.dec.Skip()
 		}
@@ -101,11 +79,8 @@ func Peek(sessionID string, b []byte) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
 	}
-	if s.Version != interp.SnapshotVersion {
-		return nil, fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, s.Version, interp.SnapshotVersion, ErrVersion)
-	}
-	if s.SessionID != sessionID {
-		return nil, fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, s.SessionID, ErrCorrupt)
+	if err := checkHeader(sessionID, s.Version, s.SessionID); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

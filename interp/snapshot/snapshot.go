@@ -121,11 +121,8 @@ func Decode(sessionID string, b []byte) (*interp.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
 	}
-	if snap.Version != interp.SnapshotVersion {
-		return nil, fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, snap.Version, interp.SnapshotVersion, ErrVersion)
-	}
-	if snap.SessionID != sessionID {
-		return nil, fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, snap.SessionID, ErrCorrupt)
+	if err := checkHeader(sessionID, snap.Version, snap.SessionID); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
