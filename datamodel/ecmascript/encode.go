@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
@@ -140,14 +139,9 @@ func (x *exporter) encode(b []byte, v goja.Value) []byte {
 		x.number(obj)
 		return leaf(b, interp.Value{Kind: interp.KindFunction, Str: src})
 	case "Date":
-		if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
+		ms, ok := x.dateMillis(obj)
+		if !ok {
 			break
-		}
-		x.number(obj)
-		t, _ := obj.Export().(time.Time)
-		ms := float64(t.UnixNano()) / 1e6
-		if f, ok := x.callNumber(obj, "getTime"); ok {
-			ms = f
 		}
 		return leaf(b, interp.Value{Kind: interp.KindDate, Float: ms})
 	case "Array":

@@ -492,14 +492,9 @@ func (x *exporter) value(path string, v goja.Value) interp.Value {
 		x.number(obj)
 		return interp.Value{Kind: interp.KindFunction, Str: src}
 	case "Date":
-		if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
+		ms, ok := x.dateMillis(obj)
+		if !ok {
 			break
-		}
-		x.number(obj)
-		t, _ := obj.Export().(time.Time)
-		ms := float64(t.UnixNano()) / 1e6
-		if f, ok := x.callNumber(obj, "getTime"); ok {
-			ms = f
 		}
 		return interp.Value{Kind: interp.KindDate, Float: ms}
 	case "Array":
@@ -609,4 +604,20 @@ func (x *exporter) callNumber(obj *goja.Object, method string) (float64, bool) {
 		return 0, false
 	}
 	return v.ToFloat(), true
+}
+
+// dateMillis returns the time of a plain Date (its own prototype, no
+// properties of its own) in ms since the epoch, as getTime gives it;
+// ok is false for anything else, which is exported as an object.
+func (x *exporter) dateMillis(obj *goja.Object) (ms float64, ok bool) {
+	if obj.Prototype() != x.dateProto() || len(obj.GetOwnPropertyNames()) > 0 || len(obj.Symbols()) > 0 {
+		return 0, false
+	}
+	x.number(obj)
+	t, _ := obj.Export().(time.Time)
+	ms = float64(t.UnixNano()) / 1e6
+	if f, ok := x.callNumber(obj, "getTime"); ok {
+		ms = f
+	}
+	return ms, true
 }
