@@ -229,18 +229,7 @@ func TestObserverAndLogger(t *testing.T) {
 // gone when it should wake.
 func TestObserverResumeAndLost(t *testing.T) {
 	ctx := context.Background()
-	clock := engine.NewManualClock(benchStart)
-	store := persist.NewMemory(persist.MemoryOptions{Now: clock.Now})
-	doc := routingDoc(t)
-	first, err := engine.New(engine.Options{Node: "a", Clock: clock, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := first.Start(ctx, doc, engine.StartOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	clock, store, doc, s := leftBehind(t)
 	rec := &recorder{}
 	second, err := engine.New(engine.Options{Node: "b", Clock: clock, Store: store, HibernateAfter: time.Minute, Observer: rec.observer()})
 	if err != nil {
@@ -533,18 +522,7 @@ func TestObserverPanics(t *testing.T) {
 // Observer.Recovery; the adoption is logged at Info, once.
 func TestObserverRecovery(t *testing.T) {
 	ctx := context.Background()
-	clock := engine.NewManualClock(benchStart)
-	store := persist.NewMemory(persist.MemoryOptions{Now: clock.Now})
-	doc := routingDoc(t)
-	first, err := engine.New(engine.Options{Node: "a", Clock: clock, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := first.Start(ctx, doc, engine.StartOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	clock, store, doc, s := leftBehind(t)
 	rec := &recorder{}
 	var logs bytes.Buffer
 	second, err := engine.New(engine.Options{Node: "b", Clock: clock, Store: store, Observer: rec.observer(),
@@ -600,4 +578,23 @@ func TestObserverRecoveryPanics(t *testing.T) {
 	if !errors.Is(heard, engine.ErrPanic) || !strings.Contains(fmt.Sprint(heard), "Observer.Recovery") {
 		t.Fatalf("OnSessionError heard %v", heard)
 	}
+}
+
+// leftBehind returns a routing session that node "a" started in store
+// and left behind (its engine closed), with the clock and document.
+func leftBehind(t *testing.T) (*engine.ManualClock, *persist.MemoryStore, *scxml.Document, *engine.Session) {
+	t.Helper()
+	clock := engine.NewManualClock(benchStart)
+	store := persist.NewMemory(persist.MemoryOptions{Now: clock.Now})
+	doc := routingDoc(t)
+	first, err := engine.New(engine.Options{Node: "a", Clock: clock, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := first.Start(context.Background(), doc, engine.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	return clock, store, doc, s
 }
