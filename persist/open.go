@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/orsgo/engine/config"
 	"github.com/redis/go-redis/v9"
@@ -71,13 +72,36 @@ func OpenWith(ctx context.Context, cfg *config.Config, opts OpenOptions) (Store,
 		client.Close()
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, p.ConnectTimeout+4*p.SocketTimeout)
-	defer cancel()
-	if err := preflight(pctx, p, st, p.RedisNodes[0]); err != nil {
+	if err := preflightRetried(ctx, p, st); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// preflightRetried runs the preflight, again within the store's
+// RetryFor while it fails for what is not an option's fault: a node
+// (re)started while a Redis Cluster promotes the replica of a dead master
+// waits for the cluster, as its checkpoints would, instead of failing to
+// start. ACL, authentication and TLS problems fail at once.
+func preflightRetried(ctx context.Context, p *config.Persistence, st *RedisStore) error {
+	deadline := time.Now().Add(st.opts.RetryFor)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, p.ConnectTimeout+4*p.SocketTimeout)
+		err := preflight(pctx, p, st, p.RedisNodes[0])
+		cancel()
+		if err == nil || errors.Is(err, config.ErrInvalid) || errors.Is(err, ErrClosed) ||
+			st.opts.RetryFor <= 0 || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(max(st.opts.RetryBackoff, 100*time.Millisecond)):
+		}
+		st.reload(ctx) // the dead master's slots may have a new owner
+
+	}
 }
 
 // sealerFor returns the Sealer of the encryption-* options, or nil when

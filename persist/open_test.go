@@ -151,3 +151,42 @@ func TestOpenWith(t *testing.T) {
 		}
 	}
 }
+
+// A node started while a Redis Cluster promotes the replica of a dead
+// master waits for the cluster (the store's RetryFor) instead of failing:
+// without retries Open fails, with them it opens and the store works.
+func TestOpenDuringMasterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a six-node Redis Cluster and waits for its failover")
+	}
+	rc := redistest.Cluster(t, 3, 1)
+	ctx := context.Background()
+	dead := rc.MasterAddrs()[0]
+	var live []string
+	for _, a := range rc.Addrs() {
+		if a != dead {
+			live = append(live, a)
+		}
+	}
+	rc.ShutdownNoSave(t, dead)
+	sections := redisSections(strings.Join(live, ","))
+	// The replica is promoted cluster-node-timeout (5 s) or more later.
+	if st, err := OpenWith(ctx, openConfig(t, sections), OpenOptions{Redis: RedisOptions{RetryFor: NoRetry}}); err == nil {
+		st.Close()
+		t.Fatal("opened without retries while a master was down: the test shows nothing")
+	} else if errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("a master down reported as an option's fault: %v", err)
+	}
+	st, err := OpenWith(ctx, openConfig(t, sections), OpenOptions{Redis: RedisOptions{RetryFor: 30 * time.Second}})
+	if err != nil {
+		t.Fatalf("open during the failover: %v", err)
+	}
+	defer st.Close()
+	rec := &Record{SessionID: "failover-open", Node: "n1", Seq: 1, Data: []byte("x")}
+	if err := st.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Load(ctx, rec.SessionID); err != nil || string(got.Data) != "x" {
+		t.Fatalf("load: %+v, %v", got, err)
+	}
+}
