@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,35 +23,73 @@ type MemoryOptions struct {
 
 // MemoryStore is the embedded, in-memory Store and the reference
 // implementation of its semantics: records survive the end of a session's
-// goroutine but not of the process. It keeps records in the same envelope
-// as RedisStore, so what Load returns has been through the same encoding
-// and checks. Expiry is driven by MemoryOptions.Now and applied lazily.
+// goroutine but not of the process. Expiry is driven by MemoryOptions.Now
+// and applied lazily.
+//
+// Unlike RedisStore it keeps records natively, not in the envelope: the
+// record never crosses a wire or a disk, so there is no torn write or bit
+// flip for a checksum to catch, and encoding it on every Save would cost
+// more than the rest of the Save. Each session holds its own copy of
+// Record.Data, rewritten in place by the next Save when it fits; the
+// metadata (Node, Type, Doc, DocHash) is shared between the sessions that
+// have the same; times are compact integers. Load returns what RedisStore
+// returns for the same record: Created and Updated at millisecond
+// precision, in UTC; empty Data as nil.
 //
 // The zero MemoryStore is not usable; call NewMemory.
 type MemoryStore struct {
-	ttl time.Duration
-	now func() time.Time
+	ttl  time.Duration
+	now  func() time.Time
+	base time.Time // expiries are kept as offsets from it
 
 	mu      sync.Mutex
 	closed  bool
-	records map[string]memEntry            // by session id
-	nodes   map[string]map[string]struct{} // node -> session ids it owns
-	epochs  map[string]uint64              // node -> epoch (Fencer)
-	leases  map[string]memLease            // Leaser
+	records map[string]*memEntry // by session id (the caller's string)
+	metas   map[memMeta]*memShared
+	epochs  map[string]uint64   // node -> epoch (Fencer)
+	leases  map[string]memLease // Leaser
 	// volatile: node -> unpersisted session -> type (Volatile)
 	volatile map[string]map[string]string
 	saves    int // since the last sweep
 }
 
+// memEntry is a session's record. Its node is meta's: ListNode and
+// DueBefore scan the records rather than keep a per-node index, which
+// would cost a map entry per session for calls that only recovery and
+// switchover make.
 type memEntry struct {
-	value   []byte
-	expires time.Time
-	node    string    // owner: the index holding it
-	due     time.Time // Record.Due
+	// data is Record.Data, owned by the store and rewritten in place; or,
+	// with meta.raw, the bytes SaveRaw stored, which Load decodes.
+	data []byte
+	meta *memShared
+	seq  uint64
+	// created and updated are Record.Created and Updated in Unix
+	// milliseconds (unixMilli), the precision RedisStore keeps.
+	created, updated int64
+	expires          time.Duration // since MemoryStore.base
+	// due is Record.Due, exactly: Unix seconds and nanoseconds (the zero
+	// time included, which means none).
+	dueSec  int64
+	dueNsec int32
 }
 
-// sweepEvery is how many Saves trigger a sweep of expired records, so
-// that records nobody reads again do not accumulate.
+// memMeta is the part of a record that many sessions share.
+type memMeta struct {
+	node, typ, doc string
+	hash           [32]byte
+	raw            bool // SaveRaw's: data is an envelope for Load to decode
+}
+
+// memShared is an interned memMeta and how many records use it.
+type memShared struct {
+	memMeta
+	refs int
+}
+
+// sweepEvery is how many Saves (at least) trigger a sweep of expired
+// records, so that records nobody reads again do not accumulate; a store
+// holding more records sweeps after as many Saves, so that sweeping costs
+// a bounded amount per Save.
 const sweepEvery = 4096
 
 var (
@@ -67,8 +107,8 @@ func NewMemory(opts MemoryOptions) *MemoryStore {
 	m := &MemoryStore{
 		ttl:     opts.TTL,
 		now:     opts.Now,
-		records: make(map[string]memEntry),
-		nodes:   make(map[string]map[string]struct{}),
+		records: make(map[string]*memEntry),
+		metas:   make(map[memMeta]*memShared),
 		epochs:  make(map[string]uint64),
 	}
 	if m.ttl <= 0 {
@@ -77,13 +117,21 @@ func NewMemory(opts MemoryOptions) *MemoryStore {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.base = m.now()
 	return m
 }
 
-// Save implements Store.
+// since is t as an offset from m.base, saturated (time.Time.Sub).
+func (m *MemoryStore) since(t time.Time) time.Duration { return t.Sub(m.base) }
+
+// Save implements Store. It copies rec.Data into the session's buffer,
+// under the lock; in the steady state (a session saved again with Data
+// of about the same size) it allocates nothing.
 func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
-	b, err := prepareSave(ctx, rec)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkRecord(rec); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -91,30 +139,102 @@ func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
 	if m.closed {
 		return fmt.Errorf("persist: save session %s: %w", rec.SessionID, ErrClosed)
 	}
-	now := m.now()
 	if e := m.epochs[rec.Node]; e > rec.Epoch {
 		return fenced(rec.SessionID, Writer{rec.Node, rec.Epoch}, e)
 	}
-	if rec.Seq > 0 {
-		if old, ok := m.get(rec.SessionID, now); ok {
-			if seq, ok := recordSeq(old.value); ok && seq > rec.Seq {
-				return stale(rec.SessionID, rec.Seq, seq)
-			}
+	now := m.since(m.now())
+	old := m.get(rec.SessionID, now)
+	if rec.Seq > 0 && old != nil {
+		if seq, ok := old.storedSeq(); ok && seq > rec.Seq {
+			return stale(rec.SessionID, rec.Seq, seq)
 		}
 	}
-	m.put(rec.Node, rec.SessionID, b, rec.Due, now)
-	if m.saves++; m.saves >= sweepEvery {
+	m.put(old, rec, now)
+	if m.saves++; m.saves >= max(sweepEvery, len(m.records)) {
 		m.sweep(now)
 	}
 	return nil
+}
+
+// storedSeq is the Seq of the record e holds, false for raw bytes that do
+// not start with an envelope header (as recordSeq).
+func (e *memEntry) storedSeq() (uint64, bool) {
+	if e.meta.raw {
+		return recordSeq(e.data)
+	}
+	return e.seq, true
+}
+
+// put writes rec as the record of its session, into e, the session's live
+// entry, or a new one if e is nil. m.mu held.
+func (m *MemoryStore) put(e *memEntry, rec *Record, now time.Duration) {
+	if e == nil {
+		e = &memEntry{}
+		m.records[rec.SessionID] = e
+	}
+	if s := e.meta; s == nil || s.raw || s.node != rec.Node || s.typ != rec.Type || s.doc != rec.Doc || s.hash != rec.DocHash {
+		m.setMeta(e, memMeta{node: rec.Node, typ: rec.Type, doc: rec.Doc, hash: rec.DocHash})
+	}
+	e.data = ownCopy(e.data, rec.Data)
+	e.seq = rec.Seq
+	e.created, e.updated = unixMilli(rec.Created), unixMilli(rec.Updated)
+	e.expires = now + m.ttl
+	e.dueSec, e.dueNsec = rec.Due.Unix(), int32(rec.Due.Nanosecond())
+}
+
+// ownCopy copies p into buf, in place when it fits without wasting more
+// than a quarter of buf, else into a new buffer (of p's size class).
+// Empty p gives nil, as Load returns it.
+func ownCopy(buf, p []byte) []byte {
+	if len(p) == 0 {
+		if cap(buf) > 64 {
+			return nil
+		}
+		return buf[:0]
+	}
+	if n := len(p); n <= cap(buf) && cap(buf) <= n+n/4+32 {
+		return append(buf[:0], p...)
+	}
+	return append([]byte(nil), p...)
+}
+
+// setMeta makes e use the interned meta equal to k. m.mu held.
+func (m *MemoryStore) setMeta(e *memEntry, k memMeta) {
+	m.release(e.meta)
+	s := m.metas[k]
+	if s == nil {
+		// Interned copies, so that a record does not keep a larger
+		// string of the caller's alive.
+		k.node, k.typ, k.doc = strings.Clone(k.node), strings.Clone(k.typ), strings.Clone(k.doc)
+		s = &memShared{memMeta: k}
+		m.metas[k] = s
+	}
+	s.refs++
+	e.meta = s
+}
+
+// release drops a reference to s (nil: none). m.mu held.
+func (m *MemoryStore) release(s *memShared) {
+	if s == nil {
+		return
+	}
+	if s.refs--; s.refs == 0 {
+		delete(m.metas, s.memMeta)
+	}
+}
+
+// drop removes the record of sessionID. m.mu held.
+func (m *MemoryStore) drop(sessionID string, e *memEntry) {
+	delete(m.records, sessionID)
+	m.release(e.meta)
 }
 
 // TTL implements Expirer: MemoryOptions.TTL.
 func (m *MemoryStore) TTL() time.Duration { return m.ttl }
 
 // Touch implements Expirer: the live records of sessionIDs that w.Node
-// owns expire TTL from now. A MemoryStore's indexes and registry do not
-// expire (an index lists the live records its node owns).
+// owns expire TTL from now. A MemoryStore's node list and registry do not
+// expire (they list the live records).
 func (m *MemoryStore) Touch(ctx context.Context, w Writer, sessionIDs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -130,18 +250,17 @@ func (m *MemoryStore) Touch(ctx context.Context, w Writer, sessionIDs []string) 
 	if e := m.epochs[w.Node]; e > w.Epoch {
 		return fmt.Errorf("persist: touch node %s: epoch %d, the store holds epoch %d: %w", w.Node, w.Epoch, e, ErrFenced)
 	}
-	now := m.now()
+	now := m.since(m.now())
 	var errs []error
 	for _, id := range sessionIDs {
-		e, ok := m.get(id, now)
+		e := m.get(id, now)
 		switch {
-		case !ok:
+		case e == nil:
 			errs = append(errs, &SessionError{SessionID: id, Err: ErrNotFound})
-		case e.node != w.Node:
-			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("node %s owns the record, not %s: %w", e.node, w.Node, ErrFenced)})
+		case e.meta.node != w.Node:
+			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("node %s owns the record, not %s: %w", e.meta.node, w.Node, ErrFenced)})
 		default:
-			e.expires = now.Add(m.ttl)
-			m.records[id] = e
+			e.expires = now + m.ttl
 		}
 	}
 	return errors.Join(errs...)
@@ -174,7 +293,7 @@ func (m *MemoryStore) Epoch(ctx context.Context, node string) (uint64, error) {
 	return m.epochs[node], nil
 }
 
-// DueBefore implements Scheduler.
+// DueBefore implements Scheduler. It scans every record (see memEntry).
 func (m *MemoryStore) DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -184,17 +303,30 @@ func (m *MemoryStore) DueBefore(ctx context.Context, node string, t time.Time) (
 	if m.closed {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
 	}
-	now := m.now()
+	now := m.since(m.now())
 	var out []DueSession
-	for id := range m.nodes[node] {
-		e, ok := m.get(id, now)
-		if ok && !e.due.IsZero() && e.due.Before(t) {
-			out = append(out, DueSession{SessionID: id, Due: e.due})
+	for id, e := range m.records {
+		if e.meta.node != node || m.expired(id, e, now) {
+			continue
+		}
+		if due := e.due(); !due.IsZero() && due.Before(t) {
+			out = append(out, DueSession{SessionID: id, Due: due})
 		}
 	}
 	sortDue(out)
 	return out, nil
 }
+
+// due is Record.Due as saved, in UTC.
+func (e *memEntry) due() time.Time {
+	if e.dueSec == zeroUnix && e.dueNsec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(e.dueSec, int64(e.dueNsec)).UTC()
+}
+
+// zeroUnix is the zero time's Unix seconds: a record without Due.
+var zeroUnix = time.Time{}.Unix()
 
 // sortDue sorts by due time, then by id.
 func sortDue(ds []DueSession) {
@@ -206,64 +338,56 @@ func sortDue(ds []DueSession) {
 	})
 }
 
-// SaveRaw stores value as the record of sessionID, indexed under node,
-// without encoding it: for tests of how readers handle damaged records.
+// SaveRaw stores value as the record of sessionID, owned by node,
+// without checking it: for tests of how readers handle damaged records.
+// Load decodes it as an envelope (decodeRecord), as RedisStore reads
+// what it finds under the session's key.
 func (m *MemoryStore) SaveRaw(node, sessionID string, value []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.put(node, sessionID, append([]byte(nil), value...), time.Time{}, m.now())
+	if m.closed {
+		return
+	}
+	now := m.since(m.now())
+	e := m.get(sessionID, now)
+	if e == nil {
+		e = &memEntry{}
+		m.records[sessionID] = e
+	}
+	m.setMeta(e, memMeta{node: node, raw: true})
+	*e = memEntry{data: append([]byte(nil), value...), meta: e.meta, expires: now + m.ttl, dueSec: zeroUnix}
 }
 
-// put writes the record of sessionID and moves its index entry to node.
-// m.mu held.
-func (m *MemoryStore) put(node, sessionID string, value []byte, due, now time.Time) {
-	if old, ok := m.records[sessionID]; ok && old.node != node {
-		m.unindex(old.node, sessionID)
+// get returns the live record of sessionID, or nil, dropping it if it
+// expired. m.mu held.
+func (m *MemoryStore) get(sessionID string, now time.Duration) *memEntry {
+	e := m.records[sessionID]
+	if e == nil || m.expired(sessionID, e, now) {
+		return nil
 	}
-	m.records[sessionID] = memEntry{value: value, expires: now.Add(m.ttl), node: node, due: due}
-	idx := m.nodes[node]
-	if idx == nil {
-		idx = make(map[string]struct{})
-		m.nodes[node] = idx
-	}
-	idx[sessionID] = struct{}{}
+	return e
 }
 
-// unindex takes sessionID out of node's index. m.mu held.
-func (m *MemoryStore) unindex(node, sessionID string) {
-	if idx := m.nodes[node]; idx != nil {
-		delete(idx, sessionID)
-		if len(idx) == 0 {
-			delete(m.nodes, node)
-		}
+// expired reports whether e, the record of sessionID, expired, dropping
+// it if so. m.mu held.
+func (m *MemoryStore) expired(sessionID string, e *memEntry, now time.Duration) bool {
+	if now < e.expires {
+		return false
 	}
+	m.drop(sessionID, e)
+	return true
 }
 
-// get returns the live record of sessionID, dropping it (and its index
-// entry) if it expired. m.mu held.
-func (m *MemoryStore) get(sessionID string, now time.Time) (memEntry, bool) {
-	e, ok := m.records[sessionID]
-	if !ok {
-		return memEntry{}, false
-	}
-	if !now.Before(e.expires) {
-		delete(m.records, sessionID)
-		m.unindex(e.node, sessionID)
-		return memEntry{}, false
-	}
-	return e, true
-}
-
-// sweep drops expired records and the index entries without a record.
-// m.mu held.
-func (m *MemoryStore) sweep(now time.Time) {
+// sweep drops expired records. m.mu held.
+func (m *MemoryStore) sweep(now time.Duration) {
 	m.saves = 0
-	for id := range m.records {
-		m.get(id, now) // drops it if it expired
+	for id, e := range m.records {
+		m.expired(id, e, now) // drops it if it expired
 	}
 }
 
-// Load implements Store.
+// Load implements Store. It copies the record under the lock: the next
+// Save rewrites the session's buffer in place.
 func (m *MemoryStore) Load(ctx context.Context, sessionID string) (*Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -273,21 +397,73 @@ func (m *MemoryStore) Load(ctx context.Context, sessionID string) (*Record, erro
 		m.mu.Unlock()
 		return nil, fmt.Errorf("persist: load session %s: %w", sessionID, ErrClosed)
 	}
-	e, ok := m.get(sessionID, m.now())
+	rec, raw := m.load(sessionID, m.since(m.now()))
 	m.mu.Unlock()
-	if !ok {
+	if raw != nil {
+		return decodeRecordOf(sessionID, raw, true)
+	}
+	if rec == nil {
 		return nil, notFound(sessionID)
 	}
-	// e.value is never modified in place (Save replaces it), and
-	// decodeRecord copies what it returns.
-	return decodeRecord(sessionID, e.value)
+	return rec, nil
 }
 
-// LoadMany implements Loader.
+// load returns the record of sessionID, or, for a record SaveRaw stored,
+// a copy of its bytes; neither if there is none. m.mu held.
+func (m *MemoryStore) load(sessionID string, now time.Duration) (*Record, []byte) {
+	e := m.get(sessionID, now)
+	switch {
+	case e == nil:
+		return nil, nil
+	case e.meta.raw:
+		return nil, append(make([]byte, 0, len(e.data)), e.data...)
+	}
+	rec := &Record{
+		SessionID: sessionID,
+		Node:      e.meta.node,
+		Type:      e.meta.typ,
+		Seq:       e.seq,
+		Doc:       e.meta.doc,
+		DocHash:   e.meta.hash,
+		Created:   fromUnixMilli(e.created),
+		Updated:   fromUnixMilli(e.updated),
+	}
+	if len(e.data) > 0 {
+		rec.Data = append([]byte(nil), e.data...)
+	}
+	return rec, nil
+}
+
+// LoadMany implements Loader, under one lock.
 func (m *MemoryStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Record, []error) {
 	recs, errs := make([]*Record, len(sessionIDs)), make([]error, len(sessionIDs))
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return recs, errs
+	}
+	raws := make([][]byte, len(sessionIDs))
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		for i, id := range sessionIDs {
+			errs[i] = fmt.Errorf("persist: load session %s: %w", id, ErrClosed)
+		}
+		return recs, errs
+	}
+	now := m.since(m.now())
 	for i, id := range sessionIDs {
-		recs[i], errs[i] = m.Load(ctx, id)
+		recs[i], raws[i] = m.load(id, now)
+	}
+	m.mu.Unlock()
+	for i, id := range sessionIDs {
+		switch {
+		case raws[i] != nil:
+			recs[i], errs[i] = decodeRecordOf(id, raws[i], true)
+		case recs[i] == nil:
+			errs[i] = notFound(id)
+		}
 	}
 	return recs, errs
 }
@@ -295,13 +471,14 @@ func (m *MemoryStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Rec
 // MoveMany implements Mover, under one lock.
 func (m *MemoryStore) MoveMany(ctx context.Context, moves []Move) []error {
 	errs := make([]error, len(moves))
-	vals := make([][]byte, len(moves))
 	for i, mv := range moves {
-		vals[i], errs[i] = prepareSave(ctx, mv.Record)
+		if errs[i] = ctx.Err(); errs[i] == nil {
+			errs[i] = checkRecord(mv.Record)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
+	now := m.since(m.now())
 	for i, mv := range moves {
 		if errs[i] != nil {
 			continue
@@ -315,20 +492,20 @@ func (m *MemoryStore) MoveMany(ctx context.Context, moves []Move) []error {
 			errs[i] = fenced(rec.SessionID, Writer{rec.Node, rec.Epoch}, e)
 			continue
 		}
-		old, ok := m.get(rec.SessionID, now)
-		if !ok {
+		old := m.get(rec.SessionID, now)
+		if old == nil {
 			errs[i] = notFound(rec.SessionID)
 			continue
 		}
-		if old.node != mv.From {
-			errs[i] = moved(rec.SessionID, mv.From, mv.Seq, "node "+old.node+" owns it")
+		if old.meta.node != mv.From {
+			errs[i] = moved(rec.SessionID, mv.From, mv.Seq, "node "+old.meta.node+" owns it")
 			continue
 		}
-		if seq, _ := recordSeq(old.value); seq != mv.Seq {
+		if seq, _ := old.storedSeq(); seq != mv.Seq {
 			errs[i] = moved(rec.SessionID, mv.From, mv.Seq, fmt.Sprintf("the store holds seq %d", seq))
 			continue
 		}
-		m.put(rec.Node, rec.SessionID, vals[i], rec.Due, now)
+		m.put(old, rec, now)
 	}
 	return errs
 }
@@ -346,14 +523,13 @@ func (m *MemoryStore) Delete(ctx context.Context, w Writer, sessionID string) er
 	if e := m.epochs[w.Node]; e > w.Epoch {
 		return fenced(sessionID, w, e)
 	}
-	if old, ok := m.records[sessionID]; ok {
-		delete(m.records, sessionID)
-		m.unindex(old.node, sessionID)
+	if e := m.records[sessionID]; e != nil {
+		m.drop(sessionID, e)
 	}
 	return nil
 }
 
-// ListNode implements Store.
+// ListNode implements Store. It scans every record (see memEntry).
 func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -363,11 +539,10 @@ func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, erro
 	if m.closed {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, ErrClosed)
 	}
-	now := m.now()
-	idx := m.nodes[node]
-	ids := make([]string, 0, len(idx))
-	for id := range idx {
-		if _, ok := m.get(id, now); ok { // else get dropped it
+	now := m.since(m.now())
+	ids := []string{}
+	for id, e := range m.records {
+		if e.meta.node == node && !m.expired(id, e, now) {
 			ids = append(ids, id)
 		}
 	}
@@ -375,7 +550,7 @@ func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, erro
 	return ids, nil
 }
 
-// Nodes implements Store.
+// Nodes implements Store: the nodes of the live records, after a sweep.
 func (m *MemoryStore) Nodes(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -385,10 +560,12 @@ func (m *MemoryStore) Nodes(ctx context.Context) ([]string, error) {
 	if m.closed {
 		return nil, fmt.Errorf("persist: list nodes: %w", ErrClosed)
 	}
-	m.sweep(m.now())
-	nodes := make([]string, 0, len(m.nodes))
-	for node := range m.nodes {
-		nodes = append(nodes, node)
+	m.sweep(m.since(m.now()))
+	nodes := []string{}
+	for k := range m.metas { // every meta has a live record
+		if !slices.Contains(nodes, k.node) {
+			nodes = append(nodes, k.node)
+		}
 	}
 	sort.Strings(nodes)
 	return nodes, nil
@@ -408,7 +585,7 @@ func (m *MemoryStore) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.records = nil
-	m.nodes = nil
+	m.metas = nil
 	m.epochs = nil
 	return nil
 }

@@ -808,16 +808,17 @@ func memoryHarness(t *testing.T) (*harness, *MemoryStore, *manualClock) {
 			if !ok {
 				t.Fatalf("expire %s: no record", id)
 			}
-			e.expires = clock.Now()
-			m.records[id] = e
+			e.expires = m.since(clock.Now())
 		},
 		raw: func(t *testing.T, node, id string, value []byte) { m.SaveRaw(node, id, value) },
 		indexed: func(t *testing.T, node string) []string {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			var ids []string
-			for id := range m.nodes[node] {
-				ids = append(ids, id)
+			for id, e := range m.records { // the records a scan finds, expired or not
+				if e.meta.node == node {
+					ids = append(ids, id)
+				}
 			}
 			slices.Sort(ids)
 			return ids
@@ -902,8 +903,8 @@ func TestMemorySweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if m.Len() != 1 || len(m.nodes) != 1 {
-		t.Fatalf("%d records, %d indexes after the sweep", m.Len(), len(m.nodes))
+	if m.Len() != 1 || len(m.metas) != 1 {
+		t.Fatalf("%d records, %d shared metadata after the sweep", m.Len(), len(m.metas))
 	}
 }
 
