@@ -51,6 +51,10 @@ type MemoryStore struct {
 	// volatile: node -> unpersisted session -> type (Volatile)
 	volatile map[string]map[string]string
 	saves    int // since the last sweep
+	// oversized is the queue of entries whose buffer is larger than
+	// their record needs (setData), from oversizedHead on.
+	oversized     []memPending
+	oversizedHead int
 }
 
 // memEntry is a session's record. Its node is meta's: ListNode and
@@ -71,6 +75,7 @@ type memEntry struct {
 	// time included, which means none).
 	dueSec  int64
 	dueNsec int32
+	queued  bool // in MemoryStore.oversized
 }
 
 // memMeta is the part of a record that many sessions share.
@@ -150,6 +155,7 @@ func (m *MemoryStore) Save(ctx context.Context, rec *Record) error {
 		}
 	}
 	m.put(old, rec, now)
+	m.compact(now)
 	if m.saves++; m.saves >= max(sweepEvery, len(m.records)) {
 		m.sweep(now)
 	}
@@ -175,27 +181,79 @@ func (m *MemoryStore) put(e *memEntry, rec *Record, now time.Duration) {
 	if s := e.meta; s == nil || s.raw || s.node != rec.Node || s.typ != rec.Type || s.doc != rec.Doc || s.hash != rec.DocHash {
 		m.setMeta(e, memMeta{node: rec.Node, typ: rec.Type, doc: rec.Doc, hash: rec.DocHash})
 	}
-	e.data = ownCopy(e.data, rec.Data)
+	m.setData(e, rec.Data, now)
 	e.seq = rec.Seq
 	e.created, e.updated = unixMilli(rec.Created), unixMilli(rec.Updated)
 	e.expires = now + m.ttl
 	e.dueSec, e.dueNsec = rec.Due.Unix(), int32(rec.Due.Nanosecond())
 }
 
-// ownCopy copies p into buf, in place when it fits without wasting more
-// than a quarter of buf, else into a new buffer (of p's size class).
-// Empty p gives nil, as Load returns it.
-func ownCopy(buf, p []byte) []byte {
-	if len(p) == 0 {
-		if cap(buf) > 64 {
-			return nil
+// setData copies p into e's buffer. It reuses the buffer when p fits in
+// it and fills at least about half of it, so that a session whose
+// checkpoints alternate between two sizes (a call going back and forth
+// between two states) allocates nothing; a buffer left oversized (more
+// than tight allows) is queued, to be cut to size once the session has
+// been idle for compactAfter (hibernated sessions keep only what they
+// need). Empty p gives nil, as Load returns it. m.mu held.
+func (m *MemoryStore) setData(e *memEntry, p []byte, now time.Duration) {
+	n, c := len(p), cap(e.data)
+	switch {
+	case n == 0:
+		e.data = e.data[:0]
+		if c > 64 {
+			e.data = nil
 		}
-		return buf[:0]
+	case n <= c && c <= 2*n+64:
+		e.data = append(e.data[:0], p...)
+		if !tight(n, c) && !e.queued {
+			e.queued = true
+			m.oversized = append(m.oversized, memPending{e, now + compactAfter})
+		}
+	default:
+		e.data = append([]byte(nil), p...) // capacity: p's size class
 	}
-	if n := len(p); n <= cap(buf) && cap(buf) <= n+n/4+32 {
-		return append(buf[:0], p...)
+}
+
+// tight reports whether a buffer of capacity c holding n bytes wastes no
+// more than what a fresh allocation's size class would, give or take.
+func tight(n, c int) bool { return c <= n+n/4+32 }
+
+// compactAfter is how long a session whose buffer is oversized must go
+// without a Save (or Touch) before the buffer is cut to size.
+const compactAfter = time.Second
+
+// memPending is an entry with an oversized buffer, to be looked at again
+// at (since MemoryStore.base).
+type memPending struct {
+	e  *memEntry
+	at time.Duration
+}
+
+// compact cuts to size the buffers of the queued entries idle for
+// compactAfter, looking at no more than a few, so that a Save pays a
+// bounded share of the work. m.mu held.
+func (m *MemoryStore) compact(now time.Duration) {
+	for range 4 {
+		if m.oversizedHead == len(m.oversized) || m.oversized[m.oversizedHead].at > now {
+			break
+		}
+		e := m.oversized[m.oversizedHead].e
+		m.oversized[m.oversizedHead] = memPending{}
+		m.oversizedHead++
+		switch idle := e.expires - m.ttl + compactAfter; {
+		case tight(len(e.data), cap(e.data)):
+			e.queued = false // written since, or dropped (nil data)
+		case idle > now: // written since: look again later
+			m.oversized = append(m.oversized, memPending{e, idle})
+		default:
+			e.data = append([]byte(nil), e.data...)
+			e.queued = false
+		}
 	}
-	return append([]byte(nil), p...)
+	if h := m.oversizedHead; h > 64 && h*2 > len(m.oversized) {
+		m.oversized = append(m.oversized[:0], m.oversized[h:]...)
+		m.oversizedHead = 0
+	}
 }
 
 // setMeta makes e use the interned meta equal to k. m.mu held.
@@ -227,6 +285,7 @@ func (m *MemoryStore) release(s *memShared) {
 func (m *MemoryStore) drop(sessionID string, e *memEntry) {
 	delete(m.records, sessionID)
 	m.release(e.meta)
+	e.data = nil // e may still be queued (compact)
 }
 
 // TTL implements Expirer: MemoryOptions.TTL.
@@ -355,7 +414,7 @@ func (m *MemoryStore) SaveRaw(node, sessionID string, value []byte) {
 		m.records[sessionID] = e
 	}
 	m.setMeta(e, memMeta{node: node, raw: true})
-	*e = memEntry{data: append([]byte(nil), value...), meta: e.meta, expires: now + m.ttl, dueSec: zeroUnix}
+	*e = memEntry{data: append([]byte(nil), value...), meta: e.meta, expires: now + m.ttl, dueSec: zeroUnix, queued: e.queued}
 }
 
 // get returns the live record of sessionID, or nil, dropping it if it
@@ -587,5 +646,6 @@ func (m *MemoryStore) Close() error {
 	m.records = nil
 	m.metas = nil
 	m.epochs = nil
+	m.oversized, m.oversizedHead = nil, 0
 	return nil
 }

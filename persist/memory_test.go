@@ -73,6 +73,61 @@ func TestMemorySaveAllocs(t *testing.T) {
 	}
 }
 
+// TestMemoryAlternatingSizes: a session whose checkpoints alternate
+// between two sizes keeps one buffer (no allocation per Save); once it is
+// idle its buffer is cut to the size of its last record.
+func TestMemoryAlternatingSizes(t *testing.T) {
+	ctx := context.Background()
+	_, m, clock := memoryHarness(t)
+	big, small := bytes.Repeat([]byte("r"), 631), bytes.Repeat([]byte("t"), 446)
+	rec := &Record{SessionID: "s", Node: "A", Type: "voice", Data: big}
+	allocs := testing.AllocsPerRun(100, func() {
+		rec.Seq++
+		if rec.Seq%2 == 0 {
+			rec.Data = small
+		} else {
+			rec.Data = big
+		}
+		if err := m.Save(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Saves alternating between %d and %d bytes: %v allocations each, want 0", len(big), len(small), allocs)
+	}
+	rec.Seq++
+	rec.Data = small
+	if err := m.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	e := m.records["s"]
+	if tight(len(e.data), cap(e.data)) {
+		t.Fatalf("buffer of %d bytes for %d: the test needs an oversized one", cap(e.data), len(e.data))
+	}
+	// Saves of other sessions within compactAfter leave it; after, the
+	// next Save (of any session) cuts it to size.
+	clock.Advance(compactAfter / 2)
+	if err := m.Save(ctx, &Record{SessionID: "other", Node: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if tight(len(e.data), cap(e.data)) {
+		t.Fatal("buffer cut while the session was active")
+	}
+	clock.Advance(compactAfter)
+	if err := m.Save(ctx, &Record{SessionID: "other", Node: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if !tight(len(e.data), cap(e.data)) || e.queued {
+		t.Fatalf("idle session keeps a buffer of %d bytes for %d", cap(e.data), len(e.data))
+	}
+	if got, err := m.Load(ctx, "s"); err != nil || !bytes.Equal(got.Data, small) {
+		t.Fatalf("after the buffer was cut: %v, %.20q...", err, got.Data)
+	}
+	if len(m.oversized)-m.oversizedHead != 0 {
+		t.Fatalf("%d entries still queued", len(m.oversized)-m.oversizedHead)
+	}
+}
+
 // TestMemorySharedMeta: records with the same Node, Type, Doc and
 // DocHash share one copy of them, dropped with the last such record.
 func TestMemorySharedMeta(t *testing.T) {
@@ -250,4 +305,49 @@ func TestMemoryConcurrentReuse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// BenchmarkMemorySave: a checkpoint of a session saved before, with a
+// snapshot of the size of a routing session's.
+func BenchmarkMemorySave(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemory(MemoryOptions{})
+	rec := &Record{SessionID: "s", Node: "A", Type: "voice", Doc: "voice_routing", DocHash: [32]byte{1},
+		Data: bytes.Repeat([]byte("x"), 630), Created: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.Seq++
+		rec.Updated = time.Now()
+		if err := m.Save(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMemoryListNode: ListNode and DueBefore scan every record
+// (there is no per-node index): their cost with 100,000 sessions, half of
+// them the node's.
+func BenchmarkMemoryListNode(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemory(MemoryOptions{})
+	for i := range 100_000 {
+		node := []string{"A", "B"}[i%2]
+		if err := m.Save(ctx, &Record{SessionID: fmt.Sprintf("s%06d", i), Node: node, Seq: 1, Due: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ListNode", func(b *testing.B) {
+		for b.Loop() {
+			if ids, err := m.ListNode(ctx, "A"); err != nil || len(ids) != 50_000 {
+				b.Fatal(len(ids), err)
+			}
+		}
+	})
+	b.Run("DueBefore", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.DueBefore(ctx, "A", time.Now().Add(time.Second)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
