@@ -611,7 +611,13 @@ func (m *MemoryStore) ListNode(ctx context.Context, node string) ([]string, erro
 		return nil, fmt.Errorf("persist: list node %s: %w", node, ErrClosed)
 	}
 	now := m.elapsed()
-	ids := []string{}
+	n := 0 // the node's records, expired ones included
+	for k, s := range m.metas {
+		if k.node == node {
+			n += s.refs
+		}
+	}
+	ids := make([]string, 0, n)
 	for id, e := range m.records {
 		if e.meta.node == node && !m.expired(id, e, now) {
 			ids = append(ids, id)
