@@ -32,9 +32,11 @@ type MemoryOptions struct {
 // more than the rest of the Save. Each session holds its own copy of
 // Record.Data, rewritten in place by the next Save when it fits; the
 // metadata (Node, Type, Doc, DocHash) is shared between the sessions that
-// have the same; times are compact integers. Load returns what RedisStore
-// returns for the same record: Created and Updated at millisecond
-// precision, in UTC; empty Data as nil.
+// have the same; times are compact integers. Load returns the record as
+// decoding its envelope would (as RedisStore does): Created and Updated
+// at millisecond precision, in UTC; empty Data as nil. DueBefore returns
+// Due as saved, to the nanosecond, in UTC. SaveRaw still stores bytes
+// that Load decodes as an envelope, for tests of damaged records.
 //
 // The zero MemoryStore is not usable; call NewMemory.
 type MemoryStore struct {
