@@ -10,9 +10,15 @@ import (
 	"github.com/orsgo/engine/internal/bitset"
 )
 
-// SnapshotVersion is the version of the Snapshot layout. Decoders refuse
-// other versions instead of guessing.
-const SnapshotVersion = 1
+// SnapshotVersion is the version of the snapshot format this build
+// writes (package snapshot); it reads the versions from
+// OldestSnapshotVersion to SnapshotVersion, all of which decode to the
+// same Snapshot, and refuses others instead of guessing. Snapshot.Version
+// is the version a snapshot was taken with or read from.
+const SnapshotVersion = 2
+
+// OldestSnapshotVersion is the oldest snapshot version this build reads.
+const OldestSnapshotVersion = 1
 
 // ErrDocumentMismatch is returned when a snapshot is restored against a
 // document other than the one its session ran.
@@ -212,8 +218,9 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 	if snap == nil {
 		return nil, errors.New("interp: restore: nil snapshot")
 	}
-	if snap.Version != SnapshotVersion {
-		return nil, fmt.Errorf("interp: restore session %s: snapshot version %d, this build reads %d", snap.SessionID, snap.Version, SnapshotVersion)
+	if snap.Version < OldestSnapshotVersion || snap.Version > SnapshotVersion {
+		return nil, fmt.Errorf("interp: restore session %s: snapshot version %d, this build reads %d to %d",
+			snap.SessionID, snap.Version, OldestSnapshotVersion, SnapshotVersion)
 	}
 	if snap.DocHash != m.doc.Hash {
 		return nil, fmt.Errorf("interp: restore session %s: document %q (%x) is not the one the session ran (%q, %x): %w",

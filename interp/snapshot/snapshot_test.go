@@ -3,39 +3,126 @@ package snapshot_test
 import (
 	"bytes"
 	"errors"
+	"hash/fnv"
+	"maps"
+	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/orsgo/engine/interp"
 	"github.com/orsgo/engine/interp/snapshot"
 )
 
-func TestDecodeErrors(t *testing.T) {
+// badCase is a snapshot Decode and Peek must refuse for session id with
+// an error wrapping want and naming the session; Peek, which skips the
+// events and invocations, does not see what is wrong in them (peekOK).
+type badCase struct {
+	name, id string
+	b        []byte
+	want     error
+	peekOK   bool
+}
+
+// withVer is b, a snapshot of either version, with version v.
+func withVer(t *testing.T, b []byte, v byte) []byte {
+	t.Helper()
+	i := bytes.Index(b, []byte("\xa3ver"))
+	if i < 0 || v > 0x7f {
+		t.Fatal("no version to change")
+	}
+	c := slices.Clone(b)
+	c[i+4] = v
+	return c
+}
+
+// marshal encodes a hand-made snapshot.
+func marshal(t *testing.T, v map[string]any) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func badSnapshots(t *testing.T) []badCase {
 	good, err := snapshot.Encode(sample())
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := sample()
-	old.Version = 99
-	future, err := snapshot.Encode(old)
+	v1, err := os.ReadFile("testdata/v1.msgpack")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name, id string
-		b        []byte
-		want     error
-	}{
-		{"truncated", "sess-1", good[:len(good)/2], snapshot.ErrCorrupt},
-		{"not msgpack", "sess-1", []byte{0xc1, 0x00}, snapshot.ErrCorrupt},
-		{"another session", "sess-2", good, snapshot.ErrCorrupt},
-		{"version", "sess-1", future, snapshot.ErrVersion},
-	} {
+	// The checksum version 2 names its session by: FNV-1a of the id.
+	h := fnv.New32a()
+	h.Write([]byte("sess-1"))
+	sum := h.Sum32()
+	hand := func(fields map[string]any) []byte {
+		m := map[string]any{"ver": 2, "idc": sum, "doc": "d", "cfg": []int{0}}
+		maps.Copy(m, fields)
+		return marshal(t, m)
+	}
+	return []badCase{
+		{"truncated", "sess-1", good[:len(good)/2], snapshot.ErrCorrupt, false},
+		{"truncated in the variables", "sess-1", good[:bytes.Index(good, []byte("vars"))+8], snapshot.ErrCorrupt, false},
+		{"truncated, version 1", "sess-1", v1[:len(v1)/2], snapshot.ErrCorrupt, false},
+		{"not msgpack", "sess-1", []byte{0xc1, 0x00}, snapshot.ErrCorrupt, false},
+		{"empty", "sess-1", nil, snapshot.ErrCorrupt, false},
+		{"another session", "sess-2", good, snapshot.ErrCorrupt, false},
+		{"another session, version 1", "sess-2", v1, snapshot.ErrCorrupt, false},
+		{"no session id", "sess-1", marshal(t, map[string]any{"ver": 2, "doc": "d"}), snapshot.ErrCorrupt, false},
+		{"newer version", "sess-1", withVer(t, good, interp.SnapshotVersion+1), snapshot.ErrVersion, false},
+		{"version 99", "sess-1", withVer(t, good, 99), snapshot.ErrVersion, false},
+		{"version 0", "sess-1", withVer(t, v1, 0), snapshot.ErrVersion, false},
+		{"no version", "sess-1", marshal(t, map[string]any{"idc": sum}), snapshot.ErrVersion, false},
+		// Lengths of more items than there are bytes left: an error, not
+		// an allocation of gigabytes.
+		{"huge configuration", "sess-1", []byte("\x81\xa3cfg\xdd\x7f\xff\xff\xff"), snapshot.ErrCorrupt, false},
+		{"huge queue", "sess-1", []byte("\x81\xa2eq\xdd\x0f\xff\xff\xff"), snapshot.ErrCorrupt, false},
+		{"huge event data", "sess-1", []byte("\x81\xa3cur\x81\xa1d\xdf\x0f\xff\xff\xff"), snapshot.ErrCorrupt, true},
+		{"unknown origin code", "sess-1", hand(map[string]any{"cur": map[string]any{"n": "e", "o": 2}}), snapshot.ErrCorrupt, true},
+		{"unknown type code", "sess-1", hand(map[string]any{"eq": []any{map[string]any{"n": "e", "y": 9}}}), snapshot.ErrCorrupt, true},
+		{"bitset of the wrong type", "sess-1", hand(map[string]any{"cfg": "x"}), snapshot.ErrCorrupt, false},
+		{"child before its invoke id", "sess-1", hand(map[string]any{"invk": []any{map[string]any{"c": map[string]any{"doc": "c"}, "id": "k"}}}), snapshot.ErrCorrupt, true},
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, c := range badSnapshots(t) {
 		_, err := snapshot.Decode(c.id, c.b)
-		if !errors.Is(err, c.want) || !bytes.Contains([]byte(err.Error()), []byte(c.id)) {
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), "session "+c.id) {
 			t.Errorf("%s: err = %v, want %v naming %s", c.name, err, c.want, c.id)
 		}
 	}
+}
+
+// FuzzDecode: no bytes make Decode or Peek panic, and every error names
+// the session and is ErrCorrupt or ErrVersion.
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"v1.msgpack", "v2.msgpack", "v1-routing.msgpack", "v2-routing.msgpack", "v1-invoke.msgpack", "v2-invoke.msgpack"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, id := range []string{"sess-1", realCases[0].id, realCases[2].id} {
+			_, err := snapshot.Decode(id, b)
+			_, perr := snapshot.Peek(id, b)
+			for _, err := range []error{err, perr} {
+				if err != nil && (!strings.Contains(err.Error(), "session "+id) ||
+					!errors.Is(err, snapshot.ErrCorrupt) && !errors.Is(err, snapshot.ErrVersion)) {
+					t.Errorf("err = %v, want ErrCorrupt or ErrVersion naming %s", err, id)
+				}
+			}
+		}
+	})
 }
 
 // Event data an embedder made of other Go types keeps its XML values as
