@@ -101,9 +101,13 @@ func appendMembers(dst []int, s bitset.Set) []int {
 	if n == 0 {
 		return dst[:0]
 	}
-	out := slices.Grow(dst[:0], n)
-	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
-		out = append(out, i)
+	out := slices.Grow(dst[:0], n)[:n]
+	k := 0
+	for wi, w := range s { // word by word: a checkpoint lists every data binding
+		for ; w != 0; w &= w - 1 {
+			out[k] = wi*64 + bits.TrailingZeros64(w)
+			k++
+		}
 	}
 	return out
 }
@@ -189,8 +193,10 @@ func (s *Session) SnapshotInto(snap *Snapshot) error {
 	} else {
 		snap.Current = nil
 	}
-	for _, d := range s.delayed {
-		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
+	snap.Delayed = slices.Grow(snap.Delayed, len(s.delayed))[:len(s.delayed)]
+	for i, d := range s.delayed { // in place: a DelayedSend is large
+		ds := &snap.Delayed[i]
+		ds.Due, ds.Seq, ds.Target, ds.Type, ds.Event = d.Due, d.Seq, d.Msg.Target, d.Msg.Type, d.Msg.Event
 	}
 	var vars []Var
 	var err error

@@ -125,3 +125,15 @@ func BenchmarkAppendEncode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSnapshotInto: the interpreter's part of AppendSession.
+func BenchmarkSnapshotInto(b *testing.B) {
+	_, s := realCases[0].session(b)
+	var snap interp.Snapshot
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.SnapshotInto(&snap); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,8 +15,9 @@
 // fields under their Go names, and lists of states as arrays. Version 2
 // writes, where version 1 repeated what its reader knows:
 //
-//   - "idc", the FNV-1a checksum of the session id, in place of "id": the
-//     reader decodes a record for the id it is stored under, and the
+//   - "idc", a 32-bit checksum of the session id (FNV-1a steps over its
+//     64-bit words, encode.go's idSum) as a uint 32, in place of "id":
+//     the reader decodes a record for the id it is stored under, and the
 //     checksum still tells a record of another session;
 //   - no "id" and "ver" in an invoked child's snapshot when its id is
 //     the one the interpreter gives it (parent id "." invoke id);

@@ -2,8 +2,9 @@ package snapshot_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
-	"hash/fnv"
+	"fmt"
 	"maps"
 	"os"
 	"reflect"
@@ -39,14 +40,54 @@ func withVer(t *testing.T, b []byte, v byte) []byte {
 	return c
 }
 
-// marshal encodes a hand-made snapshot.
+// marshal encodes a hand-made snapshot, map keys sorted.
 func marshal(t *testing.T, v map[string]any) []byte {
 	t.Helper()
-	b, err := msgpack.Marshal(v)
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// idSum is the checksum version 2 names its session by (the format's
+// definition, written again from it): FNV-1a steps with the 64-bit prime
+// over the id's length and its little-endian words padded with zeros,
+// mixed and folded to 32 bits.
+func idSum(id string) uint32 {
+	const prime = 1099511628211
+	b := []byte(id)
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	h := (uint64(14695981039346656037) ^ uint64(len(id))) * prime
+	for i := 0; i < len(b); i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b[i:])) * prime
+	}
+	h = (h ^ h>>29) * prime
+	return uint32(h>>32) ^ uint32(h)
+}
+
+// TestIDSum: a snapshot names its session by idSum, and tells ids apart.
+func TestIDSum(t *testing.T) {
+	b, err := snapshot.Encode(sample())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	want := binary.BigEndian.AppendUint32([]byte("\xa3idc\xce"), idSum("sess-1"))
+	if !bytes.Contains(b, want) {
+		t.Errorf("no %x in %x", want, b)
+	}
+	seen := map[uint32]string{}
+	for i := range 20000 {
+		id := fmt.Sprintf("%032X-node%d", i*7919, i%3)
+		if prev, ok := seen[idSum(id)]; ok {
+			t.Errorf("%s and %s have the same checksum", prev, id)
+		}
+		seen[idSum(id)] = id
+	}
 }
 
 func badSnapshots(t *testing.T) []badCase {
@@ -58,10 +99,7 @@ func badSnapshots(t *testing.T) []badCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The checksum version 2 names its session by: FNV-1a of the id.
-	h := fnv.New32a()
-	h.Write([]byte("sess-1"))
-	sum := h.Sum32()
+	sum := idSum("sess-1")
 	hand := func(fields map[string]any) []byte {
 		m := map[string]any{"ver": 2, "idc": sum, "doc": "d", "cfg": []int{0}}
 		maps.Copy(m, fields)
