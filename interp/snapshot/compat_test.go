@@ -255,6 +255,11 @@ func TestCompatV1Records(t *testing.T) {
 			if got, want := restored.Configuration(), live.Configuration(); !slices.Equal(got, want) {
 				t.Errorf("restored in %v, want %v", got, want)
 			}
+			for _, v := range []int{interp.OldestSnapshotVersion - 1, interp.SnapshotVersion + 1} {
+				if _, err := m.Restore(withVersion(dec, v), interp.Options{}); err == nil || !strings.Contains(err.Error(), c.id) {
+					t.Errorf("Restore of a version %d snapshot: %v, want an error naming %s", v, err, c.id)
+				}
+			}
 			v2 := encodeSession(t, live)
 			golden(t, "v2-"+c.name+".msgpack", v2)
 			if again := encodeSession(t, restored); !bytes.Equal(again, v2) {
