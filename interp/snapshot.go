@@ -10,9 +10,15 @@ import (
 	"github.com/orsgo/engine/internal/bitset"
 )
 
-// SnapshotVersion is the version of the Snapshot layout. Decoders refuse
-// other versions instead of guessing.
-const SnapshotVersion = 1
+// SnapshotVersion is the version of the snapshot format this build
+// writes (package snapshot); it reads the versions from
+// OldestSnapshotVersion to SnapshotVersion, all of which decode to the
+// same Snapshot, and refuses others instead of guessing. Snapshot.Version
+// is the version a snapshot was taken with or read from.
+const SnapshotVersion = 2
+
+// OldestSnapshotVersion is the oldest snapshot version this build reads.
+const OldestSnapshotVersion = 1
 
 // ErrDocumentMismatch is returned when a snapshot is restored against a
 // document other than the one its session ran.
@@ -95,9 +101,13 @@ func appendMembers(dst []int, s bitset.Set) []int {
 	if n == 0 {
 		return dst[:0]
 	}
-	out := slices.Grow(dst[:0], n)
-	for i := s.Next(0); i >= 0; i = s.Next(i + 1) {
-		out = append(out, i)
+	out := slices.Grow(dst[:0], n)[:n]
+	k := 0
+	for wi, w := range s { // word by word: a checkpoint lists every data binding
+		for ; w != 0; w &= w - 1 {
+			out[k] = wi*64 + bits.TrailingZeros64(w)
+			k++
+		}
 	}
 	return out
 }
@@ -183,8 +193,10 @@ func (s *Session) SnapshotInto(snap *Snapshot) error {
 	} else {
 		snap.Current = nil
 	}
-	for _, d := range s.delayed {
-		snap.Delayed = append(snap.Delayed, DelayedSend{Due: d.Due, Seq: d.Seq, Target: d.Msg.Target, Type: d.Msg.Type, Event: d.Msg.Event})
+	snap.Delayed = slices.Grow(snap.Delayed, len(s.delayed))[:len(s.delayed)]
+	for i, d := range s.delayed { // in place: a DelayedSend is large
+		ds := &snap.Delayed[i]
+		ds.Due, ds.Seq, ds.Target, ds.Type, ds.Event = d.Due, d.Seq, d.Msg.Target, d.Msg.Type, d.Msg.Event
 	}
 	var vars []Var
 	var err error
@@ -212,8 +224,9 @@ func (m *Machine) Restore(snap *Snapshot, opts Options) (*Session, error) {
 	if snap == nil {
 		return nil, errors.New("interp: restore: nil snapshot")
 	}
-	if snap.Version != SnapshotVersion {
-		return nil, fmt.Errorf("interp: restore session %s: snapshot version %d, this build reads %d", snap.SessionID, snap.Version, SnapshotVersion)
+	if snap.Version < OldestSnapshotVersion || snap.Version > SnapshotVersion {
+		return nil, fmt.Errorf("interp: restore session %s: snapshot version %d, this build reads %d to %d",
+			snap.SessionID, snap.Version, OldestSnapshotVersion, SnapshotVersion)
 	}
 	if snap.DocHash != m.doc.Hash {
 		return nil, fmt.Errorf("interp: restore session %s: document %q (%x) is not the one the session ran (%q, %x): %w",

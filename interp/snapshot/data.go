@@ -123,7 +123,9 @@ func sortedKeys(keys []string, m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	if len(keys) > 1 { // event data of one key, the common case: nothing to sort
+		slices.Sort(keys)
+	}
 	return keys
 }
 
@@ -139,6 +141,9 @@ func (d *decoder) data() (any, error) {
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
 		n, err := d.dec.DecodeMapLen()
 		if err != nil {
+			return nil, err
+		}
+		if err := d.items(n); err != nil {
 			return nil, err
 		}
 		m := make(map[string]any, n)
@@ -157,6 +162,9 @@ func (d *decoder) data() (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := d.items(n); err != nil {
+			return nil, err
+		}
 		s := make([]any, n)
 		for i := range s {
 			if s[i], err = d.data(); err != nil {
@@ -171,6 +179,9 @@ func (d *decoder) data() (any, error) {
 		}
 		if id != xmlExtID {
 			return nil, fmt.Errorf("event data: unknown extension type %d", id)
+		}
+		if err := d.items(n); err != nil {
+			return nil, err
 		}
 		b := make([]byte, n)
 		if err := d.dec.ReadFull(b); err != nil {

@@ -1,7 +1,10 @@
 package snapshot
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	mbits "math/bits"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -14,6 +17,29 @@ import (
 // map or array.
 type decoder struct {
 	dec *msgpack.Decoder
+	r   *bytes.Reader // what dec reads: the bytes left bound what a length may claim
+}
+
+// newDecoder returns a decoder of b on dec (a pooled one), or on a new
+// msgpack.Decoder when dec is nil.
+func newDecoder(dec *msgpack.Decoder, b []byte) *decoder {
+	d := &decoder{dec: dec, r: bytes.NewReader(b)}
+	if dec == nil {
+		d.dec = msgpack.NewDecoder(d.r)
+	} else {
+		dec.Reset(d.r)
+	}
+	return d
+}
+
+// items checks that n items, each at least a byte, fit in the bytes
+// left, before a slice or map of n is made: hostile lengths are errors,
+// not allocations of gigabytes.
+func (d *decoder) items(n int) error {
+	if n > d.r.Len() {
+		return fmt.Errorf("%d items in %d bytes", n, d.r.Len())
+	}
+	return nil
 }
 
 // fields calls field for each key of a map; field must consume the value.
@@ -40,6 +66,9 @@ func slice[T any](d *decoder, item func(*T) error) ([]T, error) {
 	if err != nil || n < 0 {
 		return nil, err
 	}
+	if err := d.items(n); err != nil {
+		return nil, err
+	}
 	out := make([]T, n)
 	for i := range out {
 		if err := item(&out[i]); err != nil {
@@ -63,8 +92,57 @@ func (d *decoder) ints() ([]int, error) { return slice(d, d.int) }
 
 func (d *decoder) strs() ([]string, error) { return slice(d, d.str) }
 
+// states reads what appendStates wrote: an array of indices or a bitset.
+func (d *decoder) states() ([]int, error) {
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	if c != msgpcode.Bin8 && c != msgpcode.Bin16 && c != msgpcode.Bin32 {
+		return d.ints()
+	}
+	bits, err := d.dec.DecodeBytes()
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, x := range bits {
+		n += mbits.OnesCount8(x)
+	}
+	out := make([]int, 0, n)
+	for i, x := range bits {
+		for ; x != 0; x &= x - 1 {
+			out = append(out, i*8+mbits.TrailingZeros8(x))
+		}
+	}
+	return out, nil
+}
+
+// typ reads an I/O processor type: a string, or the code appendType
+// wrote for a well-known one.
+func (d *decoder) typ(p *string) error {
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	if !msgpcode.IsFixedNum(c) {
+		*p, err = d.dec.DecodeString()
+		return err
+	}
+	switch code, _ := d.dec.DecodeInt(); code {
+	case codeSCXMLType:
+		*p = interp.SCXMLProcessorType
+	case codeBasicHTTPType:
+		*p = basicHTTPType
+	default:
+		return fmt.Errorf("unknown I/O processor type code %d", code)
+	}
+	return nil
+}
+
 // header points at the fields a snapshot and its Summary share, so that
-// Decode and Peek read them in one place (headerField).
+// Decode and Peek read them in one place (headerField), and holds the
+// checksum of the session id a version 2 snapshot names its session by.
 type header struct {
 	version          *int
 	id, doc, final   *string
@@ -73,6 +151,9 @@ type header struct {
 	cfg, inv, dd     *[]int
 	hist             *[]interp.HistoryEntry
 	subs             *[]string
+
+	idSum    uint32
+	hasIDSum bool
 }
 
 // headerField decodes the snapshot field k into h; ok is false when k is
@@ -83,6 +164,9 @@ func (d *decoder) headerField(k string, h *header) (ok bool, err error) {
 		*h.version, err = d.dec.DecodeInt()
 	case "id":
 		*h.id, err = d.dec.DecodeString()
+	case "idc":
+		h.idSum, err = d.dec.DecodeUint32()
+		h.hasIDSum = true
 	case "doc":
 		*h.doc, err = d.dec.DecodeString()
 	case "hash":
@@ -98,11 +182,11 @@ func (d *decoder) headerField(k string, h *header) (ok bool, err error) {
 	case "fin":
 		*h.final, err = d.dec.DecodeString()
 	case "cfg":
-		*h.cfg, err = d.ints()
+		*h.cfg, err = d.states()
 	case "inv":
-		*h.inv, err = d.ints()
+		*h.inv, err = d.states()
 	case "dd":
-		*h.dd, err = d.ints()
+		*h.dd, err = d.states()
 	case "hist":
 		*h.hist, err = slice(d, d.history)
 	case "subs":
@@ -113,25 +197,42 @@ func (d *decoder) headerField(k string, h *header) (ok bool, err error) {
 	return true, err
 }
 
-// checkHeader checks that a snapshot read for sessionID is of this
-// version and of that session.
-func checkHeader(sessionID string, version int, id string) error {
-	if version != interp.SnapshotVersion {
-		return fmt.Errorf("session %s: snapshot version %d, this build reads %d: %w", sessionID, version, interp.SnapshotVersion, ErrVersion)
+// checkHeader checks that a top-level snapshot read for sessionID is of
+// a version this build reads and of that session (by its id, or by the
+// id's checksum, which makes the id sessionID).
+func checkHeader(sessionID string, h *header) error {
+	if v := *h.version; v < interp.OldestSnapshotVersion || v > interp.SnapshotVersion {
+		return fmt.Errorf("session %s: snapshot version %d, this build reads %d to %d: %w",
+			sessionID, v, interp.OldestSnapshotVersion, interp.SnapshotVersion, ErrVersion)
 	}
-	if id != sessionID {
-		return fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, id, ErrCorrupt)
+	switch {
+	case *h.id != "" || !h.hasIDSum:
+		if *h.id != sessionID {
+			return fmt.Errorf("session %s: snapshot is of session %q: %w", sessionID, *h.id, ErrCorrupt)
+		}
+	case h.idSum != idSum(sessionID):
+		return fmt.Errorf("session %s: snapshot is of another session (id checksum %08x, want %08x): %w",
+			sessionID, h.idSum, idSum(sessionID), ErrCorrupt)
+	default:
+		*h.id = sessionID
 	}
 	return nil
 }
 
-func (d *decoder) snapshot() (*interp.Snapshot, error) {
+// snapshot reads a snapshot. own is the session id its events' origin
+// code stands for: the id a top-level snapshot is decoded for, or the one
+// the interpreter gives a child (Decode and invoke check or complete
+// SessionID afterwards).
+func (d *decoder) snapshot(own string) (*interp.Snapshot, *header, error) {
 	s := &interp.Snapshot{}
-	h := header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
+	h := &header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
 		started: &s.Started, running: &s.Running, cfg: &s.Configuration, inv: &s.StatesToInvoke, dd: &s.DataDone,
 		hist: &s.History, subs: &s.Subs}
 	err := d.fields("snapshot", func(k string) (err error) {
-		if ok, err := d.headerField(k, &h); ok {
+		if ok, err := d.headerField(k, h); ok {
+			if k == "id" && err == nil {
+				own = s.SessionID
+			}
 			return err
 		}
 		switch k {
@@ -142,27 +243,27 @@ func (d *decoder) snapshot() (*interp.Snapshot, error) {
 		case "end":
 			s.EndConfig, err = d.strs()
 		case "iq":
-			s.Internal, err = slice(d, d.event)
+			s.Internal, err = slice(d, func(ev *interp.Event) error { return d.event(ev, own) })
 		case "eq":
-			s.External, err = slice(d, d.event)
+			s.External, err = slice(d, func(ev *interp.Event) error { return d.event(ev, own) })
 		case "cur":
 			if d.nil() {
 				return d.dec.DecodeNil()
 			}
 			s.Current = &interp.Event{}
-			err = d.event(s.Current)
+			err = d.event(s.Current, own)
 		case "dl":
-			s.Delayed, err = slice(d, d.delayed)
+			s.Delayed, err = slice(d, func(ds *interp.DelayedSend) error { return d.delayed(ds, own) })
 		case "vars":
 			s.Vars, err = slice(d, func(v *interp.Var) (err error) { *v, err = d.variable(); return err })
 		case "invk":
-			s.Invocation, err = slice(d, d.invoke)
+			s.Invocation, err = slice(d, func(r *interp.InvokeRecord) error { return d.invoke(r, own) })
 		default:
 			err = d.dec.Skip()
 		}
 		return err
 	})
-	return s, err
+	return s, h, err
 }
 
 // nil reports whether the next value is nil.
@@ -185,7 +286,7 @@ func (d *decoder) history(h *interp.HistoryEntry) error {
 	})
 }
 
-func (d *decoder) delayed(s *interp.DelayedSend) error {
+func (d *decoder) delayed(s *interp.DelayedSend, own string) error {
 	return d.fields("delayed send", func(k string) (err error) {
 		switch k {
 		case "due":
@@ -195,9 +296,9 @@ func (d *decoder) delayed(s *interp.DelayedSend) error {
 		case "to":
 			s.Target, err = d.dec.DecodeString()
 		case "ty":
-			s.Type, err = d.dec.DecodeString()
+			err = d.typ(&s.Type)
 		case "ev":
-			err = d.event(&s.Event)
+			err = d.event(&s.Event, own)
 		default:
 			err = d.dec.Skip()
 		}
@@ -205,22 +306,27 @@ func (d *decoder) delayed(s *interp.DelayedSend) error {
 	})
 }
 
-func (d *decoder) invoke(r *interp.InvokeRecord) error {
-	return d.fields("invocation", func(k string) (err error) {
+// invoke reads an invocation of the session parent; a child snapshot
+// without an id (version 2) is of the id the interpreter gives it.
+func (d *decoder) invoke(r *interp.InvokeRecord, parent string) error {
+	err := d.fields("invocation", func(k string) (err error) {
 		switch k {
 		case "i":
 			r.Invoke, err = d.dec.DecodeInt()
 		case "id":
 			r.InvokeID, err = d.dec.DecodeString()
 		case "t":
-			r.Type, err = d.dec.DecodeString()
+			err = d.typ(&r.Type)
 		case "d":
 			r.Done, err = d.dec.DecodeBool()
 		case "c":
 			if d.nil() {
 				return d.dec.DecodeNil()
 			}
-			r.Child, err = d.snapshot()
+			if r.InvokeID == "" {
+				return errors.New("child snapshot before the invoke id")
+			}
+			r.Child, _, err = d.snapshot(parent + "." + r.InvokeID)
 		case "src":
 			r.Source, err = d.dec.DecodeBytes()
 		case "f":
@@ -230,34 +336,58 @@ func (d *decoder) invoke(r *interp.InvokeRecord) error {
 		}
 		return err
 	})
+	if err == nil && r.Child != nil && r.Child.SessionID == "" {
+		r.Child.SessionID = parent + "." + r.InvokeID
+	}
+	return err
 }
 
-func (d *decoder) event(ev *interp.Event) error {
+// event reads an event under version 2's keys or version 1's Go field
+// names; own is the session id origin code codeOwnOrigin stands for.
+func (d *decoder) event(ev *interp.Event, own string) error {
 	return d.fields("event", func(k string) (err error) {
 		switch k {
-		case "Name":
+		case "n", "Name":
 			ev.Name, err = d.dec.DecodeString()
-		case "Type":
+		case "t", "Type":
 			var t uint8
 			t, err = d.dec.DecodeUint8()
 			ev.Type = interp.EventType(t)
-		case "SendID":
+		case "s", "SendID":
 			ev.SendID, err = d.dec.DecodeString()
-		case "Origin":
-			ev.Origin, err = d.dec.DecodeString()
-		case "OriginType":
-			ev.OriginType, err = d.dec.DecodeString()
-		case "InvokeID":
+		case "o", "Origin":
+			err = d.origin(&ev.Origin, own)
+		case "y", "OriginType":
+			err = d.typ(&ev.OriginType)
+		case "i", "InvokeID":
 			ev.InvokeID, err = d.dec.DecodeString()
-		case "Raw":
+		case "r", "Raw":
 			ev.Raw, err = d.dec.DecodeString()
-		case "Data":
+		case "d", "Data":
 			ev.Data, err = d.data()
 		default:
 			err = d.dec.Skip()
 		}
 		return err
 	})
+}
+
+// origin reads an event's origin: a string, or codeOwnOrigin for the
+// session own.
+func (d *decoder) origin(p *string, own string) error {
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	if !msgpcode.IsFixedNum(c) {
+		*p, err = d.dec.DecodeString()
+		return err
+	}
+	if code, _ := d.dec.DecodeInt(); code != codeOwnOrigin || own == "" {
+		return fmt.Errorf("unknown origin code %d", code)
+	}
+	*p = scxmlOrigin + own
+	return nil
 }
 
 func (d *decoder) variable() (v interp.Var, err error) {

@@ -1,16 +1,27 @@
 package snapshot
 
 import (
+	"encoding/binary"
+
 	"github.com/orsgo/engine/internal/msgp"
 	"github.com/orsgo/engine/interp"
 )
 
-// Hand-written encoders, appending to a byte slice (internal/msgp). Each
-// writes what msgpack's struct encoder wrote from the tags the
-// interpreter's types used to carry (a map keyed by the tag names,
-// omitempty fields left out when empty), which the decoders below read.
-// Only event data of Go types outside the JSON-like ones can fail to
-// encode (data.go).
+// Hand-written encoders of format version 2, appending to a byte slice
+// (internal/msgp); the decoders of decode.go read them and version 1.
+// Keys are written as constants (a key's msgpack string header and bytes
+// in one append). Only event data of Go types outside the JSON-like ones
+// can fail to encode (data.go).
+//
+// Version 2 differs from version 1 (see the package doc) only where
+// version 1 repeated what the reader already knows: the top-level
+// snapshot names its session by a checksum of the id the caller decodes
+// it for, a child's id is left out when it is the one the interpreter
+// gives it, events have one-letter keys with empty fields left out, the
+// well-known I/O processor types and the session's own origin are small
+// codes, false flags are left out, and a list of state indices is a
+// bitset when that is shorter. Variables are written exactly as in
+// version 1 (the datamodel writes their bytes itself).
 
 func count(present ...bool) int {
 	n := 0
@@ -22,8 +33,61 @@ func count(present ...bool) int {
 	return n
 }
 
-// appendInts writes v; a nil slice is nil, as the reflective encoder
-// wrote it.
+// Codes of origin types and delayed sends' types (the two I/O processors
+// of the SCXML recommendation, appendix C), written as a positive fixint
+// in place of the URI.
+const (
+	codeSCXMLType     = 1
+	codeBasicHTTPType = 2
+	// basicHTTPType is basichttp.Type (which imports the interpreter).
+	basicHTTPType = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"
+	// codeOwnOrigin is the origin "#_scxml_<id>" of the snapshot's own
+	// session: what every <send> it makes carries.
+	codeOwnOrigin = 1
+	scxmlOrigin   = "#_scxml_"
+)
+
+// idSum is the checksum a top-level snapshot names its session by:
+// FNV-1a's step with its 64-bit prime over the id's length and then its
+// 8-byte little-endian words (the last one padded with zeros), mixed and
+// folded to 32 bits. A word at a time: a byte-wise hash of a 40-byte id
+// cost a checkpoint a third of the encoding.
+func idSum(id string) uint32 {
+	const prime = 1099511628211
+	h := (14695981039346656037 ^ uint64(len(id))) * prime
+	for ; len(id) >= 8; id = id[8:] {
+		w := uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
+			uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
+		h = (h ^ w) * prime
+	}
+	if len(id) > 0 {
+		var w uint64
+		for i := len(id) - 1; i >= 0; i-- {
+			w = w<<8 | uint64(id[i])
+		}
+		h = (h ^ w) * prime
+	}
+	h = (h ^ h>>29) * prime
+	return uint32(h ^ h>>32)
+}
+
+// appendType writes an I/O processor type, a code for the well-known ones.
+func appendType(b []byte, t string) []byte {
+	switch t {
+	case interp.SCXMLProcessorType:
+		return append(b, codeSCXMLType)
+	case basicHTTPType:
+		return append(b, codeBasicHTTPType)
+	}
+	return msgp.AppendStr(b, t)
+}
+
+// isOwnOrigin reports whether o is "#_scxml_"+id, without building it.
+func isOwnOrigin(o, id string) bool {
+	return len(o) == len(scxmlOrigin)+len(id) && o[len(scxmlOrigin):] == id && o[:len(scxmlOrigin)] == scxmlOrigin
+}
+
+// appendInts writes v; a nil slice is nil.
 func appendInts(b []byte, v []int) []byte {
 	if v == nil {
 		return msgp.AppendNil(b)
@@ -33,6 +97,49 @@ func appendInts(b []byte, v []int) []byte {
 		b = msgp.AppendInt(b, int64(i))
 	}
 	return b
+}
+
+// appendStates writes a list of state indices (ascending, as a snapshot
+// holds them) as appendInts does, or as a bitset (bin: bit i%8 of byte
+// i/8 is state i) when that is shorter: a configuration or the data
+// bindings of a large document.
+func appendStates(b []byte, v []int) []byte {
+	if len(v) == 0 {
+		return appendInts(b, v)
+	}
+	arr, prev := 3, -1 // array16 header at most
+	for _, i := range v {
+		if i <= prev || i >= 255*8 {
+			return appendInts(b, v) // not a set a bitset can hold
+		}
+		prev = i
+		switch {
+		case i < 128:
+			arr++
+		case i < 256:
+			arr += 2
+		default:
+			arr += 3
+		}
+	}
+	if len(v) < 16 {
+		arr -= 2
+	}
+	n := prev/8 + 1
+	if n+2 >= arr {
+		return appendInts(b, v)
+	}
+	b = append(b, 0xc4, byte(n))
+	// v ascends: each byte is made in a register and written once.
+	var cur byte
+	at := 0
+	for _, i := range v {
+		for ; at < i>>3; at++ {
+			b, cur = append(b, cur), 0
+		}
+		cur |= 1 << (uint(i) & 7)
+	}
+	return append(b, cur)
 }
 
 func appendStrings(b []byte, v []string) []byte {
@@ -46,148 +153,200 @@ func appendStrings(b []byte, v []string) []byte {
 	return b
 }
 
-// appendSlice writes items with app1; a nil slice is nil.
-func appendSlice[T any](b []byte, items []T, app1 func([]byte, *T) ([]byte, error)) ([]byte, error) {
+// appendEvents writes items; a nil slice is nil.
+func appendEvents(b []byte, items []interp.Event, own string) ([]byte, error) {
 	if items == nil {
 		return msgp.AppendNil(b), nil
 	}
 	b = msgp.AppendArrayLen(b, len(items))
 	for i := range items {
 		var err error
-		if b, err = app1(b, &items[i]); err != nil {
+		if b, err = appendEvent(b, &items[i], own); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
 }
 
-func appendSnapshot(b []byte, s *interp.Snapshot) ([]byte, error) {
-	n := 9 + count(s.Final != "", len(s.StatesToInvoke) > 0, len(s.DataDone) > 0, len(s.History) > 0,
-		len(s.EndConfig) > 0, len(s.Internal) > 0, len(s.External) > 0, s.Current != nil, len(s.Delayed) > 0,
-		len(s.Vars) > 0, len(s.Invocation) > 0, len(s.Subs) > 0)
+// appendSnapshot writes s: a top-level snapshot (top) with its
+// version and the checksum of its id (its reader knows the id it decodes
+// it for), the snapshot of a child of session parent invoked as
+// invokeID with its id only when it is not the one the interpreter gives
+// it.
+func appendSnapshot(b []byte, s *interp.Snapshot, top bool, parent, invokeID string) ([]byte, error) {
+	ownID := top || isChildID(s.SessionID, parent, invokeID)
+	// doc, hash, now, seq and cfg always; ver and idc at the top.
+	n := 5 + count(top, top, !ownID, s.Started, s.Running, s.Final != "", len(s.StatesToInvoke) > 0,
+		len(s.DataDone) > 0, len(s.History) > 0, len(s.EndConfig) > 0, len(s.Internal) > 0, len(s.External) > 0,
+		s.Current != nil, len(s.Delayed) > 0, len(s.Vars) > 0, len(s.Invocation) > 0, len(s.Subs) > 0)
 	b = msgp.AppendMapLen(b, n)
-	b = msgp.AppendInt(msgp.AppendStr(b, "ver"), int64(s.Version))
-	b = msgp.AppendStr(msgp.AppendStr(b, "id"), s.SessionID)
-	b = msgp.AppendStr(msgp.AppendStr(b, "doc"), s.DocName)
-	b = msgp.AppendBin(msgp.AppendStr(b, "hash"), s.DocHash[:])
-	b = msgp.AppendBool(msgp.AppendStr(b, "st"), s.Started)
-	b = msgp.AppendBool(msgp.AppendStr(b, "run"), s.Running)
-	if s.Final != "" {
-		b = msgp.AppendStr(msgp.AppendStr(b, "fin"), s.Final)
+	if top {
+		b = append(b, "\xa3ver"...)
+		b = msgp.AppendInt(b, interp.SnapshotVersion)
+		b = binary.BigEndian.AppendUint32(append(b, "\xa3idc\xce"...), idSum(s.SessionID))
+	} else if !ownID {
+		b = msgp.AppendStr(append(b, "\xa2id"...), s.SessionID)
 	}
-	b = msgp.AppendTime(msgp.AppendStr(b, "now"), s.Now)
-	b = msgp.AppendUint(msgp.AppendStr(b, "seq"), s.Seq)
-	b = appendInts(msgp.AppendStr(b, "cfg"), s.Configuration)
+	b = msgp.AppendStr(append(b, "\xa3doc"...), s.DocName)
+	b = append(b, "\xa4hash\xc4\x20"...)
+	b = append(b, s.DocHash[:]...)
+	if s.Started {
+		b = append(b, "\xa2st\xc3"...)
+	}
+	if s.Running {
+		b = append(b, "\xa3run\xc3"...)
+	}
+	if s.Final != "" {
+		b = msgp.AppendStr(append(b, "\xa3fin"...), s.Final)
+	}
+	b = msgp.AppendTime(append(b, "\xa3now"...), s.Now)
+	b = msgp.AppendUint(append(b, "\xa3seq"...), s.Seq)
+	b = appendStates(append(b, "\xa3cfg"...), s.Configuration)
 	if len(s.StatesToInvoke) > 0 {
-		b = appendInts(msgp.AppendStr(b, "inv"), s.StatesToInvoke)
+		b = appendStates(append(b, "\xa3inv"...), s.StatesToInvoke)
 	}
 	if len(s.DataDone) > 0 {
-		b = appendInts(msgp.AppendStr(b, "dd"), s.DataDone)
+		b = appendStates(append(b, "\xa2dd"...), s.DataDone)
 	}
 	if len(s.History) > 0 {
-		b = msgp.AppendArrayLen(msgp.AppendStr(b, "hist"), len(s.History))
+		b = msgp.AppendArrayLen(append(b, "\xa4hist"...), len(s.History))
 		for i := range s.History {
 			b = appendHistory(b, &s.History[i])
 		}
 	}
 	if len(s.EndConfig) > 0 {
-		b = appendStrings(msgp.AppendStr(b, "end"), s.EndConfig)
+		b = appendStrings(append(b, "\xa3end"...), s.EndConfig)
 	}
 	var err error
 	if len(s.Internal) > 0 {
-		if b, err = appendSlice(msgp.AppendStr(b, "iq"), s.Internal, appendEvent); err != nil {
+		if b, err = appendEvents(append(b, "\xa2iq"...), s.Internal, s.SessionID); err != nil {
 			return b, err
 		}
 	}
 	if len(s.External) > 0 {
-		if b, err = appendSlice(msgp.AppendStr(b, "eq"), s.External, appendEvent); err != nil {
+		if b, err = appendEvents(append(b, "\xa2eq"...), s.External, s.SessionID); err != nil {
 			return b, err
 		}
 	}
 	if s.Current != nil {
-		if b, err = appendEvent(msgp.AppendStr(b, "cur"), s.Current); err != nil {
+		if b, err = appendEvent(append(b, "\xa3cur"...), s.Current, s.SessionID); err != nil {
 			return b, err
 		}
 	}
 	if len(s.Delayed) > 0 {
-		if b, err = appendSlice(msgp.AppendStr(b, "dl"), s.Delayed, appendDelayed); err != nil {
-			return b, err
+		b = msgp.AppendArrayLen(append(b, "\xa2dl"...), len(s.Delayed))
+		for i := range s.Delayed {
+			if b, err = appendDelayed(b, &s.Delayed[i], s.SessionID); err != nil {
+				return b, err
+			}
 		}
 	}
 	if len(s.Vars) > 0 {
-		b = msgp.AppendArrayLen(msgp.AppendStr(b, "vars"), len(s.Vars))
+		b = msgp.AppendArrayLen(append(b, "\xa4vars"...), len(s.Vars))
 		for i := range s.Vars {
 			b = appendVar(b, &s.Vars[i])
 		}
 	}
 	if len(s.Invocation) > 0 {
-		if b, err = appendSlice(msgp.AppendStr(b, "invk"), s.Invocation, appendInvoke); err != nil {
-			return b, err
+		b = msgp.AppendArrayLen(append(b, "\xa4invk"...), len(s.Invocation))
+		for i := range s.Invocation {
+			if b, err = appendInvoke(b, &s.Invocation[i], s.SessionID); err != nil {
+				return b, err
+			}
 		}
 	}
 	if len(s.Subs) > 0 {
-		b = appendStrings(msgp.AppendStr(b, "subs"), s.Subs)
+		b = appendStrings(append(b, "\xa4subs"...), s.Subs)
 	}
 	return b, nil
 }
 
 func appendHistory(b []byte, h *interp.HistoryEntry) []byte {
 	b = msgp.AppendMapLen(b, 2)
-	b = msgp.AppendInt(msgp.AppendStr(b, "s"), int64(h.State))
-	return appendInts(msgp.AppendStr(b, "v"), h.States)
+	b = msgp.AppendInt(append(b, "\xa1s"...), int64(h.State))
+	return appendStates(append(b, "\xa1v"...), h.States)
 }
 
-func appendDelayed(b []byte, d *interp.DelayedSend) ([]byte, error) {
+func appendDelayed(b []byte, d *interp.DelayedSend, own string) ([]byte, error) {
 	b = msgp.AppendMapLen(b, 3+count(d.Target != "", d.Type != ""))
-	b = msgp.AppendTime(msgp.AppendStr(b, "due"), d.Due)
-	b = msgp.AppendUint(msgp.AppendStr(b, "seq"), d.Seq)
+	b = msgp.AppendTime(append(b, "\xa3due"...), d.Due)
+	b = msgp.AppendUint(append(b, "\xa3seq"...), d.Seq)
 	if d.Target != "" {
-		b = msgp.AppendStr(msgp.AppendStr(b, "to"), d.Target)
+		b = msgp.AppendStr(append(b, "\xa2to"...), d.Target)
 	}
 	if d.Type != "" {
-		b = msgp.AppendStr(msgp.AppendStr(b, "ty"), d.Type)
+		b = appendType(append(b, "\xa2ty"...), d.Type)
 	}
-	return appendEvent(msgp.AppendStr(b, "ev"), &d.Event)
+	return appendEvent(append(b, "\xa2ev"...), &d.Event, own)
 }
 
-func appendInvoke(b []byte, r *interp.InvokeRecord) ([]byte, error) {
+// isChildID reports whether id is the one the interpreter gives the
+// child of session parent invoked as invokeID: parent.invokeID.
+func isChildID(id, parent, invokeID string) bool {
+	return len(id) == len(parent)+1+len(invokeID) && id[len(parent)] == '.' &&
+		id[:len(parent)] == parent && id[len(parent)+1:] == invokeID
+}
+
+func appendInvoke(b []byte, r *interp.InvokeRecord, parent string) ([]byte, error) {
 	n := 2 + count(r.Type != "", r.Done, r.Child != nil, len(r.Source) > 0, r.File != "")
 	b = msgp.AppendMapLen(b, n)
-	b = msgp.AppendInt(msgp.AppendStr(b, "i"), int64(r.Invoke))
-	b = msgp.AppendStr(msgp.AppendStr(b, "id"), r.InvokeID)
+	b = msgp.AppendInt(append(b, "\xa1i"...), int64(r.Invoke))
+	b = msgp.AppendStr(append(b, "\xa2id"...), r.InvokeID)
 	if r.Type != "" {
-		b = msgp.AppendStr(msgp.AppendStr(b, "t"), r.Type)
+		b = appendType(append(b, "\xa1t"...), r.Type)
 	}
 	if r.Done {
-		b = msgp.AppendBool(msgp.AppendStr(b, "d"), true)
+		b = append(b, "\xa1d\xc3"...)
 	}
 	if r.Child != nil {
 		var err error
-		if b, err = appendSnapshot(msgp.AppendStr(b, "c"), r.Child); err != nil {
+		if b, err = appendSnapshot(append(b, "\xa1c"...), r.Child, false, parent, r.InvokeID); err != nil {
 			return b, err
 		}
 	}
 	if len(r.Source) > 0 {
-		b = msgp.AppendBin(msgp.AppendStr(b, "src"), r.Source)
+		b = msgp.AppendBin(append(b, "\xa3src"...), r.Source)
 	}
 	if r.File != "" {
-		b = msgp.AppendStr(msgp.AppendStr(b, "f"), r.File)
+		b = msgp.AppendStr(append(b, "\xa1f"...), r.File)
 	}
 	return b, nil
 }
 
-// appendEvent writes the eight fields of an event, all of them, under
-// their Go names.
-func appendEvent(b []byte, ev *interp.Event) ([]byte, error) {
-	b = msgp.AppendMapLen(b, 8)
-	b = msgp.AppendStr(msgp.AppendStr(b, "Name"), ev.Name)
-	b = msgp.AppendUint(msgp.AppendStr(b, "Type"), uint64(ev.Type))
-	b = msgp.AppendStr(msgp.AppendStr(b, "SendID"), ev.SendID)
-	b = msgp.AppendStr(msgp.AppendStr(b, "Origin"), ev.Origin)
-	b = msgp.AppendStr(msgp.AppendStr(b, "OriginType"), ev.OriginType)
-	b = msgp.AppendStr(msgp.AppendStr(b, "InvokeID"), ev.InvokeID)
-	b = msgp.AppendStr(msgp.AppendStr(b, "Raw"), ev.Raw)
-	return appendData(msgp.AppendStr(b, "Data"), ev.Data)
+// appendEvent writes ev with one-letter keys, its empty fields left out:
+// n name, t type, s sendid, o origin, y origintype, i invokeid, r raw,
+// d data. own is the id of the snapshot's session.
+func appendEvent(b []byte, ev *interp.Event, own string) ([]byte, error) {
+	b = msgp.AppendMapLen(b, 1+count(ev.Type != 0, ev.SendID != "", ev.Origin != "", ev.OriginType != "",
+		ev.InvokeID != "", ev.Raw != "", ev.Data != nil))
+	b = msgp.AppendStr(append(b, "\xa1n"...), ev.Name)
+	if ev.Type != 0 {
+		b = msgp.AppendUint(append(b, "\xa1t"...), uint64(ev.Type))
+	}
+	if ev.SendID != "" {
+		b = msgp.AppendStr(append(b, "\xa1s"...), ev.SendID)
+	}
+	if ev.Origin != "" {
+		b = append(b, "\xa1o"...)
+		if isOwnOrigin(ev.Origin, own) {
+			b = append(b, codeOwnOrigin)
+		} else {
+			b = msgp.AppendStr(b, ev.Origin)
+		}
+	}
+	if ev.OriginType != "" {
+		b = appendType(append(b, "\xa1y"...), ev.OriginType)
+	}
+	if ev.InvokeID != "" {
+		b = msgp.AppendStr(append(b, "\xa1i"...), ev.InvokeID)
+	}
+	if ev.Raw != "" {
+		b = msgp.AppendStr(append(b, "\xa1r"...), ev.Raw)
+	}
+	if ev.Data == nil {
+		return b, nil
+	}
+	return appendData(append(b, "\xa1d"...), ev.Data)
 }
 
 // appendVar writes v, or the encoding a datamodel kept for it.

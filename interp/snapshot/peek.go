@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -15,7 +14,10 @@ import (
 // its next delayed send falls due, whether anything waits for it), and
 // nothing of its datamodel or its events' data.
 type Summary struct {
-	Version   int
+	// Version is the format version the snapshot was written in.
+	Version int
+	// SessionID is the session's id (the one Peek was called for, when
+	// the snapshot names its session by the id's checksum).
 	SessionID string
 	DocName   string
 	DocHash   [32]byte
@@ -44,14 +46,13 @@ type Summary struct {
 func Peek(sessionID string, b []byte) (*Summary, error) {
 	dec := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(dec)
-	dec.Reset(bytes.NewReader(b))
-	d := &decoder{dec: dec}
+	d := newDecoder(dec, b)
 	s := &Summary{}
-	h := header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
+	h := &header{version: &s.Version, id: &s.SessionID, doc: &s.DocName, final: &s.Final, hash: &s.DocHash,
 		started: &s.Started, running: &s.Running, cfg: &s.Configuration, inv: &s.StatesToInvoke, dd: &s.DataDone,
 		hist: &s.History, subs: &s.Subs}
 	err := d.fields("snapshot", func(k string) (err error) {
-		if ok, err := d.headerField(k, &h); ok {
+		if ok, err := d.headerField(k, h); ok {
 			return err
 		}
 		switch k {
@@ -79,7 +80,7 @@ func Peek(sessionID string, b []byte) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
 	}
-	if err := checkHeader(sessionID, s.Version, s.SessionID); err != nil {
+	if err := checkHeader(sessionID, h); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -3,25 +3,45 @@
 //
 // Every type is written and read by hand here (no struct tags on the
 // interpreter's types, no reflection on the checkpoint path, no
-// process-wide msgpack registration): a snapshot is a map keyed by short
-// names, omitted fields left out; an event is a map of its eight fields
-// by Go name; a datamodel Value a map of its kind and the fields it uses;
-// event data is JSON-like msgpack with *interp.XML as extension type 'X'.
-// The layout is the one version 1 of the snapshot has always had
-// (testdata/v1.msgpack): records written before this package existed
-// decode to the same snapshots.
+// process-wide msgpack registration). The format stays self-describing:
+// a snapshot is a map keyed by short names, omitted fields left out; a
+// datamodel Value a map of its kind and the fields it uses; event data
+// is JSON-like msgpack with *interp.XML as extension type 'X'.
+//
+// Encode writes version 2 (interp.SnapshotVersion); Decode and Peek read
+// versions 1 and 2 to the same snapshots and refuse others (ErrVersion).
+// Version 1 (testdata/v1*.msgpack, the format of every release before
+// version 2) wrote the session id in full, events as maps of their eight
+// fields under their Go names, and lists of states as arrays. Version 2
+// writes, where version 1 repeated what its reader knows:
+//
+//   - "idc", a 32-bit checksum of the session id (FNV-1a steps over its
+//     64-bit words, encode.go's idSum) as a uint 32, in place of "id":
+//     the reader decodes a record for the id it is stored under, and the
+//     checksum still tells a record of another session;
+//   - no "id" and "ver" in an invoked child's snapshot when its id is
+//     the one the interpreter gives it (parent id "." invoke id);
+//   - events with one-letter keys (n name, t type, s sendid, o origin,
+//     y origintype, i invokeid, r raw, d data), empty fields left out;
+//   - origin 1 for "#_scxml_" followed by the snapshot's own session id,
+//     and types 1 and 2 for the SCXML and Basic HTTP Event I/O
+//     Processors' URIs (event origin types, delayed sends' and
+//     invocations' types);
+//   - "st" and "run" only when true;
+//   - a list of state indices as a bitset (bin: bit i%8 of byte i/8 is
+//     state i) when that is shorter than the array.
+//
+// Variables ("vars") are written as in version 1, in the bytes the
+// datamodel keeps for them (Var.Encoded, AppendValue).
 //
 // persist stores the bytes in its record envelope and knows nothing of
 // what they hold.
 package snapshot
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/orsgo/engine/interp"
 )
@@ -34,7 +54,9 @@ var (
 	ErrVersion = errors.New("snapshot: unknown version")
 )
 
-// Encode encodes snap into a new slice of its exact size.
+// Encode encodes snap into a new slice of its exact size, in format
+// interp.SnapshotVersion whatever snap.Version (a snapshot read from an
+// older version is written in the current one).
 func Encode(snap *interp.Snapshot) ([]byte, error) {
 	buf := getBuf()
 	defer putBuf(buf)
@@ -86,7 +108,7 @@ func putSnap(snap *interp.Snapshot) { snapPool.Put(snap) }
 // checkpoint to the next (no allocation once dst has grown to a
 // snapshot's size).
 func AppendEncode(dst []byte, snap *interp.Snapshot) ([]byte, error) {
-	b, err := appendSnapshot(dst, snap)
+	b, err := appendSnapshot(dst, snap, true, "", "")
 	if err != nil {
 		return dst, fmt.Errorf("snapshot: encode session %s: %w", snap.SessionID, err)
 	}
@@ -109,22 +131,38 @@ func putBuf(b *[]byte) {
 	}
 }
 
-// Decode decodes what Encode wrote for the session sessionID. Event data
+// Decode decodes what Encode wrote for the session sessionID, in any
+// version from interp.OldestSnapshotVersion to interp.SnapshotVersion
+// (Snapshot.Version says which). Event data
 // decodes to the JSON-like Go types it was made of (int64 and float64
 // stay apart; non-negative integers beyond a fixint come back as uint64,
 // as they always have). Errors name the session and wrap ErrCorrupt or
 // ErrVersion.
 func Decode(sessionID string, b []byte) (*interp.Snapshot, error) {
-	d := decoder{dec: msgpack.NewDecoder(bytes.NewReader(b))}
+	d := newDecoder(nil, b)
 	d.dec.UseLooseInterfaceDecoding(true)
-	snap, err := d.snapshot()
+	snap, h, err := d.snapshot(sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("session %s: snapshot: %v: %w", sessionID, err, ErrCorrupt)
 	}
-	if err := checkHeader(sessionID, snap.Version, snap.SessionID); err != nil {
+	if err := checkHeader(sessionID, h); err != nil {
 		return nil, err
 	}
+	childVersions(snap)
 	return snap, nil
+}
+
+// childVersions gives the snapshots of snap's children, which version 2
+// writes without a version, the version of snap.
+func childVersions(snap *interp.Snapshot) {
+	for i := range snap.Invocation {
+		if c := snap.Invocation[i].Child; c != nil {
+			if c.Version == 0 {
+				c.Version = snap.Version
+			}
+			childVersions(c)
+		}
+	}
 }
 
 // EncodeVar encodes v exactly as Encode writes it inside a snapshot, so
@@ -147,7 +185,7 @@ func VarValue(v *interp.Var) (interp.Value, error) {
 	if v.Encoded == nil {
 		return v.Value, nil
 	}
-	d := decoder{dec: msgpack.NewDecoder(bytes.NewReader(v.Encoded))}
+	d := newDecoder(nil, v.Encoded)
 	got, err := d.variable()
 	if err != nil {
 		return interp.Value{}, fmt.Errorf("variable %s: cached encoding: %v: %w", v.Name, err, ErrCorrupt)
