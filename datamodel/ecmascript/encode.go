@@ -253,11 +253,15 @@ func (x *exporter) encodeArray(b []byte, obj *goja.Object) []byte {
 
 // encodePlain writes a plain object. With node (a tracked variable:
 // track), the plain objects and arrays its properties hold are written
-// through track, and node.kids records their nodes.
+// through track, node.kids records their nodes, and node.items where the
+// value of each key lies: when the keys are as they were, the value of a
+// key that no dirty path in mask stores into or leads through is copied
+// from node.raw, without asking goja for it.
 func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask uint64, depth int) []byte {
 	var keys []string
+	same := false
 	if node != nil && node.keys != nil && !x.mayHide() && x.sameKeys(node.keys, mask, depth) {
-		keys = node.keys
+		keys, same = node.keys, true
 	} else {
 		keys = obj.Keys()
 	}
@@ -275,9 +279,16 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 	x.number(obj)
 	if len(keys) == 0 {
 		if node != nil {
-			node.kids = node.kids[:0]
+			node.kids, node.items, node.itemObjs = node.kids[:0], node.items[:0], node.itemObjs[:0]
 		}
 		return leaf(b, interp.Value{Kind: interp.KindObject})
+	}
+	// copyItems: node.items holds where each key's value lies in
+	// node.raw (the same keys, in the same order).
+	copyItems := same && len(node.items) == len(keys)+1 && len(node.itemObjs) == len(keys) && node.raw != nil
+	if node != nil && !copyItems {
+		node.items = slices.Grow(node.items[:0], len(keys)+1)[:len(keys)+1]
+		node.itemObjs = slices.Grow(node.itemObjs[:0], len(keys))[:len(keys)]
 	}
 	start := len(b)
 	b = msgp.AppendMapLen(b, 3)
@@ -289,41 +300,79 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 	b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
 	n := 0 // kids recorded, in place over the old ones
 	for i, k := range keys {
-		x.segs = append(x.segs, pathSeg{key: k, idx: -1})
 		if node == nil {
+			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
 			b = x.encode(b, obj.Get(k))
+			x.segs = x.segs[:len(x.segs)-1]
+			continue
+		}
+		var old *objNode
+		if i < len(node.kids) && node.kids[i].key == k {
+			old = node.kids[i].node
 		} else {
-			var old *objNode
-			if i < len(node.kids) && node.kids[i].key == k {
-				old = node.kids[i].node
-			} else {
-				for j := n; j < len(node.kids); j++ {
-					if node.kids[j].key == k {
-						old = node.kids[j].node
-						break
-					}
+			for j := n; j < len(node.kids); j++ {
+				if node.kids[j].key == k {
+					old = node.kids[j].node
+					break
 				}
-			}
-			at := len(b)
-			var kid *objNode
-			b, kid = x.track(b, obj.Get(k), old, x.subMask(mask, depth, k), depth+1)
-			if kid != nil {
-				kid.rel = at - start
-				if n < len(node.kids) {
-					node.kids[n] = objKid{k, kid}
-				} else {
-					node.kids = append(node.kids, objKid{k, kid})
-				}
-				n++
 			}
 		}
-		x.segs = x.segs[:len(x.segs)-1]
+		at, first := len(b), x.next
+		sub := x.subMask(mask, depth, k)
+		stored := copyItems && x.storedInto(mask, depth, k)
+		var kid *objNode
+		if copyItems && sub == 0 && !stored {
+			// Neither stored into nor changed below: the value is the
+			// one encoded last time (a store of an object, or code that
+			// could change it otherwise, touches the whole variable).
+			b = append(b, node.raw[node.items[i]:node.items[i+1]]...)
+			x.next += node.itemObjs[i]
+			if old != nil {
+				x.d.inc.reusedObjs += old.objs
+				x.place(old, at)
+				kid = old
+			}
+		} else {
+			var v goja.Value
+			if copyItems && old != nil && !stored {
+				v = old.obj // the same object, changed below
+			} else {
+				v = obj.Get(k)
+			}
+			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
+			b, kid = x.track(b, v, old, sub, depth+1)
+			x.segs = x.segs[:len(x.segs)-1]
+		}
+		// Read above for this key: node.items[i+1] is still the old one.
+		node.items[i], node.itemObjs[i] = at-start, x.next-first
+		if kid != nil {
+			kid.rel = at - start
+			if n < len(node.kids) {
+				node.kids[n] = objKid{k, kid}
+			} else {
+				node.kids = append(node.kids, objKid{k, kid})
+			}
+			n++
+		}
 	}
 	if node != nil {
+		node.items[len(keys)] = len(b) - start
 		clear(node.kids[n:])
 		node.kids = node.kids[:n]
 	}
 	return b
+}
+
+// storedInto reports whether a dirty path in mask stored into the
+// property k of the object at depth.
+func (x *exporter) storedInto(mask uint64, depth int, k string) bool {
+	for m := mask; m != 0; m &= m - 1 {
+		p := x.d.prog.touch.paths[x.dirty[bits.TrailingZeros64(m)]]
+		if len(p)-2 == depth && p[len(p)-1] == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Tracked variables. A variable whose value is a plain object or an array

@@ -369,6 +369,23 @@ type varCache struct {
 	// reusedObjs counts the objects whose encoding a tracked variable's
 	// export copied from its tree (exporter.track).
 	reusedObjs int
+	// names are the variables the last export listed, in its order:
+	// exportWarm lists them again while no touched name changed the
+	// listing. Valid while warm.
+	names []exportName
+	// vals[i] is the value of touched global i that exportWarm read
+	// while listing, for its export (nil otherwise).
+	vals []goja.Value
+	// arena holds the encodings the exports wrote afresh: only ever
+	// appended to, never overwritten, so that an encoding stays valid
+	// for as long as a snapshot or the cache refers to it, without an
+	// allocation per export (exportWarm). lastFresh is the size the last
+	// export wrote into it.
+	arena     []byte
+	lastFresh int
+	// warmExports counts the exports exportWarm made, over the
+	// session's life (the tests check that the fast path runs).
+	warmExports int
 }
 
 type cachedVar struct {
@@ -393,6 +410,12 @@ type objNode struct {
 	// last encoded: a store through a path into one of these keys
 	// leaves them as they are (exporter.encodePlain).
 	keys []string
+	// items[i] and items[i+1] bound the encoding of the value of keys[i]
+	// in raw, and objs[i] counts the objects numbered inside it: a
+	// re-encoding of the object copies the values no store reached
+	// (exporter.encodePlain). Set for a plain object.
+	items    []int
+	itemObjs []int
 }
 
 type objKid struct {
@@ -412,6 +435,7 @@ func (c *varCache) init(t *touchTable) {
 	c.listed = make(bitset.Set, t.words)
 	c.entries = make([]cachedVar, len(t.index))
 	c.dirty = make([][]int, len(t.index))
+	c.vals = make([]goja.Value, len(t.index))
 	if t.funcs.escapes {
 		c.escaped.Union(t.funcs.names)
 	}
@@ -493,6 +517,7 @@ type scratch struct {
 	placed        []placedNode
 	trees         []*objNode
 	objects       map[*goja.Object]int // exporter.objects, emptied
+	freshAt       []int                // exportWarm: positions of the variables exported afresh
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
