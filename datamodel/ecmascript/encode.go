@@ -291,13 +291,17 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 		node.itemObjs = slices.Grow(node.itemObjs[:0], len(keys))[:len(keys)]
 	}
 	start := len(b)
-	b = msgp.AppendMapLen(b, 3)
-	b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
-	b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
-	for _, k := range keys {
-		b = msgp.AppendStr(b, k)
+	if copyItems {
+		b = append(b, node.raw[:node.items[0]]...) // the same keys
+	} else {
+		b = msgp.AppendMapLen(b, 3)
+		b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
+		for _, k := range keys {
+			b = msgp.AppendStr(b, k)
+		}
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
 	}
-	b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
 	n := 0 // kids recorded, in place over the old ones
 	for i, k := range keys {
 		if node == nil {
@@ -318,8 +322,8 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 			}
 		}
 		at, first := len(b), x.next
-		sub := x.subMask(mask, depth, k)
-		stored := copyItems && x.storedInto(mask, depth, k)
+		sub, stored := x.subMask(mask, depth, k)
+		stored = stored && copyItems
 		var kid *objNode
 		if copyItems && sub == 0 && !stored {
 			// Neither stored into nor changed below: the value is the
@@ -363,18 +367,6 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 	return b
 }
 
-// storedInto reports whether a dirty path in mask stored into the
-// property k of the object at depth.
-func (x *exporter) storedInto(mask uint64, depth int, k string) bool {
-	for m := mask; m != 0; m &= m - 1 {
-		p := x.d.prog.touch.paths[x.dirty[bits.TrailingZeros64(m)]]
-		if len(p)-2 == depth && p[len(p)-1] == k {
-			return true
-		}
-	}
-	return false
-}
-
 // Tracked variables. A variable whose value is a plain object or an array
 // keeps, in its cache entry, a tree of objNodes: the encoding of each
 // plain object and array inside it. A store of a primitive through a
@@ -392,18 +384,21 @@ type placedNode struct {
 }
 
 // subMask keeps the dirty paths (bits into x.dirty) that lead through the
-// property k of an object at depth under the variable.
-func (x *exporter) subMask(mask uint64, depth int, k string) uint64 {
-	var sub uint64
+// property k of an object at depth under the variable; stored reports
+// whether one of mask's stored into that property itself.
+func (x *exporter) subMask(mask uint64, depth int, k string) (sub uint64, stored bool) {
 	for m := mask; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		p := x.d.prog.touch.paths[x.dirty[j]]
 		obj := p[1 : len(p)-1] // the object the store changed
-		if len(obj) > depth && obj[depth] == k {
+		switch {
+		case len(obj) > depth && obj[depth] == k:
 			sub |= 1 << j
+		case len(obj) == depth && p[len(p)-1] == k:
+			stored = true
 		}
 	}
-	return sub
+	return sub, stored
 }
 
 // sameKeys reports whether the stores of the dirty paths in mask left the

@@ -462,11 +462,12 @@ func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, er
 		segs: sc.segs[:0], placed: sc.placed[:0]}
 	freshAt, trees := sc.freshAt[:0], sc.trees[:0]
 	defer func() {
-		clear(x.objects)
-		clear(x.placed[:cap(x.placed)])
-		clear(trees)
+		if len(x.objects) > 0 {
+			clear(x.objects)
+		}
+		clear(trees) // x.placed is cleared after each variable
 		sc.objects, sc.starts, sc.impure = x.objects, x.starts, x.impure
-		sc.freshAt, sc.trees, sc.segs, sc.placed = freshAt, trees, x.segs, x.placed[:0]
+		sc.freshAt, sc.trees, sc.segs, sc.placed = freshAt, trees, x.segs, x.placed
 		scratchPool.Put(sc)
 	}()
 	globals := d.prog.decls.globals
@@ -572,12 +573,12 @@ func setVar(v *interp.Var, name string, enc []byte) {
 }
 
 // arenaChunk is the capacity of a new arena for exports that write about
-// n bytes afresh each: room for a few of them, so that most exports
+// n bytes afresh each: room for several of them, so that most exports
 // allocate nothing, without keeping much more than one export alive for
 // a variable that changes rarely.
 func arenaChunk(n int) int {
-	const minChunk, maxSlack = 512, 16 << 10
-	return max(minChunk, min(4*n, n+maxSlack))
+	const minChunk, maxSlack = 1 << 10, 16 << 10
+	return max(minChunk, min(8*n, n+maxSlack))
 }
 
 func (x *exporter) reject(path, format string, args ...any) interp.Value {

@@ -75,8 +75,12 @@ type touchTable struct {
 	// prototypes, code reaching the global object).
 	paths   [][]string
 	pathVar []int
-	writes  []unitTouch // by Expr.ID: stored, or a location written to
-	script  []unitTouch // by Script.ID
+	// samePath[Expr.ID] is the first Expr.ID whose location is the same
+	// path (the same property of the same object): a snapshot's dirty
+	// paths list each path once, however many assignments name it.
+	samePath []int
+	writes   []unitTouch // by Expr.ID: stored, or a location written to
+	script   []unitTouch // by Script.ID
 	// funcs is what the document's functions may touch: part of every
 	// other touch already; kept for names written by Go (data, foreach).
 	funcs unitTouch
@@ -158,11 +162,19 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 	}
 	t.paths = make([][]string, len(doc.Exprs))
 	t.pathVar = make([]int, len(doc.Exprs))
+	t.samePath = make([]int, len(doc.Exprs))
 	if !decls.dynamic && !decls.accessors && !decls.protoAccess {
+		first := map[string]int{}
 		for i, e := range doc.Exprs {
 			if p := propertyPath(e.Source); p != nil && t.variables[p[0]] && !systemNames[p[0]] {
 				if bit, ok := t.index[p[0]]; ok && !t.writes[i].escapes && !t.writes[i].foreign {
 					t.paths[i], t.pathVar[i] = p, bit
+					key := strings.Join(p, ".")
+					if j, seen := first[key]; seen {
+						t.samePath[i] = j
+					} else {
+						first[key], t.samePath[i] = i, i
+					}
 				}
 			}
 		}
@@ -477,6 +489,7 @@ func (c *varCache) touchPath(t *touchTable, id int) bool {
 	if t.paths[id] == nil || c.dynamic {
 		return false
 	}
+	id = t.samePath[id]
 	// The document's functions may be part of any touch (valueOf).
 	c.touched.Union(t.funcs.names)
 	i := t.pathVar[id]
