@@ -398,7 +398,6 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 		}
 	}
 	c.names = append(c.names[:0], names...)
-	c.lastFresh = len(buf)
 	c.touched.Clear()
 	c.warm = true
 	return vars, nil
@@ -451,9 +450,7 @@ func (d *datamodel) listGlobal(x *exporter, global *goja.Object, i int, n string
 // only the touched names are looked up: when each is listed as it was,
 // the last export's names are listed again; otherwise ok is false and
 // export takes its general path (listGlobal's bookkeeping, which that
-// repeats, is the same either way). A variable exported afresh is
-// written straight into the arena (varCache.arena), where its encoding
-// stays for the snapshot and the cache, without a copy.
+// repeats, is the same either way).
 func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, err error) {
 	c := &d.inc
 	global := d.vm.GlobalObject()
@@ -461,13 +458,18 @@ func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, er
 	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects,
 		segs: sc.segs[:0], placed: sc.placed[:0]}
 	freshAt, trees := sc.freshAt[:0], sc.trees[:0]
+	// The variables exported afresh are written into buf; spans[j] is
+	// where the j-th one's bytes end.
+	buf, spans := sc.buf[:0], sc.spans[:0]
 	defer func() {
 		if len(x.objects) > 0 {
 			clear(x.objects)
 		}
-		clear(trees) // x.placed is cleared after each variable
+		clear(x.placed)
+		clear(trees)
 		sc.objects, sc.starts, sc.impure = x.objects, x.starts, x.impure
-		sc.freshAt, sc.trees, sc.segs, sc.placed = freshAt, trees, x.segs, x.placed
+		sc.freshAt, sc.trees, sc.segs, sc.placed = freshAt, trees, x.segs, x.placed[:0]
+		sc.buf, sc.spans = buf, spans
 		scratchPool.Put(sc)
 	}()
 	globals := d.prog.decls.globals
@@ -481,11 +483,6 @@ func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, er
 	}
 	names := c.names
 	vars = slices.Grow(dst[:0], len(names))[:len(names)]
-	arena := c.arena
-	if cap(arena)-len(arena) < c.lastFresh {
-		arena = make([]byte, 0, arenaChunk(c.lastFresh))
-	}
-	fresh := 0
 	for k, n := range names {
 		x.starts = append(x.starts, x.next)
 		x.impure = append(x.impure, false)
@@ -513,32 +510,29 @@ func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, er
 		default:
 			v = global.Get(n.js)
 		}
-		// Written after the arena's end, in its spare capacity: an
-		// encoding that outgrows it lands in a new array of its own,
-		// which becomes the arena.
-		b, tree := x.appendTracked(arena[len(arena):], n.varName, n.js, v, old, dirty)
-		if cap(b) == cap(arena)-len(arena) {
-			arena = arena[:len(arena)+len(b)]
-		} else {
-			arena = b
-		}
-		setVar(&vars[k], n.varName, b[:len(b):len(b)])
-		for _, p := range x.placed {
-			p.node.raw = b[p.start:p.end:p.end]
-		}
-		clear(x.placed)
-		x.placed = x.placed[:0]
-		fresh += len(b)
+		var tree *objNode
+		buf, tree = x.appendTracked(buf, n.varName, n.js, v, old, dirty)
 		freshAt = append(freshAt, k)
+		spans = append(spans, len(buf))
 		trees = append(trees, tree)
 		c.exported++
 	}
-	// Committed even after an error: nothing is ever written over bytes
-	// handed out.
-	c.arena, c.lastFresh = arena, fresh
 	if len(x.bad) > 0 {
 		c.warm = false // export everything next time
 		return nil, true, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), interp.ErrNotRestorable)
+	}
+	// One allocation of the exact size holds the encodings of the
+	// variables exported afresh, for the snapshot and the cache: never
+	// written to again, so that a snapshot kept stays intact, and no
+	// spare capacity stays with the session.
+	all := append(make([]byte, 0, len(buf)), buf...)
+	start := 0
+	for j, k := range freshAt {
+		setVar(&vars[k], names[k].varName, all[start:spans[j]:spans[j]])
+		start = spans[j]
+	}
+	for _, p := range x.placed {
+		p.node.raw = all[p.start:p.end:p.end]
 	}
 	for j, k := range freshAt {
 		i := names[k].index
@@ -570,15 +564,6 @@ func setVar(v *interp.Var, name string, enc []byte) {
 		*w = interp.Value{}
 	}
 	v.Name, v.Encoded = name, enc
-}
-
-// arenaChunk is the capacity of a new arena for exports that write about
-// n bytes afresh each: room for several of them, so that most exports
-// allocate nothing, without keeping much more than one export alive for
-// a variable that changes rarely.
-func arenaChunk(n int) int {
-	const minChunk, maxSlack = 1 << 10, 16 << 10
-	return max(minChunk, min(8*n, n+maxSlack))
 }
 
 func (x *exporter) reject(path, format string, args ...any) interp.Value {

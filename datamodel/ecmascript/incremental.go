@@ -388,13 +388,6 @@ type varCache struct {
 	// vals[i] is the value of touched global i that exportWarm read
 	// while listing, for its export (nil otherwise).
 	vals []goja.Value
-	// arena holds the encodings the exports wrote afresh: only ever
-	// appended to, never overwritten, so that an encoding stays valid
-	// for as long as a snapshot or the cache refers to it, without an
-	// allocation per export (exportWarm). lastFresh is the size the last
-	// export wrote into it.
-	arena     []byte
-	lastFresh int
 	// warmExports counts the exports exportWarm made, over the
 	// session's life (the tests check that the fast path runs).
 	warmExports int

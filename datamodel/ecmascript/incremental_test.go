@@ -443,9 +443,9 @@ func TestSnapshotVariablesAmongBuiltins(t *testing.T) {
 }
 
 // TestSnapshotsKeptStayIntact: the encodings a snapshot hands out are
-// never written over by later exports (they share an arena with the
-// cache), so a Snapshot kept while the session runs on encodes as it did
-// when it was taken. Many small steps fill and renew the arena.
+// never written over by later exports (the cache keeps them too, and
+// reuses the scratch memory they were written in), so a Snapshot kept
+// while the session runs on encodes as it did when it was taken.
 func TestSnapshotsKeptStayIntact(t *testing.T) {
 	m := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">
   <datamodel>
