@@ -279,16 +279,15 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 	x.number(obj)
 	if len(keys) == 0 {
 		if node != nil {
-			node.kids, node.items, node.itemObjs = node.kids[:0], node.items[:0], node.itemObjs[:0]
+			node.kids, node.items = node.kids[:0], node.items[:0]
 		}
 		return leaf(b, interp.Value{Kind: interp.KindObject})
 	}
 	// copyItems: node.items holds where each key's value lies in
 	// node.raw (the same keys, in the same order).
-	copyItems := same && len(node.items) == len(keys)+1 && len(node.itemObjs) == len(keys) && node.raw != nil
+	copyItems := same && len(node.items) == 2*len(keys)+1 && node.raw != nil
 	if node != nil && !copyItems {
-		node.items = slices.Grow(node.items[:0], len(keys)+1)[:len(keys)+1]
-		node.itemObjs = slices.Grow(node.itemObjs[:0], len(keys))[:len(keys)]
+		node.items = slices.Grow(node.items[:0], 2*len(keys)+1)[:2*len(keys)+1]
 	}
 	start := len(b)
 	if copyItems {
@@ -303,6 +302,7 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 		b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
 	}
 	n := 0 // kids recorded, in place over the old ones
+	objStart := x.next
 	for i, k := range keys {
 		if node == nil {
 			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
@@ -329,8 +329,8 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 			// Neither stored into nor changed below: the value is the
 			// one encoded last time (a store of an object, or code that
 			// could change it otherwise, touches the whole variable).
-			b = append(b, node.raw[node.items[i]:node.items[i+1]]...)
-			x.next += node.itemObjs[i]
+			b = append(b, node.raw[node.items[2*i]:node.items[2*i+2]]...)
+			x.next += int(node.items[2*i+1])
 			if old != nil {
 				x.d.inc.reusedObjs += old.objs
 				x.place(old, at)
@@ -347,8 +347,8 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 			b, kid = x.track(b, v, old, sub, depth+1)
 			x.segs = x.segs[:len(x.segs)-1]
 		}
-		// Read above for this key: node.items[i+1] is still the old one.
-		node.items[i], node.itemObjs[i] = at-start, x.next-first
+		// Read above for this key: node.items[2i+2] is still the old one.
+		node.items[2*i], node.items[2*i+1] = int32(at-start), int32(x.next-first)
 		if kid != nil {
 			kid.rel = at - start
 			if n < len(node.kids) {
@@ -360,7 +360,10 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 		}
 	}
 	if node != nil {
-		node.items[len(keys)] = len(b) - start
+		node.items[2*len(keys)] = int32(len(b) - start)
+		if len(b)-start > math.MaxInt32 || x.next-objStart > math.MaxInt32 {
+			node.items = nil // offsets would not fit: encoded whole next time
+		}
 		clear(node.kids[n:])
 		node.kids = node.kids[:n]
 	}

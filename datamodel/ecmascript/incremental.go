@@ -415,12 +415,12 @@ type objNode struct {
 	// last encoded: a store through a path into one of these keys
 	// leaves them as they are (exporter.encodePlain).
 	keys []string
-	// items[i] and items[i+1] bound the encoding of the value of keys[i]
-	// in raw, and objs[i] counts the objects numbered inside it: a
-	// re-encoding of the object copies the values no store reached
-	// (exporter.encodePlain). Set for a plain object.
-	items    []int
-	itemObjs []int
+	// items[2i] and items[2i+2] bound the encoding of the value of
+	// keys[i] in raw, and items[2i+1] counts the objects numbered inside
+	// it: a re-encoding of the object copies the values no store reached
+	// (exporter.encodePlain). Set for a plain object (nil for one whose
+	// encoding is too large for int32 offsets).
+	items []int32
 }
 
 type objKid struct {
