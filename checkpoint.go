@@ -82,18 +82,15 @@ func (e *Engine) checkpoint(ctx context.Context, s *Session) error {
 // data already holds it. s.mu held.
 func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	t0 := e.checkpointTimer(s)
+	// The encoding buffer and the Record are reused from one checkpoint
+	// to the next: the store copies what it keeps (Store: no reference
+	// to the Record or its Data after Save returns).
+	w := saveScratch.Get().(*saveWork)
+	defer w.put()
 	if data == nil {
-		// Encoded into a reused buffer: the store copies what it keeps
-		// (Store: no reference to Data after Save returns).
-		buf := encodeBufs.Get().(*[]byte)
-		defer func() {
-			if cap(*buf) <= maxPooledEncoding {
-				encodeBufs.Put(buf)
-			}
-		}()
 		var err error
-		*buf, err = snapshot.AppendSession((*buf)[:0], s.sess)
-		if data = *buf; err != nil {
+		w.buf, err = snapshot.AppendSession(w.buf[:0], s.sess)
+		if data = w.buf; err != nil {
 			s.cp.saved = false
 			err = e.storeError(s.id, err)
 			e.observeCheckpoint(s, CheckpointSave, t0, 0, err)
@@ -107,11 +104,10 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	s.cp.seq++
 	doc := s.sess.Machine().Document()
 	due, _ := s.sess.NextDeadline()
-	w := e.writer()
-	rec := records.Get().(*persist.Record)
-	defer func() { *rec = persist.Record{}; records.Put(rec) }()
+	wr := e.writer()
+	rec := &w.rec
 	*rec = persist.Record{
-		SessionID: s.id, Node: w.Node, Epoch: w.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
+		SessionID: s.id, Node: wr.Node, Epoch: wr.Epoch, Type: string(s.typ), Seq: s.cp.seq, Data: data,
 		Doc: doc.Name, DocHash: doc.Hash, Created: fromUnixNano(s.created), Updated: e.clock.Now(), Due: due,
 	}
 	if err := e.opts.Store.Save(ctx, rec); err != nil {
@@ -129,13 +125,24 @@ func (e *Engine) save(ctx context.Context, s *Session, data []byte) error {
 	return nil
 }
 
-// encodeBufs and records are reused by save from one checkpoint to the
-// next: a store keeps no reference to the Record or its Data once Save
-// returned (persist.Store).
-var (
-	encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-	records    = sync.Pool{New: func() any { return new(persist.Record) }}
-)
+// saveWork is what save reuses from one checkpoint to the next: one
+// pooled value, one Get and one Put per checkpoint.
+type saveWork struct {
+	buf []byte
+	rec persist.Record
+}
+
+var saveScratch = sync.Pool{New: func() any { return &saveWork{buf: make([]byte, 0, 1024)} }}
+
+// put pools w, dropping what the Record referred to and a buffer grown
+// beyond maxPooledEncoding.
+func (w *saveWork) put() {
+	w.rec = persist.Record{}
+	if cap(w.buf) > maxPooledEncoding {
+		w.buf = nil
+	}
+	saveScratch.Put(w)
+}
 
 // maxPooledEncoding is the largest encoding buffer kept for reuse.
 const maxPooledEncoding = 64 << 10

@@ -253,11 +253,15 @@ func (x *exporter) encodeArray(b []byte, obj *goja.Object) []byte {
 
 // encodePlain writes a plain object. With node (a tracked variable:
 // track), the plain objects and arrays its properties hold are written
-// through track, and node.kids records their nodes.
+// through track, node.kids records their nodes, and node.items where the
+// value of each key lies: when the keys are as they were, the value of a
+// key that no dirty path in mask stores into or leads through is copied
+// from node.raw, without asking goja for it.
 func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask uint64, depth int) []byte {
 	var keys []string
+	same := false
 	if node != nil && node.keys != nil && !x.mayHide() && x.sameKeys(node.keys, mask, depth) {
-		keys = node.keys
+		keys, same = node.keys, true
 	} else {
 		keys = obj.Keys()
 	}
@@ -275,51 +279,91 @@ func (x *exporter) encodePlain(b []byte, obj *goja.Object, node *objNode, mask u
 	x.number(obj)
 	if len(keys) == 0 {
 		if node != nil {
-			node.kids = node.kids[:0]
+			node.kids, node.items = node.kids[:0], node.items[:0]
 		}
 		return leaf(b, interp.Value{Kind: interp.KindObject})
 	}
-	start := len(b)
-	b = msgp.AppendMapLen(b, 3)
-	b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
-	b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
-	for _, k := range keys {
-		b = msgp.AppendStr(b, k)
+	// copyItems: node.items holds where each key's value lies in
+	// node.raw (the same keys, in the same order).
+	copyItems := same && len(node.items) == 2*len(keys)+1 && node.raw != nil
+	if node != nil && !copyItems {
+		node.items = slices.Grow(node.items[:0], 2*len(keys)+1)[:2*len(keys)+1]
 	}
-	b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
+	start := len(b)
+	if copyItems {
+		b = append(b, node.raw[:node.items[0]]...) // the same keys
+	} else {
+		b = msgp.AppendMapLen(b, 3)
+		b = msgp.AppendUint(msgp.AppendStr(b, "k"), uint64(interp.KindObject))
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "ks"), len(keys))
+		for _, k := range keys {
+			b = msgp.AppendStr(b, k)
+		}
+		b = msgp.AppendArrayLen(msgp.AppendStr(b, "it"), len(keys))
+	}
 	n := 0 // kids recorded, in place over the old ones
+	objStart := x.next
 	for i, k := range keys {
-		x.segs = append(x.segs, pathSeg{key: k, idx: -1})
 		if node == nil {
+			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
 			b = x.encode(b, obj.Get(k))
+			x.segs = x.segs[:len(x.segs)-1]
+			continue
+		}
+		var old *objNode
+		if i < len(node.kids) && node.kids[i].key == k {
+			old = node.kids[i].node
 		} else {
-			var old *objNode
-			if i < len(node.kids) && node.kids[i].key == k {
-				old = node.kids[i].node
-			} else {
-				for j := n; j < len(node.kids); j++ {
-					if node.kids[j].key == k {
-						old = node.kids[j].node
-						break
-					}
+			for j := n; j < len(node.kids); j++ {
+				if node.kids[j].key == k {
+					old = node.kids[j].node
+					break
 				}
-			}
-			at := len(b)
-			var kid *objNode
-			b, kid = x.track(b, obj.Get(k), old, x.subMask(mask, depth, k), depth+1)
-			if kid != nil {
-				kid.rel = at - start
-				if n < len(node.kids) {
-					node.kids[n] = objKid{k, kid}
-				} else {
-					node.kids = append(node.kids, objKid{k, kid})
-				}
-				n++
 			}
 		}
-		x.segs = x.segs[:len(x.segs)-1]
+		at, first := len(b), x.next
+		sub, stored := x.subMask(mask, depth, k)
+		stored = stored && copyItems
+		var kid *objNode
+		if copyItems && sub == 0 && !stored {
+			// Neither stored into nor changed below: the value is the
+			// one encoded last time (a store of an object, or code that
+			// could change it otherwise, touches the whole variable).
+			b = append(b, node.raw[node.items[2*i]:node.items[2*i+2]]...)
+			x.next += int(node.items[2*i+1])
+			if old != nil {
+				x.d.inc.reusedObjs += old.objs
+				x.place(old, at)
+				kid = old
+			}
+		} else {
+			var v goja.Value
+			if copyItems && old != nil && !stored {
+				v = old.obj // the same object, changed below
+			} else {
+				v = obj.Get(k)
+			}
+			x.segs = append(x.segs, pathSeg{key: k, idx: -1})
+			b, kid = x.track(b, v, old, sub, depth+1)
+			x.segs = x.segs[:len(x.segs)-1]
+		}
+		// Read above for this key: node.items[2i+2] is still the old one.
+		node.items[2*i], node.items[2*i+1] = int32(at-start), int32(x.next-first)
+		if kid != nil {
+			kid.rel = at - start
+			if n < len(node.kids) {
+				node.kids[n] = objKid{k, kid}
+			} else {
+				node.kids = append(node.kids, objKid{k, kid})
+			}
+			n++
+		}
 	}
 	if node != nil {
+		node.items[2*len(keys)] = int32(len(b) - start)
+		if len(b)-start > math.MaxInt32 || x.next-objStart > math.MaxInt32 {
+			node.items = nil // offsets would not fit: encoded whole next time
+		}
 		clear(node.kids[n:])
 		node.kids = node.kids[:n]
 	}
@@ -343,18 +387,21 @@ type placedNode struct {
 }
 
 // subMask keeps the dirty paths (bits into x.dirty) that lead through the
-// property k of an object at depth under the variable.
-func (x *exporter) subMask(mask uint64, depth int, k string) uint64 {
-	var sub uint64
+// property k of an object at depth under the variable; stored reports
+// whether one of mask's stored into that property itself.
+func (x *exporter) subMask(mask uint64, depth int, k string) (sub uint64, stored bool) {
 	for m := mask; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		p := x.d.prog.touch.paths[x.dirty[j]]
 		obj := p[1 : len(p)-1] // the object the store changed
-		if len(obj) > depth && obj[depth] == k {
+		switch {
+		case len(obj) > depth && obj[depth] == k:
 			sub |= 1 << j
+		case len(obj) == depth && p[len(p)-1] == k:
+			stored = true
 		}
 	}
-	return sub
+	return sub, stored
 }
 
 // sameKeys reports whether the stores of the dirty paths in mask left the

@@ -239,6 +239,11 @@ type exportName struct {
 func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 	vm := d.vm
 	c := &d.inc
+	if !full && c.warm && !c.dynamic && !d.prog.decls.dynamic && !d.prog.decls.protoAccess && len(d.prog.decls.lexical) == 0 {
+		if vars, ok, err := d.exportWarm(dst); ok {
+			return vars, err
+		}
+	}
 	sc := scratchPool.Get().(*scratch)
 	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects,
 		segs: sc.segs[:0], placed: sc.placed[:0]}
@@ -282,40 +287,13 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 				}
 				continue
 			}
-			if global.Get(n) == nil {
-				continue // the common case, answered without running JS
-			}
-			if c.own.Has(i) {
-				// Once an own enumerable property, always one while it
-				// exists: assignment keeps a property's attributes.
-				names = append(names, exportName{n, n, i})
-				continue
-			}
-			if _, host := d.hosts[n]; host {
-				continue // non-configurable: never one of the document's
-			}
-			if !d.prog.decls.protoAccess && !builtinGlobals()[n] {
-				// Not a builtin, and not inherited from an Object.prototype
-				// the document cannot reach: the document's code made it,
-				// as a var, a <data> or an assignment, all enumerable.
-				c.own.Add(i)
-				names = append(names, exportName{n, n, i})
-				continue
-			}
-			if c.warm && c.notOwn.Has(i) && !c.touched.Has(i) {
-				continue // a builtin, as last time
-			}
-			own, err := x.ownEnumerable(global, n)
+			_, listed, err := d.listGlobal(x, global, i, n)
 			if err != nil {
-				return nil, fmt.Errorf("datamodel: global %s: %w", n, err)
+				return nil, err
 			}
-			if !own {
-				c.notOwn.Add(i) // inherited, or a builtin
-				continue
+			if listed {
+				names = append(names, exportName{n, n, i})
 			}
-			c.notOwn.Del(i)
-			c.own.Add(i)
-			names = append(names, exportName{n, n, i})
 		}
 	}
 	for _, l := range d.prog.decls.lexical {
@@ -419,9 +397,173 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 			c.listed.Add(n.index)
 		}
 	}
+	c.names = append(c.names[:0], names...)
 	c.touched.Clear()
 	c.warm = true
 	return vars, nil
+}
+
+// listGlobal reports whether global i, named n, is listed as a variable
+// of the document (an own enumerable property of the global object, not
+// a host object's) and returns its value.
+func (d *datamodel) listGlobal(x *exporter, global *goja.Object, i int, n string) (goja.Value, bool, error) {
+	c := &d.inc
+	v := global.Get(n)
+	if v == nil {
+		return nil, false, nil // the common case, answered without running JS
+	}
+	if c.own.Has(i) {
+		// Once an own enumerable property, always one while it exists:
+		// assignment keeps a property's attributes.
+		return v, true, nil
+	}
+	if _, host := d.hosts[n]; host {
+		return nil, false, nil // non-configurable: never one of the document's
+	}
+	if !d.prog.decls.protoAccess && !builtinGlobals()[n] {
+		// Not a builtin, and not inherited from an Object.prototype the
+		// document cannot reach: the document's code made it, as a var,
+		// a <data> or an assignment, all enumerable.
+		c.own.Add(i)
+		return v, true, nil
+	}
+	if c.warm && c.notOwn.Has(i) && !c.touched.Has(i) {
+		return nil, false, nil // a builtin, as last time
+	}
+	own, err := x.ownEnumerable(global, n)
+	if err != nil {
+		return nil, false, fmt.Errorf("datamodel: global %s: %w", n, err)
+	}
+	if !own {
+		c.notOwn.Add(i) // inherited, or a builtin
+		return nil, false, nil
+	}
+	c.notOwn.Del(i)
+	c.own.Add(i)
+	return v, true, nil
+}
+
+// exportWarm is export's path for a session whose last export is
+// current but for what was touched since, in a document whose variables
+// are all known by name (not dynamic, no lexical bindings, no reach to
+// Object.prototype). Only a touched name can be created or deleted, so
+// only the touched names are looked up: when each is listed as it was,
+// the last export's names are listed again; otherwise ok is false and
+// export takes its general path (listGlobal's bookkeeping, which that
+// repeats, is the same either way).
+func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, err error) {
+	c := &d.inc
+	global := d.vm.GlobalObject()
+	sc := scratchPool.Get().(*scratch)
+	x := &exporter{d: d, starts: sc.starts[:0], impure: sc.impure[:0], objects: sc.objects,
+		segs: sc.segs[:0], placed: sc.placed[:0]}
+	freshAt, trees := sc.freshAt[:0], sc.trees[:0]
+	// The variables exported afresh are written into buf; spans[j] is
+	// where the j-th one's bytes end.
+	buf, spans := sc.buf[:0], sc.spans[:0]
+	defer func() {
+		if len(x.objects) > 0 {
+			clear(x.objects)
+		}
+		clear(x.placed)
+		clear(trees)
+		sc.objects, sc.starts, sc.impure = x.objects, x.starts, x.impure
+		sc.freshAt, sc.trees, sc.segs, sc.placed = freshAt, trees, x.segs, x.placed[:0]
+		sc.buf, sc.spans = buf, spans
+		scratchPool.Put(sc)
+	}()
+	globals := d.prog.decls.globals
+	for i := c.touched.Next(0); i >= 0 && i < len(globals); i = c.touched.Next(i + 1) {
+		v, listed, err := d.listGlobal(x, global, i, globals[i])
+		if err != nil || listed != c.listed.Has(i) {
+			clear(c.vals)
+			return nil, false, nil
+		}
+		c.vals[i] = v
+	}
+	names := c.names
+	vars = slices.Grow(dst[:0], len(names))[:len(names)]
+	for k, n := range names {
+		x.starts = append(x.starts, x.next)
+		x.impure = append(x.impure, false)
+		i := n.index
+		e := &c.entries[i]
+		if c.reusable(i) {
+			setVar(&vars[k], n.varName, e.raw)
+			c.reused++
+			x.next += e.objs
+			continue
+		}
+		var old *objNode
+		var dirty []int
+		if c.cached(i) {
+			old, dirty = e.tree, c.dirty[i]
+		}
+		v := c.vals[i] // read while listing if touched
+		switch {
+		case v != nil:
+			c.vals[i] = nil
+		case old != nil:
+			// Untouched: the variable still holds the object its tree
+			// was made of (a store into it through a path is dirty).
+			v = old.obj
+		default:
+			v = global.Get(n.js)
+		}
+		var tree *objNode
+		buf, tree = x.appendTracked(buf, n.varName, n.js, v, old, dirty)
+		freshAt = append(freshAt, k)
+		spans = append(spans, len(buf))
+		trees = append(trees, tree)
+		c.exported++
+	}
+	if len(x.bad) > 0 {
+		c.warm = false // export everything next time
+		return nil, true, fmt.Errorf("%s: %w", strings.Join(x.bad, "; "), interp.ErrNotRestorable)
+	}
+	// One allocation of the exact size holds the encodings of the
+	// variables exported afresh, for the snapshot and the cache: never
+	// written to again, so that a snapshot kept stays intact, and no
+	// spare capacity stays with the session.
+	all := append(make([]byte, 0, len(buf)), buf...)
+	start := 0
+	for j, k := range freshAt {
+		setVar(&vars[k], names[k].varName, all[start:spans[j]:spans[j]])
+		start = spans[j]
+	}
+	for _, p := range x.placed {
+		p.node.raw = all[p.start:p.end:p.end]
+	}
+	for j, k := range freshAt {
+		i := names[k].index
+		e := &c.entries[i]
+		*e = cachedVar{}
+		if x.impure[k] || c.escaped.Has(i) {
+			continue
+		}
+		end := x.next
+		if k+1 < len(x.starts) {
+			end = x.starts[k+1]
+		}
+		*e = cachedVar{ok: true, raw: vars[k].Encoded, objs: end - x.starts[k], tree: trees[j]}
+	}
+	for i := range c.dirty {
+		c.dirty[i] = c.dirty[i][:0]
+	}
+	c.touched.Clear()
+	c.warmExports++
+	return vars, true, nil
+}
+
+// setVar makes *v the Var of an encoded variable. The snapshot's Vars
+// are reused from one export to the next: fields are written one by one,
+// the Value only where a previous use left one, rather than copying a
+// whole Var.
+func setVar(v *interp.Var, name string, enc []byte) {
+	if w := &v.Value; w.Kind != 0 || w.Bool || math.Float64bits(w.Float) != 0 || w.Int != 0 || w.Str != "" || w.Keys != nil || w.Items != nil {
+		*w = interp.Value{}
+	}
+	v.Name, v.Encoded = name, enc
 }
 
 func (x *exporter) reject(path, format string, args ...any) interp.Value {

@@ -21,3 +21,13 @@ func SnapshotTreeStats(s *interp.Session) (reusedObjs int) {
 	}
 	return d.inc.reusedObjs
 }
+
+// SnapshotWarmExports reports how many of the session's snapshots took
+// the incremental exporter's fast path (exportWarm).
+func SnapshotWarmExports(s *interp.Session) int {
+	d, ok := s.Datamodel().(*datamodel)
+	if !ok {
+		return 0
+	}
+	return d.inc.warmExports
+}

@@ -75,8 +75,12 @@ type touchTable struct {
 	// prototypes, code reaching the global object).
 	paths   [][]string
 	pathVar []int
-	writes  []unitTouch // by Expr.ID: stored, or a location written to
-	script  []unitTouch // by Script.ID
+	// samePath[Expr.ID] is the first Expr.ID whose location is the same
+	// path (the same property of the same object): a snapshot's dirty
+	// paths list each path once, however many assignments name it.
+	samePath []int
+	writes   []unitTouch // by Expr.ID: stored, or a location written to
+	script   []unitTouch // by Script.ID
 	// funcs is what the document's functions may touch: part of every
 	// other touch already; kept for names written by Go (data, foreach).
 	funcs unitTouch
@@ -158,11 +162,19 @@ func newTouchTable(doc *scxml.Document, decls *scriptDecls) *touchTable {
 	}
 	t.paths = make([][]string, len(doc.Exprs))
 	t.pathVar = make([]int, len(doc.Exprs))
+	t.samePath = make([]int, len(doc.Exprs))
 	if !decls.dynamic && !decls.accessors && !decls.protoAccess {
+		first := map[string]int{}
 		for i, e := range doc.Exprs {
 			if p := propertyPath(e.Source); p != nil && t.variables[p[0]] && !systemNames[p[0]] {
 				if bit, ok := t.index[p[0]]; ok && !t.writes[i].escapes && !t.writes[i].foreign {
 					t.paths[i], t.pathVar[i] = p, bit
+					key := strings.Join(p, ".")
+					if j, seen := first[key]; seen {
+						t.samePath[i] = j
+					} else {
+						first[key], t.samePath[i] = i, i
+					}
 				}
 			}
 		}
@@ -369,6 +381,16 @@ type varCache struct {
 	// reusedObjs counts the objects whose encoding a tracked variable's
 	// export copied from its tree (exporter.track).
 	reusedObjs int
+	// names are the variables the last export listed, in its order:
+	// exportWarm lists them again while no touched name changed the
+	// listing. Valid while warm.
+	names []exportName
+	// vals[i] is the value of touched global i that exportWarm read
+	// while listing, for its export (nil otherwise).
+	vals []goja.Value
+	// warmExports counts the exports exportWarm made, over the
+	// session's life (the tests check that the fast path runs).
+	warmExports int
 }
 
 type cachedVar struct {
@@ -393,6 +415,12 @@ type objNode struct {
 	// last encoded: a store through a path into one of these keys
 	// leaves them as they are (exporter.encodePlain).
 	keys []string
+	// items[2i] and items[2i+2] bound the encoding of the value of
+	// keys[i] in raw, and items[2i+1] counts the objects numbered inside
+	// it: a re-encoding of the object copies the values no store reached
+	// (exporter.encodePlain). Set for a plain object (nil for one whose
+	// encoding is too large for int32 offsets).
+	items []int32
 }
 
 type objKid struct {
@@ -412,6 +440,7 @@ func (c *varCache) init(t *touchTable) {
 	c.listed = make(bitset.Set, t.words)
 	c.entries = make([]cachedVar, len(t.index))
 	c.dirty = make([][]int, len(t.index))
+	c.vals = make([]goja.Value, len(t.index))
 	if t.funcs.escapes {
 		c.escaped.Union(t.funcs.names)
 	}
@@ -453,6 +482,7 @@ func (c *varCache) touchPath(t *touchTable, id int) bool {
 	if t.paths[id] == nil || c.dynamic {
 		return false
 	}
+	id = t.samePath[id]
 	// The document's functions may be part of any touch (valueOf).
 	c.touched.Union(t.funcs.names)
 	i := t.pathVar[id]
@@ -493,6 +523,7 @@ type scratch struct {
 	placed        []placedNode
 	trees         []*objNode
 	objects       map[*goja.Object]int // exporter.objects, emptied
+	freshAt       []int                // exportWarm: positions of the variables exported afresh
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}

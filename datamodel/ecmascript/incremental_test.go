@@ -1,12 +1,14 @@
 package ecmascript_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/orsgo/engine/datamodel/ecmascript"
 	"github.com/orsgo/engine/interp"
+	"github.com/orsgo/engine/interp/snapshot"
 )
 
 // incrementalCase is a document whose state s handles events e1, e2, ...
@@ -24,6 +26,9 @@ type incrementalCase struct {
 	// have copied from the trees of variables stored into by property
 	// paths.
 	minReusedObjs int
+	// minWarm is the least number of snapshots that must have taken the
+	// exporter's fast path (exportWarm).
+	minWarm int
 }
 
 var incrementalCases = []incrementalCase{
@@ -248,6 +253,62 @@ var incrementalCases = []incrementalCase{
 		minReusedObjs: 2,
 	},
 	{
+		// Stores through paths into an object whose other values
+		// (objects and an array among them) are copied as encoded, then
+		// changes that are not
+		// path stores: an array method in a condition, a delete and
+		// re-add that moves a key to the end (for-in order), a property
+		// made by Object.defineProperty, an alias made by a script.
+		name: "values copied beside stores, then array methods, key order, alias",
+		data: `<data id="call" expr="({d: [{e: 5}], vars: {s: 0, t: 'b'}, list: [1], after: {x: 1}})"/><data id="v" expr="null"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="call.vars.s" expr="call.vars.s + 1"/>`,
+			`<assign location="call.after.x" expr="2"/><assign location="call.vars.t" expr="'g'"/>`,
+			`<assign location="call.tail" expr="3"/>`,
+			`<if cond="call.list.push(9) &gt; 5"><log expr="'never'"/></if>`,
+			`<assign location="call.vars.s" expr="7"/><log expr="call.list.pop()"/>`,
+			`<script>delete call.vars.s; call.vars.s = 8;</script>`,
+			`<assign location="call.vars.t" expr="'s'"/>`,
+			`<script>v = call.vars;</script>`,
+			`<assign location="v.s" expr="9"/>`,
+			`<assign location="call.vars.t" expr="'x'"/>`,
+			`<assign location="v" expr="null"/>`,
+			`<assign location="call.vars.s" expr="10"/><assign location="n" expr="n + 1"/>`,
+		},
+		minReused:     10,
+		minReusedObjs: 8,
+		minWarm:       12,
+	},
+	{
+		// Object.defineProperty in the text: no path is tracked, the
+		// listing still takes the fast path.
+		name: "property made by Object.defineProperty",
+		data: `<data id="call" expr="({vars: {s: 0}, after: {x: 1}})"/><data id="n" expr="0"/>`,
+		steps: []string{
+			`<assign location="call.vars.s" expr="1"/>`,
+			`<script>Object.defineProperty(call.after, 'y', {value: 4, enumerable: true, writable: true, configurable: true});</script>`,
+			`<assign location="call.after.x" expr="5"/><assign location="n" expr="n + 1"/>`,
+			`<assign location="call.after.y" expr="6"/>`,
+		},
+		minWarm: 4,
+	},
+	{
+		// Each path store here leaves every key of call but one as it
+		// was: the untouched values are copied, nothing else changes.
+		name: "path stores at every depth of one variable",
+		data: `<data id="call" expr="({id: 'c', a: {b: {c: {d: 0}}, e: 1}, f: [{g: 1}], h: null})"/>`,
+		steps: []string{
+			`<assign location="call.a.b.c.d" expr="1"/>`,
+			`<assign location="call.a.e" expr="2"/>`,
+			`<assign location="call.a.b.c.d" expr="3"/><assign location="call.id" expr="'d'"/>`,
+			`<assign location="call.a.b" expr="4"/>`,
+			`<assign location="call.a.b" expr="'five'"/><assign location="call.h" expr="6"/>`,
+			`<assign location="call.a.z" expr="7"/><assign location="call.a.e" expr="8"/>`,
+		},
+		minReusedObjs: 10,
+		minWarm:       6,
+	},
+	{
 		name: "event data kept across macrosteps",
 		data: `<data id="call" expr="null"/><data id="seen" expr="[]"/>`,
 		steps: []string{
@@ -333,6 +394,9 @@ func TestIncrementalSnapshotsMatchFullExport(t *testing.T) {
 			if objs < c.minReusedObjs {
 				t.Errorf("%d objects copied from variables' trees, want at least %d", objs, c.minReusedObjs)
 			}
+			if warm := ecmascript.SnapshotWarmExports(s); warm < c.minWarm {
+				t.Errorf("%d snapshots took the fast path, want at least %d", warm, c.minWarm)
+			}
 		})
 	}
 }
@@ -374,6 +438,67 @@ func TestSnapshotVariablesAmongBuiltins(t *testing.T) {
 		}
 		if got := strings.Join(names(), " "); got != step.want {
 			t.Errorf("after %q: variables %q, want %q", step.event, got, step.want)
+		}
+	}
+}
+
+// TestSnapshotsKeptStayIntact: the encodings a snapshot hands out are
+// never written over by later exports (the cache keeps them too, and
+// reuses the scratch memory they were written in), so a Snapshot kept
+// while the session runs on encodes as it did when it was taken.
+func TestSnapshotsKeptStayIntact(t *testing.T) {
+	m := compileDoc(t, `<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">
+  <datamodel>
+    <data id="call" expr="({n: 0, vars: {score: 0, tier: 'b'}, route: {group: '', hops: 0}})"/>
+    <data id="k" expr="0"/><data id="label" expr="''"/>
+  </datamodel>
+  <state id="s">
+    <transition event="e">
+      <assign location="call.vars.score" expr="call.vars.score + 3"/>
+      <assign location="k" expr="k + 1"/>
+      <assign location="label" expr="'step ' + k"/>
+    </transition>
+    <transition event="f">
+      <assign location="call.route.group" expr="'g' + k"/>
+      <script>call.route.hops += 1;</script>
+    </transition>
+  </state>
+</scxml>`)
+	s := startSession(t, m, "kept", interp.Options{Host: &recHost{}})
+	type kept struct {
+		snap *interp.Snapshot
+		enc  []byte
+	}
+	var all []kept
+	for i := range 200 {
+		ev := "e"
+		if i%3 == 2 {
+			ev = "f"
+		}
+		s.Enqueue(interp.Event{Name: ev, Type: interp.External})
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := snapshot.Encode(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, kept{snap, enc})
+	}
+	if warm := ecmascript.SnapshotWarmExports(s); warm < 150 {
+		t.Fatalf("%d snapshots took the fast path, want most of 200", warm)
+	}
+	for i, k := range all {
+		enc, err := snapshot.Encode(k.snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(enc, k.enc) {
+			t.Fatalf("snapshot %d changed after later snapshots", i)
 		}
 	}
 }
