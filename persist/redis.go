@@ -101,6 +101,7 @@ type RedisOptions struct {
 	// standalone Redis, which has a single shard) never holds the server
 	// for long (other clients wait while a script runs; past
 	// busy-reply-threshold, 5 s by default, Redis answers them BUSY).
+	// MoveMany moves that many records at most in one call.
 	// default: DefaultPageSize
 	PageSize int
 }
@@ -1171,7 +1172,8 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 }
 
 // MoveMany implements Mover: the moves are grouped by shard (and by the
-// nodes they move from and to), one script per group moves a group, and
+// nodes they move from and to), one script per group moves a group (of
+// RedisOptions.PageSize moves at most), and
 // the scripts of all groups go in one pipeline, from the caller's
 // goroutine (the batch is made already: no group committer). Groups that
 // fail on a connection or cluster error are sent again as Saves are
@@ -1211,7 +1213,10 @@ func (r *RedisStore) MoveMany(ctx context.Context, moves []Move) []error {
 		k := int(crc16(m)) % len(r.shardList)
 		gk := groupKey{k, rec.Node, mv.From, rec.Epoch}
 		g := by[gk]
-		if g == nil {
+		if g == nil || len(g.idx) == r.opts.PageSize {
+			// A script moves PageSize records at most: a recovery's
+			// batch (thousands) into one shard of a standalone Redis
+			// would hold it as long as a page of a large index.
 			sh := r.shardList[k]
 			g = &group{sh: sh, node: rec.Node, from: mv.From, epoch: rec.Epoch,
 				keys: []string{sh.epochs(), sh.nodes(), sh.index(rec.Node), sh.index(mv.From)},

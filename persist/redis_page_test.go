@@ -544,3 +544,53 @@ func TestRedisVolatilePaging(t *testing.T) {
 		t.Errorf("Volatile read %d entries in %d HSCANs of 100", n, scans)
 	}
 }
+
+// TestRedisMovePages: MoveMany moves a recovery's batch into one shard
+// (a standalone Redis has one) in scripts of PageSize records at most,
+// and moves them all.
+func TestRedisMovePages(t *testing.T) {
+	srv := redistest.Standalone(t, redistest.WithConfig("slowlog-log-slower-than 0", "slowlog-max-len 100000"))
+	ctx := context.Background()
+	_, st, raw := redisHarness(t, standaloneClient(srv.Addr), RedisOptions{PageSize: 7, SweepInterval: NoSweep})
+	const n = 50
+	var moves []Move
+	for i := range n {
+		rec := &Record{SessionID: fmt.Sprintf("m%02d", i), Node: "A", Seq: 1, Data: []byte("x")}
+		if err := st.Save(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		moved := *rec
+		moved.Node, moved.Seq = "B", 2
+		moves = append(moves, Move{Record: &moved, From: "A", Seq: 1})
+	}
+	if err := raw.SlowLogReset(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range st.MoveMany(ctx, moves) {
+		if err != nil {
+			t.Fatalf("move %d: %v", i, err)
+		}
+	}
+	if ids, err := st.ListNode(ctx, "B"); err != nil || len(ids) != n {
+		t.Fatalf("B lists %d sessions, %v; want %d", len(ids), err, n)
+	}
+	logs, err := raw.SlowLogGet(ctx, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, most := 0, 0
+	for _, l := range logs {
+		if len(l.Args) < 7 || !strings.EqualFold(l.Args[0], "evalsha") && !strings.EqualFold(l.Args[0], "eval") {
+			continue
+		}
+		// moveScript's keys: epochs, nodes, two indexes, then the
+		// records (ListNode's pages have two keys).
+		if keys, _ := strconv.Atoi(l.Args[2]); keys > 4 && strings.HasSuffix(l.Args[6], ":node:A") {
+			calls++
+			most = max(most, keys-4)
+		}
+	}
+	if most > 7 || calls < n/7 {
+		t.Errorf("MoveMany of %d: %d scripts, at most %d records each; want pages of 7", n, calls, most)
+	}
+}

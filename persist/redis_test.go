@@ -111,6 +111,8 @@ func TestRedisStandalone(t *testing.T) {
 		"group commit":    {},
 		"no group commit": {MaxBatch: NoGroupCommit},
 		"linger":          {MaxBatch: 8, Linger: time.Millisecond, Committers: 2},
+		// Every listing and move a page of two at a time.
+		"small pages": {PageSize: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			storeSuite(t, func(t *testing.T) *harness {
