@@ -250,9 +250,9 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // entries of its shard's index after a cursor (see cursorLua), as many
 // round trips as the largest shard needs: for recovery and adoption, not
 // on the checkpoint path, and never holding Redis for long, whatever the
-// size of the index. While a slot migrates, a shard's keys may be split between two
-// masters and its scripts answer TRYAGAIN until the move completes: Saves
-// are retried (RetryFor).
+// size of the index. While a slot migrates, a shard's keys may be split
+// between two masters and its scripts answer TRYAGAIN until the move
+// completes: Saves are retried (RetryFor).
 //
 // Group commit. With group commit (the default) Saves from many goroutines
 // are coalesced by a few committer goroutines into pipelined round trips
@@ -1173,11 +1173,11 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 
 // MoveMany implements Mover: the moves are grouped by shard (and by the
 // nodes they move from and to), one script per group moves a group (of
-// RedisOptions.PageSize moves at most), and
-// the scripts of all groups go in one pipeline, from the caller's
-// goroutine (the batch is made already: no group committer). Groups that
-// fail on a connection or cluster error are sent again as Saves are
-// (RetryFor); with WaitReplicas, a WAIT on every master follows.
+// RedisOptions.PageSize moves at most), and the scripts of all groups go
+// in one pipeline, from the caller's goroutine (the batch is made
+// already: no group committer). Groups that fail on a connection or
+// cluster error are sent again as Saves are (RetryFor); with
+// WaitReplicas, a WAIT on every master follows.
 func (r *RedisStore) MoveMany(ctx context.Context, moves []Move) []error {
 	errs := make([]error, len(moves))
 	if r.isClosed() {
