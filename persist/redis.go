@@ -650,19 +650,11 @@ return out
 // changing it: ARGV[2] entries at most after the cursor ARGV[3..5] (as
 // listScript's), those scored below ARGV[1] ("" for all). It answers the
 // next cursor (rank -1 when done), then the members each followed by its
-// score. The first page of a bounded range is read by score
-// (ZRANGEBYSCORE from -inf, no offset to skip), so that a poll that finds
-// nothing due reads nothing.
+// score. (The first page is a plain command: see ranged.)
 var rangeScript = newScript(cursorLua + `
 local n = tonumber(ARGV[2])
-local m, r
-if ARGV[3] == '' and ARGV[1] ~= '' then
-  r = 0
-  m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'WITHSCORES', 'LIMIT', 0, n)
-else
-  r = start(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
-  m = redis.call('ZRANGE', KEYS[1], r, r + n - 1, 'WITHSCORES')
-end
+local r = start(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
+local m = redis.call('ZRANGE', KEYS[1], r, r + n - 1, 'WITHSCORES')
 local b = nil
 if ARGV[1] ~= '' then b = tonumber(ARGV[1]) end
 local out = {-1, '', ''}
@@ -1440,12 +1432,14 @@ func (c cursor) args() []any { return []any{c.rank, c.member, c.score} }
 // not yet done in each pipelined round trip, until all are done. mk
 // queues shard k's next page; each reply is a table with the next cursor
 // at a[at:at+3] (rank -1 when that shard is done), handed to visit.
-func (r *RedisStore) paged(ctx context.Context, mk func(run scriptFn, k int, c cursor) *redis.Cmd, at int, visit func(k int, a []any)) error {
-	n := len(r.shards())
-	cur := make([]cursor, n)
-	active := make([]int, n)
-	for k := range active {
-		active[k] = k
+// cur holds each shard's cursor, active the shards to read (nil: all,
+// from their first page).
+func (r *RedisStore) paged(ctx context.Context, cur []cursor, active []int, mk func(run scriptFn, k int, c cursor) *redis.Cmd, at int, visit func(k int, a []any)) error {
+	if active == nil {
+		active = make([]int, len(r.shards()))
+		for k := range active {
+			active[k] = k
+		}
 	}
 	for len(active) > 0 {
 		cmds, _ := pipelined(ctx, r.c, len(active), func(run scriptFn, i int) *redis.Cmd {
@@ -1502,7 +1496,7 @@ func (r *RedisStore) indexed(ctx context.Context, node string, wantLive bool) (l
 	if wantLive {
 		flag = "1"
 	}
-	err = r.paged(ctx, func(run scriptFn, k int, c cursor) *redis.Cmd {
+	err = r.paged(ctx, make([]cursor, len(shards)), nil, func(run scriptFn, k int, c cursor) *redis.Cmd {
 		sh := shards[k]
 		return run(listScript, []string{sh.index(node), sh.nodes()},
 			append([]any{node, sh.recordPrefix(), r.opts.PageSize, flag}, c.args()...)...)
@@ -1578,23 +1572,73 @@ func (r *RedisStore) DueBefore(ctx context.Context, node string, t time.Time) ([
 	return out, nil
 }
 
-// ranged reads node's index in every shard with rangeScript: the entries
-// scored below bound ("" for all), each once, sorted by member.
+// ranged reads node's index in every shard: the entries scored below
+// bound ("" for all), each once, sorted by member. The first page of
+// every shard is a plain ZRANGEBYSCORE (or ZRANGE) with a LIMIT of
+// RedisOptions.PageSize, all in one pipeline, as cheap as a poll that
+// finds nothing due can be; rangeScript reads the next pages of the
+// shards whose first page was full.
 func (r *RedisStore) ranged(ctx context.Context, node, bound string) ([]DueSession, error) {
 	shards := r.shards()
-	var out []DueSession
-	err := r.paged(ctx, func(run scriptFn, k int, c cursor) *redis.Cmd {
-		return run(rangeScript, []string{shards[k].index(node)},
-			append([]any{bound, r.opts.PageSize}, c.args()...)...)
-	}, 0, func(_ int, a []any) {
-		for i := 3; i+1 < len(a); i += 2 {
-			out = append(out, dueOf(a, i))
+	n := r.opts.PageSize
+	first := make([]*redis.ZSliceCmd, len(shards))
+	pipe := r.c.Pipeline()
+	for k, sh := range shards {
+		if bound == "" {
+			first[k] = pipe.ZRangeWithScores(ctx, sh.index(node), 0, int64(n-1))
+		} else {
+			first[k] = pipe.ZRangeByScoreWithScores(ctx, sh.index(node), &redis.ZRangeBy{Min: "-inf", Max: "(" + bound, Count: int64(n)})
 		}
-	})
-	if err != nil {
-		return nil, err
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is looked at below
+	var out []DueSession
+	cur := make([]cursor, len(shards))
+	var more []int
+	for k, c := range first {
+		zs, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			d := DueSession{SessionID: id}
+			if !math.IsInf(z.Score, 0) {
+				d.Due = time.UnixMilli(int64(z.Score)).UTC()
+			}
+			out = append(out, d)
+		}
+		if len(zs) == n {
+			last := zs[n-1]
+			m, _ := last.Member.(string)
+			cur[k] = cursor{rank: strconv.Itoa(n), member: m, score: scoreArg(last.Score)}
+			more = append(more, k)
+		}
+	}
+	if len(more) > 0 {
+		err := r.paged(ctx, cur, more, func(run scriptFn, k int, c cursor) *redis.Cmd {
+			return run(rangeScript, []string{shards[k].index(node)},
+				append([]any{bound, n}, c.args()...)...)
+		}, 0, func(_ int, a []any) {
+			for i := 3; i+1 < len(a); i += 2 {
+				out = append(out, dueOf(a, i))
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return uniqueByID(out), nil
+}
+
+// scoreArg formats a score as a script reads it (Lua's tonumber).
+func scoreArg(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // resolveIDs replaces index members by session ids: with hashed key

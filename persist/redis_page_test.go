@@ -27,6 +27,7 @@ import (
 // wants to change behind the walk's back (between the reply of one page
 // and the call of the next, deterministically).
 type pageWatch struct {
+	page    int // the store's PageSize
 	mu      sync.Mutex
 	calls   map[string]int // by script name
 	most    map[string]int // entries handled by one call
@@ -75,6 +76,21 @@ func (w *pageWatch) see(cmd redis.Cmder) {
 	if len(args) < 2 || cmd.Err() != nil {
 		return
 	}
+	if z, ok := cmd.(*redis.ZSliceCmd); ok {
+		// The first page of DueBefore and IndexMembers, a plain command:
+		// told to between as rangeScript's reply would be.
+		zs := z.Val()
+		a := []any{int64(-1), "", ""}
+		if len(zs) == w.page {
+			last := zs[len(zs)-1]
+			a = []any{int64(w.page), last.Member, scoreArg(last.Score)}
+		}
+		for _, e := range zs {
+			a = append(a, e.Member, scoreArg(e.Score))
+		}
+		w.saw("range", len(zs), a)
+		return
+	}
 	name := ""
 	if c, _ := args[0].(string); c == "evalsha" || c == "eval" {
 		name = scriptName(c, args[1])
@@ -91,6 +107,11 @@ func (w *pageWatch) see(cmd redis.Cmder) {
 	case "range": // cursor, then member/score pairs
 		n = (len(a) - 3) / 2
 	}
+	w.saw(name, n, a)
+}
+
+// saw counts a call of script name that handled n entries and answered a.
+func (w *pageWatch) saw(name string, n int, a []any) {
 	w.mu.Lock()
 	w.calls[name]++
 	w.most[name] = max(w.most[name], n)
@@ -184,7 +205,7 @@ func rawIndex(t *testing.T, st *RedisStore, raw redis.UniversalClient, node stri
 // listed exactly once, none twice, none dead.
 func testPaging(t *testing.T, newClient func() redis.UniversalClient, n, pageSize int) {
 	ctx := context.Background()
-	w := &pageWatch{}
+	w := &pageWatch{page: pageSize}
 	w.reset()
 	c := newClient()
 	c.AddHook(w)
