@@ -200,3 +200,36 @@ func TestScriptCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestVolatileACL: the volatile registry (Register, Unregister, and
+// Volatile's HSCAN pages with HDEL) needs +hscan and +hdel besides the
+// minimal ACL line (aclCommands). The README's line lacks them: add them
+// to it and to aclCommands together (TestACLLineInREADME).
+func TestVolatileACL(t *testing.T) {
+	srv := aclServer(t, aclCommands+" +hscan +hdel")
+	ctx := context.Background()
+	s := redisSections(srv.Addr)
+	s["persistence"]["username"] = "ors"
+	s["persistence"]["password"] = "s3cret"
+	st, err := Open(ctx, openConfig(t, s))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer st.Close()
+	v := st.(Volatile)
+	for _, id := range []string{"v1", "v2", "v3"} {
+		if err := v.Register(ctx, "n1", id, "digital"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Unregister(ctx, "n1", "v2"); err != nil {
+		t.Fatalf("Unregister: %v", err)
+	}
+	vs, err := v.Volatile(ctx, "n1", true)
+	if err != nil || len(vs) != 2 || vs[0].SessionID != "v1" || vs[1].SessionID != "v3" {
+		t.Fatalf("Volatile: %v, %v", vs, err)
+	}
+	if vs, err := v.Volatile(ctx, "n1", false); err != nil || len(vs) != 0 {
+		t.Fatalf("Volatile after clear: %v, %v", vs, err)
+	}
+}

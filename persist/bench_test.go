@@ -3,7 +3,11 @@ package persist
 import (
 	"context"
 	"fmt"
+	"math"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -148,5 +152,132 @@ func BenchmarkRedisClusterPromote(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRedisIndexWalk: ListNode, Sweep and DueBefore of a node whose
+// index holds many sessions (a quarter without a record at first, most
+// sharing a score) on a standalone redis-server, where the index is one
+// sorted set, read a page (RedisOptions.PageSize) per call, against
+// "page=all", one call for the whole index as the store did before
+// paging. Besides the time per walk it reports the longest single call
+// of the store (SLOWLOG, max-call-ms) and the longest any other client
+// waited meanwhile (a PING loop, max-ping-ms): Redis runs one script at
+// a time, and past busy-reply-threshold (5 s) answers BUSY to others.
+//
+//	ORS_BENCH_INDEX=1000000 go test ./persist -run '^$' -bench RedisIndexWalk -benchtime=3x
+func BenchmarkRedisIndexWalk(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("ORS_BENCH_INDEX"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("ORS_BENCH_INDEX=%q: not a positive number", s)
+		}
+		n = v
+	}
+	srv := redistest.Standalone(b, redistest.WithConfig("slowlog-log-slower-than 1000", "slowlog-max-len 100000"))
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	ctx := context.Background()
+	cluster := fmt.Sprintf("bench%d", namespaces.Add(1))
+	const node = "big"
+	// Written behind the store's back, as fillIndex does for the tests.
+	fill := func(b *testing.B, st *RedisStore) {
+		const chunk = 10_000
+		for off := 0; off < n; off += chunk {
+			pipe := raw.Pipeline()
+			for i := off; i < min(n, off+chunk); i++ {
+				id := fmt.Sprintf("s%07d", i)
+				score := math.Inf(1)
+				if i%5 < 2 {
+					score = float64(1000 * (1 + i%5))
+				}
+				pipe.ZAdd(ctx, st.shardOf(id).index(node), redis.Z{Score: score, Member: id})
+				if i%4 != 0 {
+					pipe.Set(ctx, st.SessionKey(id), "x", time.Hour)
+				}
+			}
+			pipe.SAdd(ctx, st.shardOf("s").nodes(), node)
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, page := range []int{DefaultPageSize, n + 1} {
+		name := fmt.Sprintf("page=%d", page)
+		if page > n {
+			name = "page=all"
+		}
+		// A read timeout long enough for page=all's one call (go-redis's
+		// default, 3 s, fails it from a few hundred thousand entries).
+		st, err := NewRedis(redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: time.Minute}),
+			RedisOptions{Cluster: cluster, SweepInterval: NoSweep, PageSize: page, TTL: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			f    func() error
+		}{
+			{"ListNode", func() error { _, err := st.ListNode(ctx, node); return err }},
+			{"Sweep", func() error { _, err := st.Sweep(ctx); return err }},
+			{"DueBefore", func() error { _, err := st.DueBefore(ctx, node, time.UnixMilli(2500)); return err }},
+		} {
+			b.Run(name+"/"+tc.name, func(b *testing.B) {
+				b.StopTimer()
+				if err := raw.FlushAll(ctx).Err(); err != nil {
+					b.Fatal(err)
+				}
+				fill(b, st)
+				if err := raw.SlowLogReset(ctx).Err(); err != nil {
+					b.Fatal(err)
+				}
+				stop := make(chan struct{})
+				pinged := make(chan time.Duration)
+				go func() {
+					var most time.Duration
+					c := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: time.Minute})
+					defer c.Close()
+					for {
+						select {
+						case <-stop:
+							pinged <- most
+							return
+						default:
+						}
+						t0 := time.Now()
+						_ = c.Ping(ctx).Err() // BUSY is an answer too, after the wait
+						most = max(most, time.Since(t0))
+						time.Sleep(time.Millisecond)
+					}
+				}()
+				b.StartTimer()
+				for b.Loop() {
+					if err := tc.f(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				close(stop)
+				most := <-pinged
+				logs, err := raw.SlowLogGet(ctx, -1).Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				var longest time.Duration
+				var what []string
+				for _, l := range logs {
+					// The store's calls: all but the PING loop's.
+					if len(l.Args) > 0 && !strings.EqualFold(l.Args[0], "ping") && l.Duration > longest {
+						longest, what = l.Duration, l.Args[:min(len(l.Args), 4)]
+					}
+				}
+				b.Logf("longest call %v: %q", longest, what)
+				b.ReportMetric(float64(longest.Microseconds())/1000, "max-call-ms")
+				b.ReportMetric(float64(most.Microseconds())/1000, "max-ping-ms")
+				b.ReportMetric(float64(n), "entries")
+			})
+		}
+		st.Close()
 	}
 }

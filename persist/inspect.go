@@ -3,7 +3,6 @@ package persist
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -26,39 +25,27 @@ func (r *RedisStore) IndexMembers(ctx context.Context, node string) (live []DueS
 	if r.isClosed() {
 		return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, ErrClosed)
 	}
-	shards := r.shards()
-	ranges := make([]*redis.ZSliceCmd, len(shards))
-	pipe := r.c.Pipeline()
-	for i, sh := range shards {
-		ranges[i] = pipe.ZRangeWithScores(ctx, sh.index(node), 0, -1)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+	// The index a page at a time (rangeScript, RedisOptions.PageSize),
+	// then EXISTS of each record, loadChunk per pipeline.
+	entries, err := r.ranged(ctx, node, "")
+	if err != nil {
 		return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, err)
 	}
-	var entries []DueSession
-	var keys []string
-	for i, c := range ranges {
-		for _, z := range c.Val() {
-			id, _ := z.Member.(string)
-			d := DueSession{SessionID: id}
-			if z.Score > 0 && !math.IsInf(z.Score, 1) {
-				d.Due = time.UnixMilli(int64(z.Score)).UTC()
-			}
-			entries = append(entries, d)
-			keys = append(keys, shards[i].record(id))
+	exists := make([]*redis.IntCmd, len(entries))
+	for off := 0; off < len(entries); off += loadChunk {
+		chunk := entries[off:min(len(entries), off+loadChunk)]
+		pipe := r.c.Pipeline()
+		for i, d := range chunk {
+			exists[off+i] = pipe.Exists(ctx, r.memberKey(d.SessionID))
 		}
-	}
-	exists := make([]*redis.IntCmd, len(keys))
-	pipe = r.c.Pipeline()
-	for i, k := range keys {
-		exists[i] = pipe.Exists(ctx, k)
-	}
-	if len(keys) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, nil, fmt.Errorf("persist: index of node %s: %w", node, err)
 		}
 	}
 	for i, d := range entries {
+		if d.Due.UnixMilli() == 0 {
+			d.Due = time.Time{} // score 0: an entry Touch made, due time unknown
+		}
 		if exists[i].Val() > 0 {
 			live = append(live, d)
 		} else {

@@ -174,7 +174,7 @@ func preflight(ctx context.Context, p *config.Persistence, st *RedisStore, addr 
 	defer func() {
 		// Clean up whatever the probe left, even after a refusal.
 		_ = st.Delete(ctx, w, id)
-		_, _, _ = st.indexed(ctx, node, "") // unregisters the probe node
+		_, _, _ = st.indexed(ctx, node, false) // unregisters the probe node
 
 	}()
 	step("load", func() error { _, e := st.Load(ctx, id); return e })

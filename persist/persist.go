@@ -154,7 +154,10 @@ type Store interface {
 	// those whose last Save named node and that were not deleted since,
 	// whose record still exists. It reads the index, not the key space
 	// (no scan). Entries whose record expired are removed from the index
-	// and not returned.
+	// and not returned. A store may read a large index in several steps
+	// (RedisStore does, RedisOptions.PageSize): a session whose entry is
+	// written or removed while ListNode runs may or may not be listed;
+	// every other one is listed, once.
 	ListNode(ctx context.Context, node string) ([]string, error)
 	// Nodes returns, sorted, the nodes whose index holds at least one
 	// session, so that an operator or a backup can see which nodes left

@@ -93,6 +93,17 @@ type RedisOptions struct {
 	// node indexes: HMAC-SHA-256 under KeyHash (see keys.go).
 	// default: nil, session ids in clear
 	KeyHash []byte
+	// PageSize bounds the work of one Redis call that walks a node's
+	// index or volatile registry (ListNode, Sweep and the background
+	// sweeper, DueBefore, IndexMembers, Volatile): each reads at most
+	// that many entries of one shard, and a listing takes as many calls
+	// as it needs, so that a large index (a million sessions on a
+	// standalone Redis, which has a single shard) never holds the server
+	// for long (other clients wait while a script runs; past
+	// busy-reply-threshold, 5 s by default, Redis answers them BUSY).
+	// MoveMany moves that many records at most in one call.
+	// default: DefaultPageSize
+	PageSize int
 }
 
 // Defaults and special values of RedisOptions.
@@ -119,6 +130,10 @@ const (
 	DefaultWaitTimeout = time.Second
 	// DefaultShards is the default RedisOptions.Shards.
 	DefaultShards = 256
+	// DefaultPageSize is the default RedisOptions.PageSize: a page of
+	// the sweep (an EXISTS per entry) takes about a millisecond of the
+	// server's time.
+	DefaultPageSize = 1000
 )
 
 // init returns a copy of o with defaults filled in, or an error naming the
@@ -155,6 +170,11 @@ func (o RedisOptions) init() (RedisOptions, error) {
 		return o, fmt.Errorf("persist: RedisOptions.WaitTimeout %v: negative", o.WaitTimeout)
 	case o.Shards < 0 || o.Shards > numSlots:
 		return o, fmt.Errorf("persist: RedisOptions.Shards %d: out of 1..%d", o.Shards, numSlots)
+	case o.PageSize < 0:
+		return o, fmt.Errorf("persist: RedisOptions.PageSize %d: negative", o.PageSize)
+	}
+	if o.PageSize == 0 {
+		o.PageSize = DefaultPageSize
 	}
 	if o.Shards == 0 {
 		o.Shards = DefaultShards
@@ -225,11 +245,14 @@ func (o RedisOptions) init() (RedisOptions, error) {
 // can leave a record listed under a node that no longer owns it, and a
 // checkpoint depends on the master of its own shard only, not on the one
 // master that would hold a per-node index key. Listing a node's sessions
-// (ListNode, DueBefore, Nodes, Sweep) runs one script per shard, in one
-// pipelined round trip: for recovery and adoption, not on the checkpoint
-// path. While a slot migrates, a shard's keys may be split between two
-// masters and its scripts answer TRYAGAIN until the move completes: Saves
-// are retried (RetryFor).
+// (ListNode, DueBefore, Sweep) runs one script per shard in each
+// pipelined round trip, each reading a page of RedisOptions.PageSize
+// entries of its shard's index after a cursor (see cursorLua), as many
+// round trips as the largest shard needs: for recovery and adoption, not
+// on the checkpoint path, and never holding Redis for long, whatever the
+// size of the index. While a slot migrates, a shard's keys may be split
+// between two masters and its scripts answer TRYAGAIN until the move
+// completes: Saves are retried (RetryFor).
 //
 // Group commit. With group commit (the default) Saves from many goroutines
 // are coalesced by a few committer goroutines into pipelined round trips
@@ -532,29 +555,119 @@ if e < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 0
 `)
 
-// listScript returns how many entries of node ARGV[1]'s index KEYS[1] it
-// dropped, then the members whose record (key prefix ARGV[2]) exists,
-// each followed by its score, dropping the others (and the node from the registry KEYS[2] if that empties it).
-// ARGV[3], when not empty, bounds the scores returned ("(<ms>"): the
-// entries above it are neither returned nor checked.
-var listScript = newScript(`
-local m
-if ARGV[3] == '' then
-  m = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-else
-  m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'WITHSCORES')
+// Paging a node's index. A script that read a whole index at once would
+// hold Redis (single-threaded) for as long as it takes: seconds for a
+// million sessions in the single shard of a standalone Redis, and BUSY
+// for every other client past busy-reply-threshold. So the index is read
+// a page (RedisOptions.PageSize entries) per call, each call resuming
+// after a cursor: the last entry (member, score) the previous page read,
+// and the rank the next one was expected at.
+//
+// Why this cursor. A sorted set is ordered by score, then by member bytes
+// (memcmp, shorter first on a common prefix): a total order. The next
+// page starts at the first entry above the cursor, whose rank is the
+// number of entries at or below it, whatever was added or removed since:
+// the entries a page drops (expired records) and those other clients
+// remove or add shift ranks, so the rank is not trusted alone. When the
+// entry at the expected rank minus one is still the cursor entry, that
+// rank is right; otherwise a binary search over ranks (ZRANGE i i, the
+// predicate "entry i is at or below the cursor" being monotone in i)
+// finds it. Paging by score alone would not do: many entries share a
+// score (no timer: +inf; the same millisecond), and a page boundary
+// inside such a run would lose or repeat entries. Hence an entry present
+// throughout a walk with the same score is read exactly once. One whose
+// score changes meanwhile (a Save of a live node's session) may be read
+// twice or missed; the callers drop repeats. Promote fences a node before
+// its sessions are listed for recovery, so its index only shrinks then.
+//
+// cursorLua defines start(key, rank, member, score): the rank of the first
+// entry of key above the cursor (0 when rank is empty: the first page). It
+// runs only ZRANGE, which the store's ACL allows already.
+const cursorLua = `
+local function le(a, sa, b, sb)
+  sa, sb = tonumber(sa), tonumber(sb)
+  if sa ~= sb then return sa < sb end
+  if a == b then return true end
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
 end
-local out = {0}
+local function start(key, rank, m, s)
+  if rank == '' then return 0 end
+  local r = tonumber(rank)
+  if r > 0 then
+    local e = redis.call('ZRANGE', key, r - 1, r - 1, 'WITHSCORES')
+    if e[1] == m and tonumber(e[2]) == tonumber(s) then return r end
+  end
+  local lo, hi = 0, 4294967296
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local e = redis.call('ZRANGE', key, mid, mid, 'WITHSCORES')
+    if e[1] and le(e[1], e[2], m, s) then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+`
+
+// listScript reads one page of node ARGV[1]'s index KEYS[1]: ARGV[3]
+// entries at most, after the cursor ARGV[5..7] (rank, member, score; rank
+// empty for the first page). It drops the entries whose record (key prefix
+// ARGV[2]) is gone, and the node from the registry KEYS[2] when that
+// empties the index. It answers how many it dropped, the next cursor
+// (rank -1 when the index is done), then, if ARGV[4] is '1', the live
+// members each followed by its score.
+var listScript = newScript(cursorLua + `
+local n = tonumber(ARGV[3])
+local r = start(KEYS[1], ARGV[5], ARGV[6], ARGV[7])
+local m = redis.call('ZRANGE', KEYS[1], r, r + n - 1, 'WITHSCORES')
+local out = {0, -1, '', ''}
+local kept = 0
 for i = 1, #m, 2 do
   if redis.call('EXISTS', ARGV[2] .. m[i]) == 1 then
-    out[#out + 1] = m[i]
-    out[#out + 1] = m[i + 1]
+    kept = kept + 1
+    if ARGV[4] == '1' then
+      out[#out + 1] = m[i]
+      out[#out + 1] = m[i + 1]
+    end
   else
     redis.call('ZREM', KEYS[1], m[i])
     out[1] = out[1] + 1
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+if #m == 2 * n then
+  out[2] = r + kept
+  out[3] = m[#m - 1]
+  out[4] = m[#m]
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return out
+`)
+
+// rangeScript reads one page of the index KEYS[1] in order, without
+// changing it: ARGV[2] entries at most after the cursor ARGV[3..5] (as
+// listScript's), those scored below ARGV[1] ("" for all). It answers the
+// next cursor (rank -1 when done), then the members each followed by its
+// score. (The first page is a plain command: see ranged.)
+var rangeScript = newScript(cursorLua + `
+local n = tonumber(ARGV[2])
+local r = start(KEYS[1], ARGV[3], ARGV[4], ARGV[5])
+local m = redis.call('ZRANGE', KEYS[1], r, r + n - 1, 'WITHSCORES')
+local b = nil
+if ARGV[1] ~= '' then b = tonumber(ARGV[1]) end
+local out = {-1, '', ''}
+for i = 1, #m, 2 do
+  if b and tonumber(m[i + 1]) >= b then return out end
+  out[#out + 1] = m[i]
+  out[#out + 1] = m[i + 1]
+end
+if #m == 2 * n then
+  out[1] = r + n
+  out[2] = m[#m - 1]
+  out[3] = m[#m]
+end
 return out
 `)
 
@@ -1051,11 +1164,12 @@ func (r *RedisStore) LoadMany(ctx context.Context, sessionIDs []string) ([]*Reco
 }
 
 // MoveMany implements Mover: the moves are grouped by shard (and by the
-// nodes they move from and to), one script per group moves a group, and
-// the scripts of all groups go in one pipeline, from the caller's
-// goroutine (the batch is made already: no group committer). Groups that
-// fail on a connection or cluster error are sent again as Saves are
-// (RetryFor); with WaitReplicas, a WAIT on every master follows.
+// nodes they move from and to), one script per group moves a group (of
+// RedisOptions.PageSize moves at most), and the scripts of all groups go
+// in one pipeline, from the caller's goroutine (the batch is made
+// already: no group committer). Groups that fail on a connection or
+// cluster error are sent again as Saves are (RetryFor); with
+// WaitReplicas, a WAIT on every master follows.
 func (r *RedisStore) MoveMany(ctx context.Context, moves []Move) []error {
 	errs := make([]error, len(moves))
 	if r.isClosed() {
@@ -1091,7 +1205,10 @@ func (r *RedisStore) MoveMany(ctx context.Context, moves []Move) []error {
 		k := int(crc16(m)) % len(r.shardList)
 		gk := groupKey{k, rec.Node, mv.From, rec.Epoch}
 		g := by[gk]
-		if g == nil {
+		if g == nil || len(g.idx) == r.opts.PageSize {
+			// A script moves PageSize records at most: a recovery's
+			// batch (thousands) into one shard of a standalone Redis
+			// would hold it as long as a page of a large index.
 			sh := r.shardList[k]
 			g = &group{sh: sh, node: rec.Node, from: mv.From, epoch: rec.Epoch,
 				keys: []string{sh.epochs(), sh.nodes(), sh.index(rec.Node), sh.index(mv.From)},
@@ -1303,50 +1420,126 @@ func (r *RedisStore) Epoch(ctx context.Context, node string) (uint64, error) {
 	return e, nil
 }
 
-// indexed runs listScript on node's index in every shard, in one
-// pipeline: the live entries with scores below bound ("" for all), and
-// how many dead entries it dropped.
-func (r *RedisStore) indexed(ctx context.Context, node, bound string) (live []DueSession, dropped int, err error) {
-	shards := r.shards()
-	cmds, _ := pipelined(ctx, r.c, len(shards), func(run scriptFn, i int) *redis.Cmd {
-		return run(listScript, []string{shards[i].index(node), shards[i].nodes()}, node, shards[i].recordPrefix(), bound)
-	}, nil)
-	for _, c := range cmds {
-		v, err := c.Result()
-		if err != nil {
-			return nil, dropped, err
-		}
-		a, ok := v.([]any)
-		if !ok || len(a) == 0 {
-			return nil, dropped, fmt.Errorf("unexpected script reply %v", v)
-		}
-		n, _ := a[0].(int64)
-		dropped += int(n)
-		for i := 1; i+1 < len(a); i += 2 {
-			id, _ := a[i].(string)
-			score, _ := a[i+1].(string)
-			d := DueSession{SessionID: id}
-			if ms, err := strconv.ParseInt(score, 10, 64); err == nil {
-				d.Due = time.UnixMilli(ms).UTC()
-			} else if f, err := strconv.ParseFloat(score, 64); err == nil && !math.IsInf(f, 1) {
-				d.Due = time.UnixMilli(int64(f)).UTC()
-			}
-			live = append(live, d)
+// cursor is where the next page of one shard's index starts (see
+// cursorLua): the rank expected, and the last entry read.
+type cursor struct {
+	rank, member, score string // rank "" before the first page
+}
+
+func (c cursor) args() []any { return []any{c.rank, c.member, c.score} }
+
+// paged runs a page script on each shard's index, one page of every shard
+// not yet done in each pipelined round trip, until all are done. mk
+// queues shard k's next page; each reply is a table with the next cursor
+// at a[at:at+3] (rank -1 when that shard is done), handed to visit.
+// cur holds each shard's cursor, active the shards to read (nil: all,
+// from their first page).
+func (r *RedisStore) paged(ctx context.Context, cur []cursor, active []int, mk func(run scriptFn, k int, c cursor) *redis.Cmd, at int, visit func(k int, a []any)) error {
+	if active == nil {
+		active = make([]int, len(r.shards()))
+		for k := range active {
+			active[k] = k
 		}
 	}
+	for len(active) > 0 {
+		cmds, _ := pipelined(ctx, r.c, len(active), func(run scriptFn, i int) *redis.Cmd {
+			return mk(run, active[i], cur[active[i]])
+		}, nil)
+		var next []int
+		for i, c := range cmds {
+			k := active[i]
+			v, err := c.Result()
+			if err != nil {
+				return err
+			}
+			a, ok := v.([]any)
+			if !ok || len(a) < at+3 {
+				return fmt.Errorf("unexpected script reply %v", v)
+			}
+			rank, ok := a[at].(int64)
+			if !ok {
+				return fmt.Errorf("unexpected script reply %v", v)
+			}
+			if rank >= 0 {
+				m, _ := a[at+1].(string)
+				sc, _ := a[at+2].(string)
+				cur[k] = cursor{rank: strconv.FormatInt(rank, 10), member: m, score: sc}
+				next = append(next, k)
+			}
+			visit(k, a)
+		}
+		active = next
+	}
+	return nil
+}
+
+// dueOf reads the member and score at a[i:i+2] of a page's reply.
+func dueOf(a []any, i int) DueSession {
+	id, _ := a[i].(string)
+	score, _ := a[i+1].(string)
+	d := DueSession{SessionID: id}
+	if ms, err := strconv.ParseInt(score, 10, 64); err == nil {
+		d.Due = time.UnixMilli(ms).UTC()
+	} else if f, err := strconv.ParseFloat(score, 64); err == nil && !math.IsInf(f, 0) {
+		d.Due = time.UnixMilli(int64(f)).UTC()
+	}
+	return d
+}
+
+// indexed walks node's index in every shard with listScript, a page at a
+// time (RedisOptions.PageSize), dropping the entries whose record is gone:
+// it returns how many it dropped and, with wantLive, the live entries,
+// sorted by session id, each once.
+func (r *RedisStore) indexed(ctx context.Context, node string, wantLive bool) (live []DueSession, dropped int, err error) {
+	shards := r.shards()
+	flag := "0"
+	if wantLive {
+		flag = "1"
+	}
+	err = r.paged(ctx, make([]cursor, len(shards)), nil, func(run scriptFn, k int, c cursor) *redis.Cmd {
+		sh := shards[k]
+		return run(listScript, []string{sh.index(node), sh.nodes()},
+			append([]any{node, sh.recordPrefix(), r.opts.PageSize, flag}, c.args()...)...)
+	}, 1, func(_ int, a []any) {
+		n, _ := a[0].(int64)
+		dropped += int(n)
+		for i := 4; i+1 < len(a); i += 2 {
+			live = append(live, dueOf(a, i))
+		}
+	})
+	if err != nil {
+		return nil, dropped, err
+	}
+	live = uniqueByID(live)
 	if live, err = r.resolveIDs(ctx, live); err != nil {
 		return nil, dropped, err
 	}
 	return live, dropped, nil
 }
 
-// ListNode implements Store: one script per shard lists node's entries
-// whose record exists and drops the others.
+// uniqueByID sorts ds by session id and keeps one entry per id, the last
+// read: a page walk reads an entry again only if its score changed
+// meanwhile (see cursorLua), and the later score is the newer.
+func uniqueByID(ds []DueSession) []DueSession {
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].SessionID < ds[j].SessionID })
+	out := ds[:0]
+	for i, d := range ds {
+		if i+1 < len(ds) && ds[i+1].SessionID == d.SessionID {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// ListNode implements Store: listScript walks node's index in every
+// shard, a page (RedisOptions.PageSize entries) per call, returning the
+// entries whose record exists and dropping the others.
 func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, ErrClosed)
 	}
-	live, _, err := r.indexed(ctx, node, "")
+	live, _, err := r.indexed(ctx, node, true)
 	if err != nil {
 		return nil, fmt.Errorf("persist: list node %s: %w", node, err)
 	}
@@ -1354,44 +1547,98 @@ func (r *RedisStore) ListNode(ctx context.Context, node string) ([]string, error
 	for i, d := range live {
 		ids[i] = d.SessionID
 	}
-	sort.Strings(ids)
+	sort.Strings(ids) // resolveIDs may change the order
 	return ids, nil
 }
 
-// DueBefore implements Scheduler: ZRANGEBYSCORE of node's index in every
-// shard, in one pipeline. Unlike ListNode it does not check that each
-// record still exists (it is read on the path of a switchover, and
-// cheap): an entry whose record expired is returned until ListNode or
-// Sweep drops it, and loading it finds nothing.
+// DueBefore implements Scheduler: rangeScript reads node's index in every
+// shard in due-time order, a page (RedisOptions.PageSize entries) per
+// call, up to t. Unlike ListNode it does not check that each record still
+// exists (it is read on the path of a switchover, and cheap): an entry
+// whose record expired is returned until ListNode or Sweep drops it, and
+// loading it finds nothing.
 func (r *RedisStore) DueBefore(ctx context.Context, node string, t time.Time) ([]DueSession, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, ErrClosed)
 	}
-	shards := r.shards()
-	cmds := make([]*redis.ZSliceCmd, len(shards))
-	pipe := r.c.Pipeline()
-	by := &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(t.UnixMilli(), 10)}
-	for i, sh := range shards {
-		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, sh.index(node), by)
-	}
-	_, _ = pipe.Exec(ctx)
-	var out []DueSession
-	for _, c := range cmds {
-		zs, err := c.Result()
-		if err != nil {
-			return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
-		}
-		for _, z := range zs {
-			id, _ := z.Member.(string)
-			out = append(out, DueSession{SessionID: id, Due: time.UnixMilli(int64(z.Score)).UTC()})
-		}
-	}
-	out, err := r.resolveIDs(ctx, out)
+	out, err := r.ranged(ctx, node, strconv.FormatInt(t.UnixMilli(), 10))
 	if err != nil {
+		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
+	}
+	if out, err = r.resolveIDs(ctx, out); err != nil {
 		return nil, fmt.Errorf("persist: due sessions of node %s: %w", node, err)
 	}
 	sortDue(out)
 	return out, nil
+}
+
+// ranged reads node's index in every shard: the entries scored below
+// bound ("" for all), each once, sorted by member. The first page of
+// every shard is a plain ZRANGEBYSCORE (or ZRANGE) with a LIMIT of
+// RedisOptions.PageSize, all in one pipeline, as cheap as a poll that
+// finds nothing due can be; rangeScript reads the next pages of the
+// shards whose first page was full.
+func (r *RedisStore) ranged(ctx context.Context, node, bound string) ([]DueSession, error) {
+	shards := r.shards()
+	n := r.opts.PageSize
+	first := make([]*redis.ZSliceCmd, len(shards))
+	pipe := r.c.Pipeline()
+	for k, sh := range shards {
+		if bound == "" {
+			first[k] = pipe.ZRangeWithScores(ctx, sh.index(node), 0, int64(n-1))
+		} else {
+			first[k] = pipe.ZRangeByScoreWithScores(ctx, sh.index(node), &redis.ZRangeBy{Min: "-inf", Max: "(" + bound, Count: int64(n)})
+		}
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is looked at below
+	var out []DueSession
+	cur := make([]cursor, len(shards))
+	var more []int
+	for k, c := range first {
+		zs, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			d := DueSession{SessionID: id}
+			if !math.IsInf(z.Score, 0) {
+				d.Due = time.UnixMilli(int64(z.Score)).UTC()
+			}
+			out = append(out, d)
+		}
+		if len(zs) == n {
+			last := zs[n-1]
+			m, _ := last.Member.(string)
+			cur[k] = cursor{rank: strconv.Itoa(n), member: m, score: scoreArg(last.Score)}
+			more = append(more, k)
+		}
+	}
+	if len(more) > 0 {
+		err := r.paged(ctx, cur, more, func(run scriptFn, k int, c cursor) *redis.Cmd {
+			return run(rangeScript, []string{shards[k].index(node)},
+				append([]any{bound, n}, c.args()...)...)
+		}, 0, func(_ int, a []any) {
+			for i := 3; i+1 < len(a); i += 2 {
+				out = append(out, dueOf(a, i))
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return uniqueByID(out), nil
+}
+
+// scoreArg formats a score as a script reads it (Lua's tonumber).
+func scoreArg(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // resolveIDs replaces index members by session ids: with hashed key
@@ -1451,17 +1698,17 @@ func (r *RedisStore) Nodes(ctx context.Context) ([]string, error) {
 }
 
 // Sweep drops the index entries whose records expired, for every
-// registered node (ListNode of each, which also unregisters a node from
-// the shards where its index is gone). It returns how many index entries
-// it dropped. The store runs it every RedisOptions.SweepInterval; call it
-// to run it now.
+// registered node (the walk of ListNode, a page of RedisOptions.PageSize
+// entries per call, which also unregisters a node from the shards where
+// its index is gone). It returns how many index entries it dropped. The
+// store runs it every RedisOptions.SweepInterval; call it to run it now.
 func (r *RedisStore) Sweep(ctx context.Context) (dropped int, err error) {
 	nodes, err := r.Nodes(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("persist: sweep: %w", err)
 	}
 	for _, node := range nodes {
-		_, n, err := r.indexed(ctx, node, "")
+		_, n, err := r.indexed(ctx, node, false)
 		dropped += n
 		if err != nil {
 			return dropped, fmt.Errorf("persist: sweep node %s: %w", node, err)

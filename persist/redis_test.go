@@ -111,6 +111,8 @@ func TestRedisStandalone(t *testing.T) {
 		"group commit":    {},
 		"no group commit": {MaxBatch: NoGroupCommit},
 		"linger":          {MaxBatch: 8, Linger: time.Millisecond, Committers: 2},
+		// Every listing and move a page of two at a time.
+		"small pages": {PageSize: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			storeSuite(t, func(t *testing.T) *harness {
@@ -298,7 +300,7 @@ func testGroupCommit(t *testing.T, newClient func() redis.UniversalClient) {
 func TestRedisAuth(t *testing.T) {
 	srv := redistest.Standalone(t, redistest.WithConfig(
 		"user default off",
-		"user ors on >s3cret ~ORS:* resetchannels -@all +@connection +get +set +getrange +del +exists +sadd +srem +smembers +pexpire +evalsha +eval +hget +hset +incr +zadd +zrem +zscore +zrange +zrangebyscore +hgetall +hdel",
+		"user ors on >s3cret ~ORS:* resetchannels -@all +@connection +get +set +getrange +del +exists +sadd +srem +smembers +pexpire +evalsha +eval +hget +hset +incr +zadd +zrem +zscore +zrange +zrangebyscore +hscan +hdel",
 	))
 	ctx := context.Background()
 	for _, tc := range []struct{ user, pass string }{{"ors", "wrong"}, {"", ""}, {"default", ""}} {
@@ -406,6 +408,7 @@ func TestRedisCluster(t *testing.T) {
 		t.Logf("%+v for %d Saves in %d slots", st.Stats(), 2*n, len(slots))
 	})
 	t.Run("slot migration", func(t *testing.T) { testMigration(t, rc, newClient) })
+	t.Run("paging", func(t *testing.T) { testPaging(t, newClient, 30_000, 25) })
 }
 
 // testMigration moves the slot of a shard (records and index) between

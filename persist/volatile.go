@@ -123,30 +123,64 @@ func (r *RedisStore) Unregister(ctx context.Context, node, sessionID string) err
 	return nil
 }
 
-// Volatile implements Volatile: HGETALL (and DEL) of every shard's hash,
-// in one pipeline.
+// Volatile implements Volatile: HSCAN of every shard's hash,
+// RedisOptions.PageSize fields per call, one call per shard in each
+// pipelined round trip; with clear, HDEL of the fields each page
+// returned (a registration made meanwhile stays, not lost unlisted).
+// HSCAN returns every field present throughout, perhaps twice: repeats
+// are dropped.
 func (r *RedisStore) Volatile(ctx context.Context, node string, clear bool) ([]VolatileSession, error) {
 	if r.isClosed() {
 		return nil, fmt.Errorf("persist: volatile sessions of node %s: %w", node, ErrClosed)
 	}
 	shards := r.shards()
-	cmds := make([]*redis.MapStringStringCmd, len(shards))
-	pipe := r.c.Pipeline()
-	for i, sh := range shards {
-		cmds[i] = pipe.HGetAll(ctx, sh.volatile(node))
-		if clear {
-			pipe.Del(ctx, sh.volatile(node))
-		}
+	type scan struct {
+		key    string
+		cursor uint64
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("persist: volatile sessions of node %s: %w", node, err)
+	active := make([]scan, len(shards))
+	for i, sh := range shards {
+		active[i] = scan{key: sh.volatile(node)}
 	}
 	var out []VolatileSession
-	for _, c := range cmds {
-		for id, typ := range c.Val() {
-			out = append(out, VolatileSession{id, typ})
+	for len(active) > 0 {
+		cmds := make([]*redis.ScanCmd, len(active))
+		pipe := r.c.Pipeline()
+		for i, s := range active {
+			cmds[i] = pipe.HScan(ctx, s.key, s.cursor, "", int64(r.opts.PageSize))
 		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("persist: volatile sessions of node %s: %w", node, err)
+		}
+		next := active[:0]
+		del := r.c.Pipeline()
+		for i, c := range cmds {
+			kv, cur := c.Val() // field, value, field, value...
+			fields := make([]any, 0, len(kv)/2)
+			for j := 0; j+1 < len(kv); j += 2 {
+				out = append(out, VolatileSession{kv[j], kv[j+1]})
+				fields = append(fields, kv[j])
+			}
+			if clear && len(fields) > 0 {
+				del.Do(ctx, append([]any{"hdel", active[i].key}, fields...)...)
+			}
+			if cur != 0 {
+				next = append(next, scan{active[i].key, cur})
+			}
+		}
+		if del.Len() > 0 {
+			if _, err := del.Exec(ctx); err != nil {
+				return nil, fmt.Errorf("persist: forget volatile sessions of node %s: %w", node, err)
+			}
+		}
+		active = next
 	}
 	sortVolatile(out)
-	return out, nil
+	kept := out[:0]
+	for i, v := range out {
+		if i == 0 || v.SessionID != out[i-1].SessionID {
+			kept = append(kept, v)
+		}
+	}
+	return kept, nil
 }
