@@ -6,10 +6,10 @@
 // Every function writes exactly the bytes msgpack/v5's Encoder writes
 // with compact integers (internal/msgpool's configuration) for the same
 // call: EncodeInt, EncodeUint, EncodeString, EncodeBytes, EncodeFloat64,
-// EncodeTime, EncodeMapLen, EncodeArrayLen, EncodeExtHeader. The
-// snapshot's wire format is defined by those calls, so records written
-// before this package decode and re-encode to the same bytes (the tests
-// compare both encoders on every case).
+// EncodeTime, EncodeMapLen, EncodeArrayLen, EncodeExtHeader (the tests
+// compare both encoders on every case), so that what msgpack/v5 decodes
+// is exactly what was written. Which calls make a snapshot is the
+// snapshot package's format (version 2; it also reads version 1).
 package msgp
 
 import (
