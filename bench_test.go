@@ -185,7 +185,20 @@ func BenchmarkCheckpointMemoryCallFlow(b *testing.B) {
 // the setup events and one cycle: in routing, with its call data, the
 // chosen group and the queue timeout pending.
 func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
-	m, err := interp.Compile(parseBenchDoc(b, benchRoutingDoc), datamodel.Standard())
+	m, s := interpSession(b, benchRoutingDoc)
+	for _, ev := range append(append([]engine.Event(nil), routingSetup...), routingCycle...) {
+		interpStep(b, s, ev)
+	}
+	if got := s.Configuration(); len(got) != 1 || got[0] != "vip" {
+		b.Fatalf("routing session in %v, want [vip]", got)
+	}
+	return m, s
+}
+
+// interpSession compiles the document at path and starts an interpreter
+// session of it, without an engine.
+func interpSession(b *testing.B, path string) (*interp.Machine, *interp.Session) {
+	m, err := interp.Compile(parseBenchDoc(b, path), datamodel.Standard())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -196,17 +209,16 @@ func routingSession(b *testing.B) (*interp.Machine, *interp.Session) {
 	if err := s.Start(benchStart); err != nil {
 		b.Fatal(err)
 	}
-	for _, ev := range append(append([]engine.Event(nil), routingSetup...), routingCycle...) {
-		ev.Type = interp.External
-		s.Enqueue(ev)
-		if err := s.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if got := s.Configuration(); len(got) != 1 || got[0] != "vip" {
-		b.Fatalf("routing session in %v, want [vip]", got)
-	}
 	return m, s
+}
+
+// interpStep runs the macrostep of external event ev in s.
+func interpStep(b *testing.B, s *interp.Session, ev engine.Event) {
+	ev.Type = interp.External
+	s.Enqueue(ev)
+	if err := s.Run(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkSnapshotRouting measures what a checkpoint costs the session:

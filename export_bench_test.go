@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/orsgo/engine"
-	"github.com/orsgo/engine/datamodel"
 	"github.com/orsgo/engine/interp"
 )
 
@@ -16,24 +15,8 @@ import (
 // export-ns/op metric is the time of the snapshot alone, measured around
 // it, so that the macrostep's cost and noise stay out of it.
 func benchExport(b *testing.B, path string, setup, cycle []engine.Event) {
-	m, err := interp.Compile(parseBenchDoc(b, path), datamodel.Standard())
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := m.NewSession("bench-session", interp.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(benchStart); err != nil {
-		b.Fatal(err)
-	}
-	step := func(ev engine.Event) {
-		ev.Type = interp.External
-		s.Enqueue(ev)
-		if err := s.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, s := interpSession(b, path)
+	step := func(ev engine.Event) { interpStep(b, s, ev) }
 	for _, ev := range setup {
 		step(ev)
 	}

@@ -374,19 +374,9 @@ func (d *datamodel) export(full bool, dst []interp.Var) ([]interp.Var, error) {
 		return vars, nil
 	}
 	for i, n := range names {
-		if !fresh[i] || n.index < 0 {
-			continue
+		if fresh[i] && n.index >= 0 {
+			c.cacheFresh(x, n.index, i, vars[i].Encoded, trees[i])
 		}
-		e := &c.entries[n.index]
-		*e = cachedVar{}
-		if x.impure[i] || c.escaped.Has(n.index) {
-			continue
-		}
-		end := x.next
-		if i+1 < len(x.starts) {
-			end = x.starts[i+1]
-		}
-		*e = cachedVar{ok: true, raw: vars[i].Encoded, objs: end - x.starts[i], tree: trees[i]}
 	}
 	for i := range c.dirty {
 		c.dirty[i] = c.dirty[i][:0]
@@ -535,17 +525,7 @@ func (d *datamodel) exportWarm(dst []interp.Var) (vars []interp.Var, ok bool, er
 		p.node.raw = all[p.start:p.end:p.end]
 	}
 	for j, k := range freshAt {
-		i := names[k].index
-		e := &c.entries[i]
-		*e = cachedVar{}
-		if x.impure[k] || c.escaped.Has(i) {
-			continue
-		}
-		end := x.next
-		if k+1 < len(x.starts) {
-			end = x.starts[k+1]
-		}
-		*e = cachedVar{ok: true, raw: vars[k].Encoded, objs: end - x.starts[k], tree: trees[j]}
+		c.cacheFresh(x, names[k].index, k, vars[k].Encoded, trees[j])
 	}
 	for i := range c.dirty {
 		c.dirty[i] = c.dirty[i][:0]
@@ -762,4 +742,20 @@ func (x *exporter) dateMillis(obj *goja.Object) (ms float64, ok bool) {
 		ms = f
 	}
 	return ms, true
+}
+
+// cacheFresh caches raw, the fresh encoding of variable i (the k-th name
+// x exported), for the next export, unless x found it impure or it
+// escaped.
+func (c *varCache) cacheFresh(x *exporter, i, k int, raw []byte, tree *objNode) {
+	e := &c.entries[i]
+	*e = cachedVar{}
+	if x.impure[k] || c.escaped.Has(i) {
+		return
+	}
+	end := x.next
+	if k+1 < len(x.starts) {
+		end = x.starts[k+1]
+	}
+	*e = cachedVar{ok: true, raw: raw, objs: end - x.starts[k], tree: tree}
 }
