@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,7 +102,8 @@ type RedisOptions struct {
 	// standalone Redis, which has a single shard) never holds the server
 	// for long (other clients wait while a script runs; past
 	// busy-reply-threshold, 5 s by default, Redis answers them BUSY).
-	// MoveMany moves that many records at most in one call.
+	// MoveMany moves that many records at most in one call, and Touch
+	// refreshes touchPages times that many per pipelined round trip.
 	// default: DefaultPageSize
 	PageSize int
 }
@@ -1053,10 +1055,17 @@ func (r *RedisStore) writeWait(ctx context.Context, reqs []*saveReq, mk func([]*
 // TTL implements Expirer: RedisOptions.TTL.
 func (r *RedisStore) TTL() time.Duration { return r.opts.TTL }
 
-// Touch implements Expirer in one pipelined round trip, from the caller's
-// goroutine (not through the group committer): one script per record, in
-// its shard, that checks the fence, refreshes the record, its index entry
-// and the shard's node registry, and refuses a record another node owns.
+// touchPages is how many pages (RedisOptions.PageSize) of records one
+// pipelined round trip of Touch refreshes.
+const touchPages = 10
+
+// Touch implements Expirer in pipelined round trips of touchPages pages
+// of records each, from the caller's goroutine (not through the group
+// committer): one script per record, in its shard, that checks the
+// fence, refreshes the record, its index entry and the shard's node
+// registry, and refuses a record another node owns. Round trips of
+// bounded size keep a sweep refreshing a million hibernated sessions
+// from building a million commands at once.
 func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -1064,9 +1073,21 @@ func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) e
 	if r.isClosed() {
 		return fmt.Errorf("persist: touch node %s: %w", w.Node, ErrClosed)
 	}
-	if len(sessionIDs) == 0 {
-		return nil
+	var errs []error
+	done := 0
+	for chunk := range slices.Chunk(sessionIDs, touchPages*r.opts.PageSize) {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("persist: touch node %s: %d of %d sessions not refreshed: %w", w.Node, len(sessionIDs)-done, len(sessionIDs), err))
+			break
+		}
+		errs = append(errs, r.touch(ctx, w, chunk)...)
+		done += len(chunk)
 	}
+	return errors.Join(errs...)
+}
+
+// touch refreshes the records of sessionIDs in one pipelined round trip.
+func (r *RedisStore) touch(ctx context.Context, w Writer, sessionIDs []string) []error {
 	ttlMs := r.opts.TTL.Milliseconds()
 	cmds, _ := pipelined(ctx, r.c, len(sessionIDs), func(run scriptFn, i int) *redis.Cmd {
 		m := r.member(sessionIDs[i])
@@ -1091,7 +1112,7 @@ func (r *RedisStore) Touch(ctx context.Context, w Writer, sessionIDs []string) e
 			errs = append(errs, &SessionError{SessionID: id, Err: fmt.Errorf("persist: touch: unexpected script reply %d %q", code, val)})
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func (r *RedisStore) isClosed() bool {

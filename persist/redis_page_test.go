@@ -615,3 +615,106 @@ func TestRedisMovePages(t *testing.T) {
 		t.Errorf("MoveMany of %d: %d scripts, at most %d records each; want pages of 7", n, calls, most)
 	}
 }
+
+// touchWatch is a go-redis hook that records how many touchScript calls
+// each pipeline carries.
+type touchWatch struct {
+	mu        sync.Mutex
+	pipelines []int
+}
+
+func (w *touchWatch) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (w *touchWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (w *touchWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		n := 0
+		for _, c := range cmds {
+			if isScript(c, touchScript.Hash()) {
+				n++
+			}
+		}
+		if n > 0 {
+			w.mu.Lock()
+			w.pipelines = append(w.pipelines, n)
+			w.mu.Unlock()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// isScript reports whether cmd runs the script of hash (an EVALSHA, or
+// an EVAL of its source).
+func isScript(cmd redis.Cmder, hash string) bool {
+	a := cmd.Args()
+	if len(a) < 2 {
+		return false
+	}
+	c, _ := a[0].(string)
+	s, _ := a[1].(string)
+	if c == "eval" {
+		h := sha1.Sum([]byte(s))
+		s = hex.EncodeToString(h[:])
+	}
+	return (c == "evalsha" || c == "eval") && s == hash
+}
+
+// TestRedisTouchPages: Touch refreshes many records in round trips of
+// touchPages pages at most, so that a sweep refreshing a million
+// hibernated sessions never builds one pipeline of a million scripts;
+// every record is refreshed, and a record gone is still named.
+func TestRedisTouchPages(t *testing.T) {
+	srv := redistest.Standalone(t)
+	ctx := context.Background()
+	w := &touchWatch{}
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		c.AddHook(w)
+		return c
+	}
+	const page, n = 2, 95
+	_, st, raw := redisHarness(t, client, RedisOptions{PageSize: page, SweepInterval: NoSweep, TTL: time.Hour})
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%02d", i)
+		if err := st.Save(ctx, &Record{SessionID: ids[i], Node: "A", Seq: 1, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.PExpire(ctx, st.SessionKey(ids[i]), time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Del(ctx, st.SessionKey(ids[n-1])).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Loaded, so that no pipeline is sent again after NOSCRIPT.
+	if err := touchScript.Load(ctx, raw).Err(); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.pipelines = nil
+	w.mu.Unlock()
+	err := st.Touch(ctx, Writer{Node: "A"}, ids)
+	var se *SessionError
+	if !errors.As(err, &se) || se.SessionID != ids[n-1] || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Touch: %v, want %s not found", err, ids[n-1])
+	}
+	w.mu.Lock()
+	got := append([]int(nil), w.pipelines...)
+	w.mu.Unlock()
+	total := 0
+	for _, k := range got {
+		total += k
+		if k > touchPages*page {
+			t.Errorf("a pipeline of %d touch scripts, want at most %d", k, touchPages*page)
+		}
+	}
+	if total != n || len(got) < n/(touchPages*page) {
+		t.Errorf("%d touch scripts in %d pipelines %v, want %d in at least %d", total, len(got), got, n, n/(touchPages*page))
+	}
+	for _, id := range ids[:n-1] {
+		if ttl := raw.PTTL(ctx, st.SessionKey(id)).Val(); ttl < 59*time.Minute {
+			t.Errorf("%s: TTL %v after Touch, want about an hour", id, ttl)
+		}
+	}
+}
