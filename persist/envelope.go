@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/orsgo/engine/internal/msgp"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -55,23 +56,23 @@ func crc32Sum(head, body []byte) uint32 {
 }
 
 // encodeRecord wraps rec in the envelope, in one allocation of the exact
-// size: the payload is written by hand (appendStr, appendBin, appendInt),
-// not by msgpack's reflective encoder, and the snapshot is copied once,
-// from rec.Data into the record. decodeRecord reads it with msgpack.
+// size: the payload is written by internal/msgp, not by msgpack's
+// reflective encoder, and the snapshot is copied once, from rec.Data into
+// the record. decodeRecord reads it with msgpack.
 func encodeRecord(rec *Record) ([]byte, error) {
 	created, updated := unixMilli(rec.Created), unixMilli(rec.Updated)
 	n := headerLen + 1 + strLen(rec.SessionID) + strLen(rec.Node) + strLen(rec.Type) +
 		binLen(rec.Data) + strLen(rec.Doc) + binLen(rec.DocHash[:]) + intLen(created) + intLen(updated)
 	b := make([]byte, headerLen, n)
 	b = append(b, 0x98) // fixarray of the 8 payload fields
-	b = appendStr(b, rec.SessionID)
-	b = appendStr(b, rec.Node)
-	b = appendStr(b, rec.Type)
-	b = appendBin(b, rec.Data)
-	b = appendStr(b, rec.Doc)
-	b = appendBin(b, rec.DocHash[:])
-	b = appendInt(b, created)
-	b = appendInt(b, updated)
+	b = msgp.AppendStr(b, rec.SessionID)
+	b = msgp.AppendStr(b, rec.Node)
+	b = msgp.AppendStr(b, rec.Type)
+	b = msgp.AppendBin(b, rec.Data)
+	b = msgp.AppendStr(b, rec.Doc)
+	b = msgp.AppendBin(b, rec.DocHash[:])
+	b = msgp.AppendInt(b, created)
+	b = msgp.AppendInt(b, updated)
 	body := b[headerLen:]
 	copy(b, magic)
 	b[4] = formatVersion
@@ -81,8 +82,9 @@ func encodeRecord(rec *Record) ([]byte, error) {
 	return b, nil
 }
 
-// msgpack encodings of the payload's fields (its str, bin and int
-// formats, the smallest that fits, as msgpack's compact encoder writes).
+// The sizes of the payload's fields as internal/msgp writes them (its
+// str, bin and int formats, the smallest that fits, as msgpack's compact
+// encoder writes), for encodeRecord's one allocation of the exact size.
 
 func strLen(s string) int {
 	switch n := len(s); {
@@ -95,20 +97,6 @@ func strLen(s string) int {
 	default:
 		return 5 + n
 	}
-}
-
-func appendStr(b []byte, s string) []byte {
-	switch n := len(s); {
-	case n < 32:
-		b = append(b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
-	}
-	return append(b, s...)
 }
 
 func binLen(p []byte) int {
@@ -124,20 +112,6 @@ func binLen(p []byte) int {
 	}
 }
 
-func appendBin(b, p []byte) []byte {
-	switch n := len(p); {
-	case p == nil:
-		return append(b, 0xc0) // nil, as msgpack writes a nil slice
-	case n <= math.MaxUint8:
-		b = append(b, 0xc4, byte(n))
-	case n <= math.MaxUint16:
-		b = binary.BigEndian.AppendUint16(append(b, 0xc5), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0xc6), uint32(n))
-	}
-	return append(b, p...)
-}
-
 func intLen(v int64) int {
 	switch {
 	case v >= -32 && v <= math.MaxInt8:
@@ -150,29 +124,6 @@ func intLen(v int64) int {
 		return 5
 	default:
 		return 9
-	}
-}
-
-func appendInt(b []byte, v int64) []byte {
-	switch {
-	case v >= -32 && v <= math.MaxInt8:
-		return append(b, byte(v)) // positive or negative fixint
-	case v >= 0 && v <= math.MaxUint8:
-		return append(b, 0xcc, byte(v))
-	case v >= 0 && v <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(v))
-	case v >= 0 && v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(v))
-	case v >= 0:
-		return binary.BigEndian.AppendUint64(append(b, 0xcf), uint64(v))
-	case v >= math.MinInt8:
-		return append(b, 0xd0, byte(v))
-	case v >= math.MinInt16:
-		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(v))
-	case v >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
 	}
 }
 
